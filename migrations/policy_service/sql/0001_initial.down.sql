@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS policy_service.policy, policy_service.plan;

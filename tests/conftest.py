@@ -1,0 +1,159 @@
+"""Test database fixtures, after pypi/warehouse's: one server per test session, one
+migrated template database, and a fresh database per test made from the template.
+
+The server is the embedded one (or the binaries of CLAIMS_ASKES_PG_BIN_DIR, e.g. Debian's
+PostgreSQL 15), started in a temporary directory; or the server of TEST_DATABASE_URL (an
+admin URL), where the databases are created and dropped. Tests always run with DATABASE_URL
+set to their own database and the service passwords in the environment, exactly as a
+deployment against a server of the user's would.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from claims_askes import migrate
+from claims_askes.db import with_credentials, with_database
+from claims_askes.localdb import LocalServer, embedded_bin_dir, free_port
+from claims_askes.services import REPORTING_ROLE, SERVICES
+from claims_askes.settings import reset_settings
+
+TEMPLATE = "claims_askes_template"
+
+
+@dataclass
+class Cluster:
+    """A server the tests may create databases on."""
+
+    admin_url: str  # to its maintenance database
+    passwords: dict[str, str]  # role -> password, for every service role and reporting
+
+
+@dataclass
+class TestDatabase:
+    __test__ = False
+    """One test's database, with helpers to connect as owner, a service or reporting."""
+
+    name: str
+    url: str
+    cluster: Cluster
+
+    def admin(self, autocommit: bool = True) -> psycopg.Connection:
+        return psycopg.connect(self.url, autocommit=autocommit)
+
+    def role_url(self, role: str) -> str:
+        return with_credentials(self.url, role, self.cluster.passwords[role])
+
+    def as_role(self, role: str, autocommit: bool = True, options: str | None = None
+                ) -> psycopg.Connection:
+        return psycopg.connect(self.role_url(role), autocommit=autocommit, options=options)
+
+    def scalar(self, query: str, params: tuple[object, ...] = ()) -> object:
+        with self.admin() as conn:
+            row = conn.execute(query, params).fetchone()
+            return row[0] if row else None
+
+
+def _service_env(passwords: dict[str, str]) -> dict[str, str]:
+    env = {s.password_variable: passwords[s.role] for s in SERVICES}
+    env["REPORTING_DB_PASSWORD"] = passwords[REPORTING_ROLE]
+    return env
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[Cluster]:
+    roles = [s.role for s in SERVICES] + [REPORTING_ROLE]
+    external = os.environ.get("TEST_DATABASE_URL")
+    if external:
+        yield Cluster(admin_url=external,
+                      passwords={r: secrets.token_urlsafe(18) for r in roles})
+        return
+    home = Path(tempfile.mkdtemp(prefix="claims-askes-test-"))
+    bin_dir = Path(os.environ.get("CLAIMS_ASKES_PG_BIN_DIR") or embedded_bin_dir())
+    server = LocalServer(home=home, bin_dir=bin_dir, port=free_port(), database="postgres",
+                         fast_unsafe=True)
+    server.start()
+    try:
+        passwords = {r: pw for r, pw in server.secrets().items() if r in roles}
+        yield Cluster(admin_url=server.url(database="postgres"), passwords=passwords)
+    finally:
+        server.destroy()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _create_database(admin_url: str, name: str, template: str | None = None) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(name)))
+        stmt = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template:
+            stmt = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(template))
+        conn.execute(stmt)
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def test_env(cluster: Cluster) -> Iterator[dict[str, str]]:
+    """The environment every test runs in (service passwords; no local server)."""
+    saved = dict(os.environ)
+    os.environ.update(_service_env(cluster.passwords))
+    os.environ.pop("DATABASE_URL", None)
+    for s in SERVICES:
+        os.environ.pop(s.url_variable, None)
+    reset_settings()
+    try:
+        yield _service_env(cluster.passwords)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        reset_settings()
+
+
+@pytest.fixture(scope="session")
+def template_db(cluster: Cluster, test_env: dict[str, str]) -> Iterator[str]:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"{TEMPLATE}_{worker}"
+    _create_database(cluster.admin_url, name)
+    url = with_database(cluster.admin_url, name)
+    os.environ["DATABASE_URL"] = url
+    reset_settings()
+    migrate.upgrade(url)
+    os.environ.pop("DATABASE_URL")
+    reset_settings()
+    yield name
+    drop_database(cluster.admin_url, name)
+
+
+@pytest.fixture
+def db(cluster: Cluster, template_db: str, monkeypatch: pytest.MonkeyPatch
+       ) -> Iterator[TestDatabase]:
+    """A fresh, migrated database for this test; DATABASE_URL points at it."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    _create_database(cluster.admin_url, name, template=template_db)
+    url = with_database(cluster.admin_url, name)
+    monkeypatch.setenv("DATABASE_URL", url)
+    reset_settings()
+    with psycopg.connect(url, autocommit=True) as conn:
+        migrate.grant_database_access(conn)
+    try:
+        yield TestDatabase(name=name, url=url, cluster=cluster)
+    finally:
+        reset_settings()
+        drop_database(cluster.admin_url, name)

@@ -1,0 +1,67 @@
+"""Settings: one class, no default secrets, a one-line error naming the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from claims_askes.db import service_url, with_credentials
+from claims_askes.errors import ConfigError
+from claims_askes.settings import Settings, load_settings, reset_settings
+
+
+@pytest.fixture(autouse=True)
+def _clean(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("DATABASE_URL", "CLAIMS_DATABASE_URL", "CLAIMS_DB_PASSWORD", "MEMBER_DB_PASSWORD",
+                "CLAIMS_ASKES_PG_PORT", "CLAIMS_ASKES_TIMEZONE", "CLAIMS_ASKES_PG_BIN_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    reset_settings()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("CLAIMS_ASKES_PG_PORT", "80", "CLAIMS_ASKES_PG_PORT: Input should be greater than"),
+        ("CLAIMS_ASKES_PG_PORT", "five", "CLAIMS_ASKES_PG_PORT: Input should be a valid integer"),
+        ("CLAIMS_ASKES_TIMEZONE", "Mars/Olympus", "CLAIMS_ASKES_TIMEZONE: Value error, unknown"),
+        ("DATABASE_URL", "mysql://x@y/z", "DATABASE_URL: Value error, must be a postgresql://"),
+        ("CLAIMS_DATABASE_URL", "nope", "CLAIMS_DATABASE_URL: Value error, must be a postgresql"),
+        ("CLAIMS_ASKES_PG_BIN_DIR", "/nonexistent", "CLAIMS_ASKES_PG_BIN_DIR: Value error"),
+    ],
+)
+def test_a_bad_value_is_one_line_naming_the_variable(monkeypatch: pytest.MonkeyPatch,
+                                                     variable: str, value: str, message: str
+                                                     ) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert str(err.value).startswith(message)
+    assert "\n" not in str(err.value)
+
+
+def test_no_secret_has_a_default() -> None:
+    settings = Settings()
+    secret_fields = [n for n in Settings.model_fields if n.endswith(("_password", "_url"))]
+    assert len(secret_fields) >= 20
+    assert all(getattr(settings, n) is None for n in secret_fields)
+
+
+def test_service_url_resolution_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    base = "postgresql://owner:ownerpw@db.example:5433/claims_askes"
+    monkeypatch.setenv("DATABASE_URL", base)
+    reset_settings()
+    # No password for the service: falls back to DATABASE_URL itself.
+    assert service_url("member") == base
+    # With the service's password: its own role on the same server.
+    monkeypatch.setenv("CLAIMS_DB_PASSWORD", "p@ss/word")
+    reset_settings()
+    assert service_url("claims") == (
+        "postgresql://claims_service_user:p%40ss%2Fword@db.example:5433/claims_askes")
+    # A service URL of its own wins (the service lives on another server).
+    monkeypatch.setenv("CLAIMS_DATABASE_URL", "postgresql://c:c@claims-db:5432/claims")
+    reset_settings()
+    assert service_url("claims") == "postgresql://c:c@claims-db:5432/claims"
+
+
+def test_with_credentials_keeps_host_port_and_query() -> None:
+    url = with_credentials("postgresql://a:b@[::1]:6000/db?sslmode=require", "u", "p")
+    assert url == "postgresql://u:p@[::1]:6000/db?sslmode=require"
