@@ -6,6 +6,7 @@ import pytest
 
 from claims_askes.db import service_url, with_credentials
 from claims_askes.errors import ConfigError
+from claims_askes.services import SERVICES
 from claims_askes.settings import Settings, load_settings, reset_settings
 
 
@@ -38,7 +39,12 @@ def test_a_bad_value_is_one_line_naming_the_variable(monkeypatch: pytest.MonkeyP
     assert "\n" not in str(err.value)
 
 
-def test_no_secret_has_a_default() -> None:
+def test_no_secret_has_a_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    for service in SERVICES:
+        monkeypatch.delenv(service.url_variable, raising=False)
+        monkeypatch.delenv(service.password_variable, raising=False)
+    for var in ("REPORTING_DATABASE_URL", "REPORTING_DB_PASSWORD"):
+        monkeypatch.delenv(var, raising=False)
     settings = Settings()
     secret_fields = [n for n in Settings.model_fields if n.endswith(("_password", "_url"))]
     assert len(secret_fields) >= 20
