@@ -16,7 +16,7 @@ from alembic.config import Config
 from psycopg import sql
 
 from claims_askes.db import admin_url, sqlalchemy_url, uses_local_server
-from claims_askes.services import MIGRATION_ORDER, REPORTING_ROLE, SERVICES
+from claims_askes.services import ALL_SCHEMAS, MIGRATION_ORDER, REPORTING_ROLE, SERVICES
 from claims_askes.settings import Settings, get_settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -67,7 +67,7 @@ def downgrade(url: str | None = None, progress: Progress | None = None) -> None:
             progress(schema)
         command.downgrade(alembic_config(schema, url), "base")
     with psycopg.connect(url, autocommit=True) as conn:
-        for schema in reversed(MIGRATION_ORDER):
+        for schema in reversed(ALL_SCHEMAS):
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
@@ -117,14 +117,16 @@ def provision_roles(url: str, settings: Settings | None = None) -> None:
 
 
 def grant_database_access(conn: psycopg.Connection) -> None:
-    """Only our roles may connect to this database; nobody else may create temp tables."""
+    """Only our roles may connect; services may use temporary tables (set-based writes
+    stage their rows in one), reporting may not."""
     db = conn.execute("SELECT current_database()").fetchone()
     assert db is not None
     ident = sql.Identifier(db[0])
     conn.execute(sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(ident))
-    roles = [sql.Identifier(s.role) for s in SERVICES] + [sql.Identifier(REPORTING_ROLE)]
+    services = sql.SQL(", ").join(sql.Identifier(s.role) for s in SERVICES)
+    conn.execute(sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(ident, services))
     conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
-        ident, sql.SQL(", ").join(roles)))
+        ident, sql.Identifier(REPORTING_ROLE)))
 
 
 def run_env() -> None:

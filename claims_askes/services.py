@@ -50,7 +50,8 @@ SHARED_SCHEMAS = ("common", "audit")
 # The 11 schemas of the design, plus `archive` (owned by the claims service).
 ALL_SCHEMAS: tuple[str, ...] = (*(s.schema for s in SERVICES), *SHARED_SCHEMAS, "archive")
 
-# Migration folders (migrations/<name>/), in dependency order.
+# Migration folders (migrations/<name>/), in dependency order. Each folder's version table
+# lives in its schema.
 MIGRATION_ORDER: tuple[str, ...] = (
     "common",
     "audit",
@@ -59,8 +60,7 @@ MIGRATION_ORDER: tuple[str, ...] = (
     "provider_service",
     "benefit_service",
     "authorization_service",
-    "claims_service",
-    "archive",
+    "claims_service",  # also creates and migrates `archive`, which it owns
     "payment_service",
     "notification_service",
     "document_service",

@@ -163,7 +163,7 @@ def test_updated_at_trigger_moves_on_update(db: TestDatabase) -> None:
         conn.execute("UPDATE claims_service.claim SET updated_at = '2000-01-01' WHERE id = %s",
                      (claim,))
         conn.commit()
-        conn.execute("UPDATE claims_service.claim SET status = 'in_review' WHERE id = %s",
+        conn.execute("UPDATE claims_service.claim SET status = 'cancelled' WHERE id = %s",
                      (claim,))
         conn.commit()
         updated = conn.execute("SELECT updated_at > now() - interval '1 minute' "

@@ -14,14 +14,19 @@ from tests.fixtures_sql import add_member
 
 OPERATIONS = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
 ROLES = [s.role for s in SERVICES] + [REPORTING_ROLE]
+APPEND_ONLY = {("benefit_service", "accumulator_posting")}
 
 
 def expected_privilege(role: str, schema: str, table: str, op: str) -> bool:
     """The policy, written out: what each role may do to each table."""
+    if role == REPORTING_ROLE and (schema, table) in APPEND_ONLY:
+        return op == "SELECT"
     if role == REPORTING_ROLE:
         return (op == "SELECT" and schema != "audit"
                 and (schema, table) != ("member_service", "member"))
     own = role.removesuffix("_user")
+    if (schema, table) in APPEND_ONLY:
+        return schema == own and op in {"SELECT", "INSERT"}
     if schema == own:
         if op not in {"SELECT", "INSERT", "UPDATE", "DELETE"}:
             return False

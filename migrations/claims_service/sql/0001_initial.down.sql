@@ -1,3 +1,5 @@
+DROP TABLE IF EXISTS archive.claim_payment, archive.claim_note, archive.claim_status_history,
+    archive.claim_document, archive.claim_item, archive.claim;
 DROP VIEW IF EXISTS claims_service.v_claims_dashboard;
 DROP FUNCTION IF EXISTS claims_service.create_monthly_partition(DATE);
 DROP TABLE IF EXISTS claims_service.claim_partitioned CASCADE;

@@ -1,5 +1,0 @@
-"""Alembic environment of one service schema: the shared runner does the work."""
-
-from claims_askes.migrate import run_env
-
-run_env()

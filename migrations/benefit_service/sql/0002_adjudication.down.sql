@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS benefit_service.accumulator_posting;
