@@ -1,0 +1,13 @@
+"""Claim adjudication as pure functions over pandas DataFrames (no database, no Prefect).
+
+``adjudicate`` is the vectorised engine the batch flow calls; ``EngineInput`` / ``EngineResult``
+are its frame contract (see :mod:`claims_askes.adjudication.frames`); the line-by-line oracle
+it is tested against lives in :mod:`claims_askes.adjudication.reference`.
+"""
+
+from __future__ import annotations
+
+from claims_askes.adjudication.engine import adjudicate
+from claims_askes.adjudication.frames import EngineInput, EngineResult
+
+__all__ = ["EngineInput", "EngineResult", "adjudicate"]
