@@ -10,6 +10,7 @@ deployment against a server of the user's would.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -142,18 +143,47 @@ def template_db(cluster: Cluster, test_env: dict[str, str]) -> Iterator[str]:
 
 
 @pytest.fixture
-def db(cluster: Cluster, template_db: str, monkeypatch: pytest.MonkeyPatch
-       ) -> Iterator[TestDatabase]:
+def db(cluster: Cluster, template_db: str) -> Iterator[TestDatabase]:
     """A fresh, migrated database for this test; DATABASE_URL points at it."""
+    with fresh_database(cluster, template_db) as database:
+        yield database
+
+
+@contextlib.contextmanager
+def fresh_database(cluster: Cluster, template: str) -> Iterator[TestDatabase]:
+    """A database from the template with DATABASE_URL pointing at it, for any scope."""
     name = f"t_{uuid.uuid4().hex[:16]}"
-    _create_database(cluster.admin_url, name, template=template_db)
+    _create_database(cluster.admin_url, name, template=template)
     url = with_database(cluster.admin_url, name)
-    monkeypatch.setenv("DATABASE_URL", url)
+    saved = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = url
     reset_settings()
     with psycopg.connect(url, autocommit=True) as conn:
         migrate.grant_database_access(conn)
     try:
         yield TestDatabase(name=name, url=url, cluster=cluster)
     finally:
+        if saved is None:
+            os.environ.pop("DATABASE_URL", None)
+        else:
+            os.environ["DATABASE_URL"] = saved
         reset_settings()
         drop_database(cluster.admin_url, name)
+
+
+@pytest.fixture(scope="module")
+def module_db(cluster: Cluster, template_db: str) -> Iterator[TestDatabase]:
+    """One database shared by a module's tests (a scenario built and run once)."""
+    with fresh_database(cluster, template_db) as database:
+        yield database
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[str]:
+    """A throwaway Prefect API (SQLite) for the flows under test, once per session; its URL,
+    for flow runs started in other processes."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield str(PREFECT_API_URL.value())
