@@ -26,9 +26,12 @@ app = typer.Typer(
 db_app = typer.Typer(help="The database: local server, migrations, connection URLs.",
                      no_args_is_help=True)
 app.add_typer(db_app, name="db")
+run_app = typer.Typer(help="Run a flow now, in this process (Prefect's local API).",
+                      no_args_is_help=True)
+app.add_typer(run_app, name="run")
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # one-line errors stay one line
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -206,7 +209,9 @@ def demo(
     members: Annotated[int, typer.Option(min=1, help="Demo members.")] = 2000,
     claims: Annotated[int, typer.Option(min=1, help="Demo claims.")] = 20000,
     seed_value: Annotated[int, typer.Option("--seed", help="Random seed.")] = 42,
-    keep: Annotated[bool, typer.Option("--keep", help="Keep the database as it is.")] = False,
+    keep: Annotated[bool, typer.Option(
+        "--keep", help="Keep the database and its data as they are (no new demo data).")]
+    = False,
     yes: Annotated[bool, typer.Option("--yes", help="Confirm dropping DATABASE_URL's database.")]
     = False,
 ) -> None:
@@ -222,9 +227,242 @@ def demo(
     with console.status("migrating") as status:
         migrate.upgrade(admin_url(), progress=lambda s: status.update(f"migrating {s}"))
     console.print("[green]database migrated[/]")
-    seed(members=members, claims=claims, seed=seed_value)
-    console.print("[bold green]demo complete[/]: "
-                  "connect with `psql \"$(.venv/bin/claims-askes db url)\"`")
+    if not keep:
+        seed(members=members, claims=claims, seed=seed_value)
+    from claims_askes.cli_deploy import DEFAULT_REPORT, print_dashboard_summary
+    from claims_askes.main_job import run_all, summary_table
+    from claims_askes.report import write_report
+
+    outcomes = run_all(console)
+    console.print(summary_table(outcomes))
+    adjudication = next((o for o in outcomes if o.name == "claim-adjudication" and o.ok), None)
+    if adjudication is not None:
+        print_adjudication_summary(adjudication.result)
+    path, dashboard = write_report(DEFAULT_REPORT)
+    print_dashboard_summary(path, dashboard)
+    console.print("The runs are in Prefect: with a server (`.venv/bin/prefect server start`, "
+                  "then `export PREFECT_API_URL=http://127.0.0.1:4200/api` before `demo`) "
+                  "open http://127.0.0.1:4200. Database: "
+                  "`psql \"$(.venv/bin/claims-askes db url)\"`")
+    failed = [o.name for o in outcomes if not o.ok]
+    if failed:
+        raise ClaimsAskesError(f"main job: {', '.join(failed)} failed (see above)")
+    console.print("[bold green]demo complete[/]")
+
+
+def rupiah(value: object) -> str:
+    """Rp 1.234.567,89: Indonesian grouping; '-' when not decided yet."""
+    if value is None:
+        return "-"
+    text = f"{value:,.2f}"
+    return "Rp " + text.replace(",", "_").replace(".", ",").replace("_", ".")
+
+
+def print_adjudication_summary(summary: Any) -> None:
+    table = Table("status", "claims", "charged", "approved",
+                  title=f"claim adjudication: {summary.claims:,} claims, {summary.lines:,} lines, "
+                        f"{summary.chunks} chunks, {summary.seconds:.1f} s")
+    for row in summary.by_status:
+        table.add_row(row.status, f"{row.claims:,}", rupiah(row.charged), rupiah(row.approved))
+    console.print(table)
+    if summary.top_reasons:
+        reasons = Table("reason", "lines", title="top reasons")
+        for reason in summary.top_reasons:
+            reasons.add_row(reason.reason_code, f"{reason.lines:,}")
+        console.print(reasons)
+    console.print(f"{summary.lines_posted:,} lines posted to the accumulators; "
+                  f"{summary.payments:,} payments, {summary.notes:,} notes written")
+
+
+def parameters_error(exc: Exception) -> ClaimsAskesError:
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"] if p != "__root__")
+        if not where:  # a check across options (e.g. --shard below --shards)
+            return ClaimsAskesError(str(first["msg"]).removeprefix("Value error, "))
+        return ClaimsAskesError(f"--{where.replace('_', '-')}: {first['msg']}")
+    return ClaimsAskesError(str(exc))
+
+
+@run_app.command("claim-adjudication")
+@user_errors
+def run_claim_adjudication(
+    max_claims: Annotated[int | None, typer.Option(help="Stop after this many claims.")] = None,
+    chunk_size: Annotated[int, typer.Option(help="Claims per chunk (whole members).")] = 20_000,
+    lease_seconds: Annotated[int, typer.Option(help="Lease length of a chunk.")] = 900,
+    shards: Annotated[int, typer.Option(help="Member hash buckets.")] = 1,
+    shard: Annotated[int | None, typer.Option(help="Only this bucket.")] = None,
+    json_output: Annotated[bool, typer.Option(
+        "--json", help="Print the run's summary as JSON (for scripts).")] = False,
+) -> None:
+    """Adjudicate every submitted and pended claim (ADJUDICATION.md), then post accumulators."""
+    from pydantic import ValidationError
+
+    from schemas.parameters import AdjudicationParameters
+
+    try:
+        AdjudicationParameters(max_claims=max_claims, chunk_size=chunk_size,
+                               lease_seconds=lease_seconds, shards=shards, shard=shard)
+    except ValidationError as exc:
+        raise parameters_error(exc) from None
+    from flows.claim_adjudication import claim_adjudication
+
+    with err_console.status("adjudicating claims"):
+        summary = claim_adjudication(max_claims=max_claims, chunk_size=chunk_size,
+                                     lease_seconds=lease_seconds, shards=shards, shard=shard)
+    if json_output:
+        print(summary.model_dump_json())
+        return
+    print_adjudication_summary(summary)
+
+
+@run_app.command("accumulator-posting")
+@user_errors
+def run_accumulator_posting(
+    batch_size: Annotated[int, typer.Option(help="Lines per posting batch.")] = 200_000,
+    full_reconciliation: Annotated[bool, typer.Option(
+        help="Reconcile every member's accumulators, not only those posted now.")] = False,
+    json_output: Annotated[bool, typer.Option(
+        "--json", help="Print the run's summary as JSON (for scripts).")] = False,
+) -> None:
+    """Post every adjudicated, unposted line to the accumulators (exactly once), then prove
+    accumulator = opening balance + ledger and ledger = posted lines."""
+    from pydantic import ValidationError
+
+    from schemas.parameters import PostingParameters
+
+    try:
+        PostingParameters(batch_size=batch_size, full_reconciliation=full_reconciliation)
+    except ValidationError as exc:
+        raise parameters_error(exc) from None
+    from flows.accumulator_posting import accumulator_posting
+
+    with err_console.status("posting accumulators"):
+        summary = accumulator_posting(batch_size=batch_size,
+                                      full_reconciliation=full_reconciliation)
+    if json_output:
+        print(summary.model_dump_json())
+        return
+    console.print(f"{summary.lines_marked:,} lines posted "
+                  f"({summary.entries_inserted:,} new ledger entries); "
+                  f"{summary.keys_reconciled:,} accumulator keys reconciled")
+
+
+DECIDED = ("approved", "partially_approved", "rejected")
+
+
+@run_app.command("claim-readjudication")
+@user_errors
+def run_claim_readjudication(
+    claim_numbers: Annotated[list[str], typer.Argument(help="Claims to adjudicate again.")],
+    reason: Annotated[str, typer.Option(help="Why (kept on each readjustment).")]
+    = "re-adjudication",
+    json_output: Annotated[bool, typer.Option(
+        "--json", help="Print the run's summary as JSON (for scripts).")] = False,
+) -> None:
+    """Adjudicate decided claims again with today's data.
+
+    Earlier postings are reversed, the earlier decision kept, over- and underpayments
+    recorded for payment follow-up, and reviewers' overrides kept."""
+    from flows.claim_readjudication import claim_readjudication
+
+    with err_console.status("re-adjudicating"):
+        summary = claim_readjudication(claim_numbers=claim_numbers, reason=reason)
+    if json_output:
+        print(summary.model_dump_json())
+        return
+    console.print(f"{summary.claims:,} of {summary.requested:,} claims re-adjudicated; "
+                  f"{summary.reversals:,} postings reversed, {summary.readjustments:,} "
+                  "readjustments for payment follow-up")
+    for number, status in summary.statuses.items():
+        console.print(f"  {number}: {status}")
+    for number in summary.not_found:
+        err_console.print(f"[red]no claim {number}[/]")
+
+
+@app.command("override")
+@user_errors
+def override(
+    claim_number: Annotated[str, typer.Argument(help="e.g. CLM-2026-01-000123")],
+    line: Annotated[int, typer.Argument(help="Line number on the claim.", min=1)],
+    approve: Annotated[str | None, typer.Option(
+        help="Approve the line for this amount in rupiah (e.g. 125000.50).")] = None,
+    reject: Annotated[str | None, typer.Option(
+        help="Reject the line with this reason code (e.g. EXCLUDED).")] = None,
+    note: Annotated[str, typer.Option(help="Why, in words (required).")] = "",
+    by: Annotated[str, typer.Option(help="Who decides (default: your login).")] = "",
+) -> None:
+    """A reviewer's decision on a line; it survives every later adjudication. A decided
+    claim is re-adjudicated at once; a waiting one takes it at its adjudication."""
+    import getpass
+    from decimal import Decimal, InvalidOperation
+
+    from claims_askes.overrides import record_override
+
+    amount = None
+    if approve is not None:
+        try:
+            amount = Decimal(approve)
+        except InvalidOperation:
+            raise ClaimsAskesError(f"--approve: {approve!r} is not an amount") from None
+    status = record_override(claim_number, line, approve=amount, reject=reject, note=note,
+                             by=by or getpass.getuser())
+    console.print(f"override recorded on {claim_number} line {line}")
+    if status in DECIDED:
+        from flows.claim_readjudication import claim_readjudication
+
+        with err_console.status("re-adjudicating"):
+            claim_readjudication(claim_numbers=[claim_number],
+                                 reason=f"manual override of line {line}")
+    eob(claim_number)
+
+
+@app.command("eob")
+@user_errors
+def eob(claim_number: Annotated[str, typer.Argument(help="e.g. CLM-2026-01-000123")]) -> None:
+    """Explanation of benefits: each line's amounts with CARC/group codes, and the totals.
+
+    Per line: charged, allowed, the adjustments (above fee schedule, deductible, copay,
+    coinsurance, network reduction, limits; each with its CARC/group code as on an 835
+    remittance), plan and member payments, status and reason."""
+    from claims_askes.eob import ADJUSTMENTS, read_eob
+
+    doc = read_eob(claim_number)
+    head = doc.claim
+    console.print(f"[bold]Explanation of benefits[/] {head['claim_number']}  "
+                  f"{head['claim_type']} / {head['service_type']}  service {head['service_date']}"
+                  f"  status [bold]{head['status']}[/]")
+    table = Table("line", "benefit", "qty", "charged", "allowed",
+                  *(f"{title}\n{doc.codes.get(code, '')}" for code, title, _ in ADJUSTMENTS),
+                  "plan pays", "member pays", "status", "reason (CARC/group)")
+    for line in doc.lines:
+        reason = "-"
+        if line["reason_code"]:
+            reason = f"{line['reason_code']} ({line['carc']}/{line['group_code']})"
+        qty = str(line["quantity"])
+        if line["covered_days"] is not None and line["covered_days"] != line["quantity"]:
+            qty += f" ({line['covered_days']} covered)"
+        table.add_row(str(line["line_number"]), str(line["benefit_code"] or "-"), qty,
+                      rupiah(line["charged_amount"]), rupiah(line["allowed_amount"]),
+                      *(rupiah(line[column]) for _, _, column in ADJUSTMENTS),
+                      rupiah(line["approved_amount"]), rupiah(line["member_responsibility"]),
+                      line["status"], reason)
+    # Piped or redirected, the table keeps its amounts whole rather than fit 80 columns.
+    (console if console.is_terminal else Console(width=240)).print(table)
+    console.print(f"total charged {rupiah(head['total_charged_amount'])}; plan pays "
+                  f"{rupiah(head['total_approved_amount'])}; member pays "
+                  f"{rupiah(head['member_responsibility'])}")
+
+
+# Commands of the operations and deployment flows live in their own modules.
+from claims_askes import cli_deploy, cli_ops  # noqa: E402
+from claims_askes.cli_eligibility import register_eligibility  # noqa: E402
+
+cli_ops.register(app, run_app)
+cli_deploy.register(app, run_app)
+register_eligibility(run_app)
 
 
 def main() -> None:

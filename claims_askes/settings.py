@@ -88,6 +88,12 @@ class Settings(BaseSettings):
         None, validation_alias="CLAIMS_ASKES_BACKUP_DIR", description="Default: HOME/backups."
     )
 
+    crash_at: str | None = Field(
+        None, validation_alias="CLAIMS_ASKES_CRASH_AT",
+        description="Testing aid: SIGKILL the process at this named crash point "
+                    "(see claims_askes.faults). Never set in production.",
+    )
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

@@ -14,7 +14,13 @@ from tests.fixtures_sql import add_member
 
 OPERATIONS = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
 ROLES = [s.role for s in SERVICES] + [REPORTING_ROLE]
-APPEND_ONLY = {("benefit_service", "accumulator_posting")}
+APPEND_ONLY = {("benefit_service", "accumulator_posting"),
+               ("benefit_service", "accumulator_opening"),
+               ("claims_service", "claim_item_decision")}
+#: the service changes these but never deletes them (members; reviewers' decisions and
+#: readjustments are records)
+NO_DELETE = {("member_service", "member"), ("claims_service", "claim_item_override"),
+             ("claims_service", "claim_readjustment")}
 
 
 def expected_privilege(role: str, schema: str, table: str, op: str) -> bool:
@@ -30,7 +36,7 @@ def expected_privilege(role: str, schema: str, table: str, op: str) -> bool:
     if schema == own:
         if op not in {"SELECT", "INSERT", "UPDATE", "DELETE"}:
             return False
-        return not (op == "DELETE" and (schema, table) == ("member_service", "member"))
+        return not (op == "DELETE" and (schema, table) in NO_DELETE)
     if schema == "common":
         return op == "SELECT"
     if schema == "archive" and own == "claims_service":

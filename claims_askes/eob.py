@@ -1,0 +1,56 @@
+"""Explanation of benefits of one claim, read from the claims service alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from claims_askes.db import service_connection
+from claims_askes.errors import ClaimsAskesError
+from claims_askes.sqlfiles import queries
+
+#: (reason code, column title, line amount) of each adjustment an EOB shows, in the order
+#: they are taken off the charge
+ADJUSTMENTS = (
+    ("FEE_SCHEDULE", "above fee schedule", "above_fee_schedule"),
+    ("DEDUCTIBLE", "deductible", "deductible_amount"),
+    ("COPAY", "copay", "copay_amount"),
+    ("COINSURANCE", "coinsurance", "coinsurance_amount"),
+    ("NETWORK_REDUCTION", "network reduction", "network_reduction_amount"),
+    ("LIMIT_REACHED", "limits", "limit_amount"),
+)
+
+
+@dataclass(frozen=True)
+class Eob:
+    claim: dict[str, Any]
+    lines: list[dict[str, Any]]
+    codes: dict[str, str]  # adjustment reason code -> 'CARC 45/CO'
+
+
+def read_eob(claim_number: str) -> Eob:
+    """The claim, its lines with amounts and reasons, and the adjustments' CARC codes."""
+    q = queries("claims_service")
+    with service_connection("claims") as conn:
+        cur = conn.execute(q.eob_claim, {"claim_number": claim_number})
+        row = cur.fetchone()
+        if row is None:
+            raise ClaimsAskesError(f"no claim {claim_number!r}")
+        claim = dict(zip([d.name for d in cur.description or []], row, strict=True))
+        cur = conn.execute(q.eob_lines, {"claim_id": claim["id"]})
+        names = [d.name for d in cur.description or []]
+        lines = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        codes = {code: f"CARC {carc}/{group}" for code, carc, group in
+                 conn.execute(q.eob_adjustment_codes).fetchall()}
+    for line in lines:
+        line["above_fee_schedule"] = above_fee_schedule(line)
+    return Eob(claim, lines, codes)
+
+
+def above_fee_schedule(line: dict[str, Any]) -> Decimal | None:
+    """The contractual write-off (CO-45): what the provider charged above the allowed amount
+    of a decided line."""
+    if line["allowed_amount"] is None or line["status"] not in ("approved", "pended"):
+        return None
+    return max(line["charged_amount"] - line["allowed_amount"], Decimal("0"))

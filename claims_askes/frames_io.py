@@ -1,0 +1,84 @@
+"""Moving frames in and out of PostgreSQL: typed reads, COPY writes, exact money.
+
+Money crosses the boundary as integer cents (`(amount * 100)::bigint` in SQL, exact for
+DECIMAL(15,2)) or as decimal text built from cents here, never as a float.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from io import StringIO
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import psycopg
+from psycopg import sql
+
+DATE_OID, TIMESTAMPTZ_OID, TIMESTAMP_OID = 1082, 1184, 1114
+INT_OIDS, BOOL_OID = {20, 21, 23}, 16
+COPY_BLOCK_ROWS = 200_000
+
+
+def fetch_frame(conn: psycopg.Connection, query: str, params: Mapping[str, Any] | None = None
+                ) -> pd.DataFrame:
+    """Run a query; dates become datetime64 (timestamps: naive UTC), nullable integers Int64."""
+    with conn.cursor() as cur:
+        cur.execute(query, params)
+        assert cur.description is not None
+        columns = [d.name for d in cur.description]
+        types = [d.type_code for d in cur.description]
+        rows = cur.fetchall()
+    frame = pd.DataFrame.from_records(rows, columns=columns)
+    for name, oid in zip(columns, types, strict=True):
+        frame[name] = _typed(frame[name], oid)
+    return frame
+
+
+def _typed(column: pd.Series, oid: int) -> pd.Series:
+    if oid == DATE_OID:
+        return pd.to_datetime(column, errors="coerce").astype("datetime64[ns]")
+    if oid in (TIMESTAMPTZ_OID, TIMESTAMP_OID):
+        stamps = pd.to_datetime(column, utc=True, errors="coerce")
+        return stamps.dt.tz_convert(None).astype("datetime64[ns]")
+    if oid in INT_OIDS:
+        return column.astype("Int64") if column.isna().any() else column.astype("int64")
+    if oid == BOOL_OID:
+        return column.astype("boolean") if column.isna().any() else column.astype(bool)
+    if column.dtype == object or str(column.dtype).startswith("str"):
+        return column.astype(object).where(column.notna(), None)
+    return column
+
+
+def cents_to_text(cents: pd.Series) -> pd.Series:
+    """Integer cents as exact decimal text ('-12.05'); nulls stay null."""
+    values = cents.astype("Int64")
+    magnitude = values.abs()
+    text = ((magnitude // 100).astype(str) + "." + (magnitude % 100).astype(str).str.zfill(2))
+    text = text.where(values >= 0, "-" + text)
+    return text.where(values.notna(), None)
+
+
+def copy_frame(conn: psycopg.Connection, table: str, frame: pd.DataFrame,
+               columns: Sequence[str]) -> int:
+    """COPY the frame's columns into `table` (a bare name, e.g. a temporary table), as CSV in
+    blocks. Returns the number of rows written."""
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
+        sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(c) for c in columns))
+    with conn.cursor() as cur, cur.copy(stmt) as copy:
+        for start in range(0, len(frame), COPY_BLOCK_ROWS):
+            block = frame.iloc[start:start + COPY_BLOCK_ROWS][list(columns)]
+            buffer = StringIO()
+            block.to_csv(buffer, header=False, index=False)
+            copy.write(buffer.getvalue())
+    return len(frame)
+
+
+def uuid_array(values: pd.Series | Sequence[str]) -> list[str]:
+    """Distinct non-null ids for an `= ANY(%(ids)s::uuid[])` parameter."""
+    series = pd.Series(values, dtype=object)
+    return sorted(set(series.dropna().astype(str)))
+
+
+def as_int(series: pd.Series) -> np.ndarray:
+    return series.to_numpy(dtype=np.int64)

@@ -1,0 +1,104 @@
+"""The main job: every flow once, in the order a night of production runs them, on the
+configured database (the demo's, by default), with a progress bar per flow and a summary.
+
+Each step is a plain call of the flow (Prefect's local API, or PREFECT_API_URL's server,
+where the runs then show in the UI). A step that fails is shown with its one-line reason and
+the job goes on with the others (they are independent), then exits non-zero.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+
+@dataclass
+class Step:
+    name: str
+    run: Callable[[], Any]
+    describe: Callable[[Any], str]
+
+
+@dataclass
+class Outcome:
+    name: str
+    ok: bool
+    seconds: float
+    text: str
+    result: Any = None
+
+
+def steps() -> list[Step]:
+    """The flows of the main job, in their production order."""
+    from flows.accumulator_posting import accumulator_posting
+    from flows.claim_adjudication import claim_adjudication
+    from flows.claim_archiving import claim_archiving
+    from flows.database_backup import database_backup
+    from flows.database_maintenance import database_maintenance
+    from flows.database_monitoring import database_monitoring
+    from flows.eligibility_sweep import eligibility_sweep
+    from flows.partition_maintenance import partition_maintenance
+
+    return [
+        Step("partition-maintenance", lambda: partition_maintenance(premake=4),
+             lambda r: f"{len(r.created)} partitions created, covered {r.covered_from} to "
+                       f"{r.covered_to}"),
+        Step("eligibility-sweep", lambda: eligibility_sweep(),
+             lambda r: f"{r.members_swept:,} members swept ({r.eligible:,} eligible), "
+                       f"{r.eligibility_changes:,} changes"),
+        Step("claim-adjudication", lambda: claim_adjudication(shards=2),
+             lambda r: f"{r.claims:,} claims, {r.lines:,} lines in {r.chunks} chunks"),
+        Step("accumulator-posting", lambda: accumulator_posting(full_reconciliation=True),
+             lambda r: f"{r.lines_marked:,} lines posted, {r.keys_reconciled:,} accumulator "
+                       "keys reconciled"),
+        Step("claim-archiving", lambda: claim_archiving(older_than="2y"),
+             lambda r: f"{r.claims_moved:,} claims before {r.cutoff} archived"),
+        Step("database-backup", lambda: database_backup(drill="always"),
+             lambda r: f"backup {r.backup_id} ({r.size_bytes / 2**20:,.1f} MiB) verified"
+                       + ("" if r.seconds_drill is None else ", restore drill passed")),
+        Step("database-maintenance", lambda: database_maintenance(),
+             lambda r: "statistics refreshed"),
+        Step("database-monitoring", lambda: database_monitoring(),
+             lambda r: f"{len(r.checks)} health checks, {r.connections} of "
+                       f"{r.max_connections} connections"),
+    ]
+
+
+def run_all(console: Console) -> list[Outcome]:
+    """Run every step with a bar each; never stop at a failed one."""
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    outcomes: list[Outcome] = []
+    plan = steps()
+    with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"),
+                  TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
+                  console=console) as bar:
+        tasks = {s.name: bar.add_task(s.name, total=1, status="waiting") for s in plan}
+        for step in plan:
+            bar.update(tasks[step.name], status="running")
+            started = time.perf_counter()
+            try:
+                result = step.run()
+                outcome = Outcome(step.name, True, time.perf_counter() - started,
+                                  step.describe(result), result)
+            except Exception as exc:  # a failed flow is reported, the others still run
+                first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                outcome = Outcome(step.name, False, time.perf_counter() - started, first)
+            outcomes.append(outcome)
+            bar.update(tasks[step.name], completed=1,
+                       status="[green]done[/]" if outcome.ok else "[red]failed[/]")
+    return outcomes
+
+
+def summary_table(outcomes: list[Outcome]) -> Table:
+    table = Table("flow", "result", "seconds", "what it did", title="main job")
+    for o in outcomes:
+        table.add_row(o.name, "[green]ok[/]" if o.ok else "[red]failed[/]",
+                      f"{o.seconds:.1f}", o.text)
+    return table

@@ -1,0 +1,202 @@
+"""What a Prefect server needs before `prefect deploy --all` can deploy this project.
+
+`set_up_server` is idempotent (create or update), so `claims-askes deploy` runs it every
+time and a changed limit or setting reaches the server on the next deploy:
+
+- the process work pool `claims-askes`, whose job template passes the stored Secret blocks
+  (if any) to every run as environment variables, resolved by the worker at run time, so no
+  secret is ever part of a deployment;
+- its queues: `default` (no limit: adjudication runs on every worker at once) and
+  `backup-restore` (limit 1: a backup and a restore never run at the same time);
+- global concurrency limits the flows take themselves (see `deployments.limits`), which
+  also hold for runs started outside a worker (`claims-askes run ...`);
+- the Prefect variables prefect.yaml references (`claims_askes_code_dir`,
+  `claims_askes_timezone`);
+- with `store_secrets`: one Secret block per database secret set in this environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from deployments.limits import GLOBAL_LIMITS
+from deployments.project import ROOT, WORK_POOL
+
+POOL_TYPE = "process"
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    name: str
+    concurrency_limit: int | None
+    priority: int
+    description: str
+
+
+QUEUES: tuple[QueueSpec, ...] = (
+    QueueSpec("default", None, 1, "Adjudication, sweeps, archiving, maintenance, monitoring. "
+              "No limit: adjudication scales with the number of workers."),
+    QueueSpec("backup-restore", 1, 2, "Backups, restore drills and restores, one at a time: "
+              "a backup and a restore never overlap."),
+)
+
+
+def all_secret_variables() -> list[str]:
+    """Every database secret a run may need: the admin URL, the per-service URLs and
+    passwords, the reporting ones."""
+    from claims_askes.services import SERVICES
+
+    return ["DATABASE_URL", "REPORTING_DATABASE_URL", "REPORTING_DB_PASSWORD",
+            *(v for s in SERVICES for v in (s.url_variable, s.password_variable))]
+
+
+def secret_variables(environ: dict[str, str] | None = None) -> list[str]:
+    """The database secrets set in this environment."""
+    env = os.environ if environ is None else environ
+    return [n for n in all_secret_variables() if env.get(n)]
+
+
+def block_name(variable: str) -> str:
+    """Secret block slug of an environment variable: DATABASE_URL -> claims-askes-database-url."""
+    return "claims-askes-" + variable.lower().replace("_", "-")
+
+
+def job_template(secret_vars: Iterable[str]) -> dict[str, Any]:
+    """The process worker's default job template, with each stored secret passed to the run
+    by reference (`{{ prefect.blocks.secret.<name> }}`, resolved by the worker)."""
+    from prefect.workers.process import ProcessWorker
+
+    template = ProcessWorker.get_default_base_job_template()
+    env = {v: "{{ prefect.blocks.secret." + block_name(v) + " }}" for v in sorted(secret_vars)}
+    if env:
+        template["job_configuration"]["env"] = env
+    return template
+
+
+@dataclass
+class SetupReport:
+    """What `set_up_server` did, for the command's summary."""
+
+    work_pool: str = ""
+    queues: list[str] = field(default_factory=list)
+    limits: list[str] = field(default_factory=list)
+    variables: dict[str, str] = field(default_factory=dict)
+    secrets: list[str] = field(default_factory=list)
+
+
+def _stored_secrets(client: Any, candidates: Iterable[str]) -> list[str]:
+    from prefect.exceptions import ObjectNotFound
+
+    found = []
+    for variable in candidates:
+        try:
+            client.read_block_document_by_name(block_name(variable), "secret",
+                                               include_secrets=False)
+        except ObjectNotFound:
+            continue
+        found.append(variable)
+    return found
+
+
+def _ensure_pool(client: Any, secret_vars: list[str]) -> str:
+    from prefect.client.schemas.actions import WorkPoolCreate, WorkPoolUpdate
+    from prefect.exceptions import ObjectNotFound
+
+    template = job_template(secret_vars)
+    description = "Claims-Askes batch flows: process workers on the batch machines."
+    try:
+        pool = client.read_work_pool(WORK_POOL)
+    except ObjectNotFound:
+        client.create_work_pool(WorkPoolCreate(name=WORK_POOL, type=POOL_TYPE,
+                                               base_job_template=template,
+                                               description=description))
+        return f"{WORK_POOL} (created)"
+    if pool.type != POOL_TYPE:
+        from claims_askes.errors import ConfigError
+
+        raise ConfigError(f"work pool {WORK_POOL!r} exists with type {pool.type!r}; "
+                          f"this project needs {POOL_TYPE!r} (delete it or rename yours)")
+    client.update_work_pool(WORK_POOL, WorkPoolUpdate(base_job_template=template,
+                                                      description=description))
+    return f"{WORK_POOL} (updated)"
+
+
+def _ensure_queue(client: Any, spec: QueueSpec) -> str:
+    from prefect.exceptions import ObjectNotFound
+
+    try:
+        queue = client.read_work_queue_by_name(spec.name, work_pool_name=WORK_POOL)
+    except ObjectNotFound:
+        client.create_work_queue(spec.name, description=spec.description,
+                                 concurrency_limit=spec.concurrency_limit,
+                                 priority=spec.priority, work_pool_name=WORK_POOL)
+    else:
+        client.update_work_queue(queue.id, concurrency_limit=spec.concurrency_limit,
+                                 description=spec.description)
+    limit = "no limit" if spec.concurrency_limit is None else f"limit {spec.concurrency_limit}"
+    return f"{spec.name} ({limit})"
+
+
+def _ensure_limit(client: Any, name: str, limit: int) -> str:
+    from prefect.client.schemas.actions import (
+        GlobalConcurrencyLimitCreate,
+        GlobalConcurrencyLimitUpdate,
+    )
+    from prefect.exceptions import ObjectNotFound
+
+    try:
+        client.read_global_concurrency_limit_by_name(name)
+    except ObjectNotFound:
+        client.create_global_concurrency_limit(
+            GlobalConcurrencyLimitCreate(name=name, limit=limit, active=True))
+    else:
+        client.update_global_concurrency_limit(
+            name, GlobalConcurrencyLimitUpdate(limit=limit, active=True))
+    return f"{name} ({limit})"
+
+
+def _ensure_variable(client: Any, name: str, value: str) -> None:
+    from prefect.client.schemas.actions import VariableCreate, VariableUpdate
+
+    if client.read_variable_by_name(name) is None:
+        client.create_variable(VariableCreate(name=name, value=value))
+    else:
+        client.update_variable(VariableUpdate(name=name, value=value))
+
+
+def store_secret_blocks(variables: Iterable[str], environ: dict[str, str] | None = None
+                        ) -> list[str]:
+    """One Secret block per variable, from this environment's value (overwritten)."""
+    from prefect.blocks.system import Secret
+
+    env = os.environ if environ is None else environ
+    stored = []
+    for variable in variables:
+        Secret(value=env[variable]).save(block_name(variable), overwrite=True)
+        stored.append(block_name(variable))
+    return stored
+
+
+def set_up_server(*, code_dir: Path = ROOT, timezone: str = "Asia/Jakarta",
+                  store_secrets: bool = False) -> SetupReport:
+    """Create or update everything prefect.yaml relies on, on the current PREFECT_API_URL."""
+    from prefect.client.orchestration import get_client
+
+    report = SetupReport()
+    with get_client(sync_client=True) as client:
+        if store_secrets:
+            report.secrets = store_secret_blocks(secret_variables())
+        stored = _stored_secrets(client, all_secret_variables())
+        report.work_pool = _ensure_pool(client, stored)
+        report.queues = [_ensure_queue(client, spec) for spec in QUEUES]
+        report.limits = [_ensure_limit(client, lim.name, lim.limit) for lim in GLOBAL_LIMITS]
+        report.variables = {"claims_askes_code_dir": str(code_dir.resolve()),
+                            "claims_askes_timezone": timezone}
+        for name, value in report.variables.items():
+            _ensure_variable(client, name, value)
+    return report
+

@@ -1,0 +1,81 @@
+"""Database backup: pg_dump --format=custom, verified, drilled, pruned, watched.
+
+The dump is written under a temporary name and renamed when complete; its manifest (sha256,
+size, versions, scope, per-table row counts from the dump's own snapshot, start and end) is
+written last. Verification checks the sha256, that `pg_restore --list` holds every table
+and that the whole archive reads. A restore drill into a scratch database compares row
+counts with the manifest, weekly by default. Retention deletes by count and age, only
+backups with a newer verified one, never below the minimum of verified backups. The run
+fails when verification fails or the newest verified backup is older than the threshold.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from claims_askes import backup as b
+from claims_askes.ops import HealthCheckFailed
+from schemas.ops import BackupParameters, BackupReport, RetentionPolicy
+from tasks.backups import drill_due, dump_database, prune, verify
+
+
+def publish(report: BackupReport, tables: list[dict[str, object]]) -> None:
+    create_table_artifact(key="database-backup-tables", table=tables,
+                          description=f"Row counts in backup {report.backup_id}")
+    v = report.verification
+    drill = ("not run" if v.drill_ok is None
+             else f"{'passed' if v.drill_ok else 'FAILED'} at {v.drill_at}: {v.drill_detail}")
+    create_markdown_artifact(
+        key="database-backup",
+        markdown=(f"# Backup {report.backup_id}\n\n{report.size_bytes:,} bytes; dump "
+                  f"{report.seconds_dump:.1f} s, verification {report.seconds_verify:.1f} s.\n\n"
+                  f"Verification: {'passed' if v.ok else 'FAILED: ' + '; '.join(v.problems)}\n\n"
+                  f"Restore drill: {drill}\n\nDeleted by retention: "
+                  f"{', '.join(report.deleted) or 'none'}\n"),
+    )
+
+
+@flow(name="database-backup")
+def database_backup(scope: Literal["full", "schema"] = "full", schema_name: str | None = None,
+                    drill: Literal["auto", "always", "never"] = "auto",
+                    drill_every_days: float = 7, keep_count: int = 7, keep_days: float = 14,
+                    min_verified: int = 2, max_age_hours: float = 26) -> BackupReport:
+    """Back up, verify, drill when due, prune; fails on a bad backup or a stale newest one."""
+    params = BackupParameters(
+        scope=scope, schema_name=schema_name, drill=drill, drill_every_days=drill_every_days,
+        retention=RetentionPolicy(keep_count=keep_count, keep_days=keep_days,
+                                  min_verified=min_verified),
+        max_age_hours=max_age_hours)
+    logger = get_run_logger()
+    started = time.monotonic()
+    manifest = dump_database(params.scope, params.schema_name)
+    dumped = time.monotonic()
+    logger.info("backup %s written (%s bytes)", manifest.backup_id, manifest.size_bytes)
+    now = datetime.now(UTC)
+    do_drill = params.drill == "always" or (
+        params.drill == "auto"
+        and drill_due(b.list_backups(), params.scope_key, params.drill_every_days, now))
+    verification = verify(manifest.backup_id, do_drill)
+    verified = time.monotonic()
+    report = BackupReport(
+        backup_id=manifest.backup_id, size_bytes=manifest.size_bytes,
+        seconds_dump=round(dumped - started, 3), seconds_verify=round(verified - dumped, 3),
+        verification=verification)
+    if verification.ok:
+        report.deleted = prune(params.retention)
+    newest = b.newest_verified(b.list_backups(), params.scope_key)
+    report.newest_verified_at = newest.manifest.started_at if newest else None
+    publish(report, [{"table": t.qualified, "rows": t.rows} for t in manifest.tables])
+    if not verification.ok:
+        raise HealthCheckFailed(f"backup {manifest.backup_id} failed verification: "
+                                + "; ".join(verification.problems))
+    limit = timedelta(hours=params.max_age_hours)
+    if newest is None or datetime.now(UTC) - newest.manifest.started_at > limit:
+        raise HealthCheckFailed(f"no verified {params.scope_key} backup newer than "
+                                f"{params.max_age_hours} hours")
+    return report

@@ -1,0 +1,59 @@
+"""Database maintenance, after the seed's daily/weekly/monthly tasks: ANALYZE (daily),
+VACUUM (ANALYZE) (weekly), a bloat report, REINDEX ... CONCURRENTLY when asked, and the
+sessions a DBA looks at: long-running statements, idle sessions (terminated only with
+`terminate_idle`), lock waits. Nothing here moves data: rerunning is always safe.
+"""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from claims_askes.services import ALL_SCHEMAS
+from schemas.ops import MaintenanceParameters, MaintenanceReport
+from tasks.maintenance import analyze, bloat_report, reindex, sessions, terminate
+
+
+def publish(report: MaintenanceReport) -> None:
+    if report.bloat:
+        create_table_artifact(key="database-maintenance-bloat", table=report.bloat,
+                              description=f"Dead space per table ({report.bloat_source})")
+    create_markdown_artifact(
+        key="database-maintenance",
+        markdown=(f"# Database maintenance\n\nAnalyzed {len(report.analyzed)} tables"
+                  f"{' (with VACUUM)' if report.vacuumed else ''}; reindexed "
+                  f"{', '.join(report.reindexed) or 'nothing'}.\n\n"
+                  f"Long-running statements: {len(report.long_running)}; idle sessions: "
+                  f"{len(report.idle)} ({len(report.terminated)} terminated); lock waits: "
+                  f"{len(report.lock_waits)}.\n"),
+    )
+
+
+@flow(name="database-maintenance")
+def database_maintenance(analyze_tables: bool = True, vacuum: bool = False,
+                         reindex_schemas: bool = False, schemas: list[str] | None = None,
+                         long_running_minutes: float = 5, idle_minutes: float = 30,
+                         terminate_idle: bool = False) -> MaintenanceReport:
+    """Statistics, vacuum, bloat, optional reindex; reports sessions and locks."""
+    params = MaintenanceParameters(analyze=analyze_tables, vacuum=vacuum,
+                                   reindex=reindex_schemas, schemas=schemas or [],
+                                   long_running_minutes=long_running_minutes,
+                                   idle_minutes=idle_minutes, terminate_idle=terminate_idle)
+    logger = get_run_logger()
+    targets = params.schemas or list(ALL_SCHEMAS)
+    report = MaintenanceReport()
+    if params.analyze or params.vacuum:
+        done = analyze(targets, params.vacuum)
+        report.analyzed = done
+        report.vacuumed = done if params.vacuum else []
+    if params.reindex:
+        report.reindexed = reindex(targets)
+    report.bloat_source, report.bloat = bloat_report(targets)
+    report.long_running, report.idle, report.lock_waits = sessions(
+        params.long_running_minutes, params.idle_minutes)
+    if params.terminate_idle and report.idle:
+        pids = [int(str(s["pid"])) for s in report.idle]
+        report.terminated = terminate(pids, params.idle_minutes)
+        logger.warning("terminated %s idle sessions", len(report.terminated))
+    publish(report)
+    return report

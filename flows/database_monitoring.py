@@ -1,0 +1,54 @@
+"""Database monitoring, after the seed's key metrics and health checks: database and table
+sizes, connections against max_connections, slow statements (pg_stat_statements), and
+common.health_check() with partition runway, default-partition rows, backup freshness and
+archive backlog. Results are a table and a markdown artifact; a critical check fails the
+run, naming it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from prefect import flow
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from claims_askes import backup as b
+from claims_askes.ops import HealthCheckFailed, business_today
+from schemas.ops import MonitoringParameters, MonitoringReport, age_as_interval
+from tasks.monitoring import health_checks, sizes_and_connections, slow_statements
+
+
+def markdown(report: MonitoringReport) -> str:
+    checks = "\n".join(f"| {c.check_name} | {c.status} | {c.details} |" for c in report.checks)
+    slow = "\n".join(f"| {s['mean_ms']} | {s['calls']} | `{str(s['query'])[:80]}` |"
+                     for s in report.slow_statements) or "| - | - | none |"
+    return (f"# Database monitoring\n\nSize {report.database_size_bytes / 2**20:,.1f} MiB; "
+            f"connections {report.connections}/{report.max_connections}.\n\n"
+            f"| check | status | details |\n|---|---|---|\n{checks}\n\n"
+            f"## Slow statements\n\n{report.slow_statements_note or ''}\n\n"
+            f"| mean ms | calls | query |\n|---|---|---|\n{slow}\n")
+
+
+@flow(name="database-monitoring")
+def database_monitoring(slow_ms: float = 1000, backup_max_age_hours: float = 26,
+                        min_runway_months: int = 2, archive_older_than: str = "2y",
+                        as_of: date | None = None) -> MonitoringReport:
+    """Measure and check the database; fails when any check is critical."""
+    params = MonitoringParameters(slow_ms=slow_ms, backup_max_age_hours=backup_max_age_hours,
+                                  min_runway_months=min_runway_months,
+                                  archive_older_than=archive_older_than, as_of=as_of)
+    report = sizes_and_connections()
+    report.slow_statements, report.slow_statements_note = slow_statements(params.slow_ms)
+    newest = b.newest_verified(b.list_backups())
+    report.checks = health_checks(
+        newest.manifest.started_at if newest else None, params.backup_max_age_hours,
+        params.min_runway_months, age_as_interval(params.archive_older_than),
+        params.as_of or business_today())
+    create_table_artifact(key="database-health",
+                          table=[c.model_dump() for c in report.checks],
+                          description="common.health_check()")
+    create_markdown_artifact(key="database-monitoring", markdown=markdown(report))
+    if report.critical:
+        raise HealthCheckFailed("critical: " + "; ".join(
+            f"{c.check_name} ({c.details})" for c in report.critical))
+    return report

@@ -1,0 +1,276 @@
+"""Eligibility sweep (issue 4): every member's eligibility as of a date.
+
+1. Coverages still `active` past their termination date become `terminated` (one UPDATE).
+2. Per batch of members (in id order, keyset), through the member service: read the members
+   with all their coverages (the next batch is read while this one is processed); check
+   them for data faults (a Great Expectations checkpoint that reports and never stops the
+   run or fixes anything); compute the snapshot with check_eligibility's rules (R2-R3,
+   vectorised); check what is about to be written (a failing checkpoint stops the write);
+   upsert it into member_eligibility in one transaction.
+3. Per batch, through the claims service: read the members' approved claims and match them in
+   pandas against the coverage frame just read; claims whose service date is no longer
+   covered (a retroactive change) go to `claim-readjudication` when that flow is installed.
+
+Idempotent and restartable: a batch's snapshot rows are upserted (content that differs is
+replaced, identical rows are left alone, nothing is duplicated) in one transaction, and the
+termination finds nothing the second time; a run killed anywhere and run again ends with the
+same snapshot, statuses and report. Eligibility changes are counted against the latest earlier
+sweep date, so a rerun counts the same changes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from logging import Logger, LoggerAdapter
+from typing import Any
+
+import pandas as pd
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.futures import PrefectFuture
+
+from claims_askes.faults import crash_point
+from claims_askes.quality import CheckpointReport, ExpectationOutcome
+from claims_askes.runtime import current_flow_run_id
+from flows.claim_adjudication import Stopwatch
+from schemas.eligibility import EligibilitySweepParameters, EligibilitySweepSummary, FaultGroup
+from tasks.eligibility import (
+    FAULT_KINDS,
+    check_member_faults,
+    check_snapshot,
+    compute_snapshot,
+    fault_flags,
+    members_of,
+    read_approved_claims,
+    read_previous_sweep_date,
+    read_sweep_batch,
+    terminate_expired_coverages,
+    uncovered_claims,
+    write_snapshot,
+)
+
+READJUDICATION_MODULE = "flows.claim_readjudication"
+READJUDICATION_REASON = "retroactive eligibility change"
+ARTIFACT_ROWS = 1_000  # rows per artifact table; the summary keeps every id
+LOG_IDS = 10  # ids named per fault kind in the log
+
+AnyLogger = Logger | LoggerAdapter[Any]
+
+
+@dataclass
+class FaultTally:
+    """The fault checkpoint's findings over the batches: every faulty row, and the
+    expectations' counts and first examples merged into one report."""
+
+    rows: int = 0
+    faulty: list[pd.DataFrame] = field(default_factory=list)
+    outcomes: dict[str, ExpectationOutcome] = field(default_factory=dict)
+
+    def add(self, flags: pd.DataFrame, report: CheckpointReport) -> None:
+        self.rows += report.rows
+        for outcome in report.outcomes:
+            seen = self.outcomes.get(outcome.expectation)
+            if seen is None:
+                self.outcomes[outcome.expectation] = outcome.model_copy(deep=True)
+                continue
+            seen.success = seen.success and outcome.success
+            seen.unexpected_count += outcome.unexpected_count
+            seen.examples = (seen.examples + outcome.examples)[:5]
+            seen.error = seen.error or outcome.error
+        if not report.success:
+            for kind, (column, _) in FAULT_KINDS.items():
+                bad = flags.loc[~flags[column], ["member_id", "coverage_id"]]
+                if len(bad):
+                    self.faulty.append(bad.assign(kind=kind))
+
+    def report(self) -> CheckpointReport:
+        outcomes = list(self.outcomes.values())
+        return CheckpointReport(name="eligibility-member-faults",
+                                success=all(o.success for o in outcomes), rows=self.rows,
+                                outcomes=outcomes)
+
+    def groups(self) -> list[FaultGroup]:
+        if not self.faulty:
+            return []
+        found = pd.concat(self.faulty, ignore_index=True)
+        groups = []
+        for kind, (_, description) in FAULT_KINDS.items():
+            rows = found[found["kind"] == kind]
+            if len(rows):
+                groups.append(FaultGroup(
+                    kind=kind, description=description,
+                    member_ids=sorted(set(rows["member_id"])),
+                    coverage_ids=sorted(set(rows["coverage_id"]))))
+        return groups
+
+
+def send_to_readjudication(claim_numbers: list[str], logger: AnyLogger
+                           ) -> tuple[str, dict[str, Any] | None]:
+    """Run `claim-readjudication` on the claims as a subflow, if that flow is installed."""
+    try:
+        module = importlib.import_module(READJUDICATION_MODULE)
+        readjudicate = module.claim_readjudication
+    except ImportError as exc:
+        if exc.name not in (READJUDICATION_MODULE, None):
+            raise  # the flow exists but one of its own imports is broken
+        logger.warning("%s is not installed: %s claims to re-adjudicate are reported only",
+                       READJUDICATION_MODULE, len(claim_numbers))
+        return "not available", None
+    except AttributeError:
+        logger.warning("%s has no claim_readjudication flow: %s claims reported only",
+                       READJUDICATION_MODULE, len(claim_numbers))
+        return "not available", None
+    result = readjudicate(claim_numbers=claim_numbers, reason=READJUDICATION_REASON)
+    if hasattr(result, "model_dump"):
+        return "sent", dict(result.model_dump(mode="json"))
+    return "sent", {"result": str(result)}
+
+
+def _table(rows: Sequence[dict[str, Any]], what: str) -> tuple[list[dict[str, Any]], str]:
+    shown = list(rows[:ARTIFACT_ROWS])
+    note = "" if len(rows) <= ARTIFACT_ROWS else (
+        f" (first {ARTIFACT_ROWS:,} of {len(rows):,}; the flow's summary has them all)")
+    return shown, what + note
+
+
+def publish_artifacts(summary: EligibilitySweepSummary, faults: CheckpointReport) -> None:
+    reasons = "\n".join(f"| {k} | {v:,} |" for k, v in sorted(summary.by_reason.items()))
+    fault_lines = "\n".join(f"| {g.kind} | {len(g.member_ids):,} | {len(g.coverage_ids):,} |"
+                            for g in summary.faults) or "| none | 0 | 0 |"
+    previous = summary.previous_as_of.isoformat() if summary.previous_as_of else "none"
+    create_markdown_artifact(
+        key="eligibility-sweep-summary",
+        markdown=(
+            f"# Eligibility sweep as of {summary.as_of.isoformat()}\n\n"
+            f"{summary.members_swept:,} members swept in {summary.batches} batches, "
+            f"{summary.seconds:.1f} s: {summary.eligible:,} eligible, "
+            f"{summary.not_eligible:,} not eligible.\n\n"
+            f"| reason | members |\n|---|---|\n{reasons}\n\n"
+            f"Snapshot rows: {summary.snapshot_rows_inserted:,} inserted, "
+            f"{summary.snapshot_rows_updated:,} replaced, "
+            f"{summary.snapshot_rows_unchanged:,} unchanged.\n\n"
+            f"Eligibility changes since {previous}: {summary.eligibility_changes:,} "
+            f"({summary.became_eligible:,} became eligible, {summary.became_ineligible:,} "
+            f"became ineligible; {summary.first_snapshots:,} members without an earlier "
+            f"snapshot).\n\n"
+            f"Coverages terminated (past their termination date): "
+            f"{summary.coverages_terminated:,}.\n\n"
+            f"## Data faults (reported, not fixed)\n\n| kind | members | coverages |\n"
+            f"|---|---|---|\n{fault_lines}\n\n{faults.summary()}\n\n"
+            f"## Re-adjudication\n\n{len(summary.claims_to_readjudicate):,} approved claims no "
+            f"longer covered: {summary.readjudication}.\n"),
+        description=f"Eligibility sweep as of {summary.as_of.isoformat()}",
+    )
+    fault_rows = [{"kind": g.kind, "member_id": m} for g in summary.faults for m in g.member_ids]
+    if fault_rows:
+        rows, description = _table(fault_rows, "Members with data faults, by kind")
+        create_table_artifact(key="eligibility-sweep-faults", table=rows,
+                              description=description)
+    if summary.claims_to_readjudicate:
+        rows, description = _table(
+            [{"claim_number": c} for c in summary.claims_to_readjudicate],
+            f"Approved claims no longer covered ({summary.readjudication})")
+        create_table_artifact(key="eligibility-sweep-readjudication", table=rows,
+                              description=description)
+
+
+def log_summary(logger: AnyLogger, summary: EligibilitySweepSummary) -> None:
+    logger.info("as of %s: %s members swept, %s eligible, %s not eligible; %s eligibility "
+                "changes since %s; %s coverages terminated", summary.as_of,
+                summary.members_swept, summary.eligible, summary.not_eligible,
+                summary.eligibility_changes, summary.previous_as_of,
+                summary.coverages_terminated)
+    for group in summary.faults:
+        logger.warning("data fault %s: %s members (e.g. %s): %s", group.kind,
+                       len(group.member_ids), ", ".join(group.member_ids[:LOG_IDS]),
+                       group.description)
+    if summary.claims_to_readjudicate:
+        logger.warning("%s approved claims no longer covered (%s): %s",
+                       len(summary.claims_to_readjudicate), summary.readjudication,
+                       ", ".join(summary.claims_to_readjudicate[:LOG_IDS]))
+
+
+@flow(name="eligibility-sweep")
+def eligibility_sweep(as_of: date | str | None = None, batch_size: int = 250_000,
+                      readjudicate: bool = True) -> EligibilitySweepSummary:
+    """Snapshot every member's eligibility as of a date (default today in the business time
+    zone), terminate expired coverages, report data faults, and send approved claims that a
+    retroactive change left uncovered to re-adjudication."""
+    params = EligibilitySweepParameters(as_of=as_of, batch_size=batch_size,
+                                        readjudicate=readjudicate)
+    day = params.sweep_date
+    logger = get_run_logger()
+    started = time.monotonic()
+    watch = Stopwatch()
+    flow_run_id = current_flow_run_id()
+    summary = EligibilitySweepSummary(flow_run_id=str(flow_run_id), as_of=day)
+    summary.previous_as_of = read_previous_sweep_date(day)
+    with watch.step("terminate"):
+        summary.coverages_terminated = terminate_expired_coverages(day)
+    faults = FaultTally()
+    reasons: pd.Series | None = None
+    uncovered: list[pd.DataFrame] = []
+    upcoming: PrefectFuture[pd.DataFrame] | None = read_sweep_batch.submit(
+        None, params.batch_size)
+    while upcoming is not None:
+        with watch.step("read members (waiting)"):
+            batch = upcoming.result()
+        if batch.empty:
+            break
+        members = members_of(batch)["member_id"]
+        # The next batch is read while this one is checked and written (reads only).
+        upcoming = None if len(members) < params.batch_size else read_sweep_batch.submit(
+            str(members.iloc[-1]), params.batch_size)
+        with watch.step("faults"):
+            flags = fault_flags(batch, day)
+            faults.add(flags, check_member_faults(flags))
+        with watch.step("compute"):
+            snapshot = compute_snapshot(batch, day)
+        with watch.step("check snapshot"):
+            check_snapshot(snapshot, day)
+        with watch.step("write"):
+            written = write_snapshot(snapshot, day, summary.previous_as_of, flow_run_id)
+        crash_point("sweep-after-batch")
+        with watch.step("claims"):
+            claims = read_approved_claims(str(members.iloc[0]), str(members.iloc[-1]), day)
+            uncovered.append(uncovered_claims(claims, batch))
+        summary.batches += 1
+        summary.members_swept += len(snapshot)
+        summary.eligible += int(snapshot["is_eligible"].sum())
+        summary.snapshot_rows_inserted += written.inserted
+        summary.snapshot_rows_updated += written.updated
+        summary.first_snapshots += written.first_snapshots
+        summary.eligibility_changes += written.changed
+        summary.became_eligible += written.became_eligible
+        summary.became_ineligible += written.became_ineligible
+        counts = snapshot["reason"].value_counts()
+        reasons = counts if reasons is None else reasons.add(counts, fill_value=0)
+        logger.info("batch %s: %s members swept (%s snapshot rows written)", summary.batches,
+                    len(snapshot), written.inserted + written.updated)
+    summary.not_eligible = summary.members_swept - summary.eligible
+    summary.snapshot_rows_unchanged = (summary.members_swept - summary.snapshot_rows_inserted
+                                       - summary.snapshot_rows_updated)
+    if reasons is not None:
+        summary.by_reason = {str(k): int(v) for k, v in reasons.items()}
+    summary.faults = faults.groups()
+    if uncovered:
+        found = pd.concat(uncovered, ignore_index=True)
+        summary.claims_to_readjudicate = sorted(set(found["claim_number"]))
+    if not summary.claims_to_readjudicate:
+        summary.readjudication = "none needed"
+    elif not params.readjudicate:
+        summary.readjudication = "disabled"
+    else:
+        with watch.step("readjudicate"):
+            summary.readjudication, summary.readjudication_summary = send_to_readjudication(
+                summary.claims_to_readjudicate, logger)
+    summary.seconds = round(time.monotonic() - started, 3)
+    summary.step_seconds = {k: round(v, 3) for k, v in watch.seconds.items()}
+    report = faults.report()
+    publish_artifacts(summary, report)
+    log_summary(logger, summary)
+    return summary

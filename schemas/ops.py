@@ -1,0 +1,315 @@
+"""Parameters and reports of the database operations flows (partitions, archiving, backups,
+restores, maintenance, monitoring). Parameters are validated here so that the command line,
+a deployment and a direct call all refuse the same bad values with the same one-line error.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from claims_askes.errors import UnknownIdentifierError
+from claims_askes.services import known_schema
+
+AGE = re.compile(r"^\s*(\d+)\s*([dwmy])\s*$")
+DATABASE_NAME = r"^[a-z_][a-z0-9_]{0,62}$"
+BACKUP_ID = r"^[a-z0-9_]+-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$"
+HealthStatus = Literal["healthy", "warning", "critical"]
+
+
+def our_schema(name: str) -> str:
+    """`name` if it is one of our schemas; a ValueError (a validation error) otherwise."""
+    try:
+        return known_schema(name)
+    except UnknownIdentifierError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def parse_age(text: str) -> tuple[int, str]:
+    """'2y' -> (2, 'y'). Accepts Nd, Nw, Nm, Ny with N positive."""
+    match = AGE.match(str(text))
+    if not match:
+        raise ValueError(f"{text!r} is not an age: use Nd, Nw, Nm or Ny (e.g. 2y, 18m, 90d)")
+    amount, unit = int(match.group(1)), match.group(2)
+    if amount <= 0:
+        raise ValueError(f"{text!r}: the age must be positive")
+    return amount, unit
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day `months` earlier, clamped to the month's end (31 Mar - 1m = 28/29 Feb)."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def cutoff_date(age: str, today: date) -> date:
+    """The first service date that is *not* older than `age` on `today`."""
+    amount, unit = parse_age(age)
+    if unit == "d":
+        return today - timedelta(days=amount)
+    if unit == "w":
+        return today - timedelta(weeks=amount)
+    return months_before(today, amount * (12 if unit == "y" else 1))
+
+
+def age_as_interval(age: str) -> str:
+    """The age as a PostgreSQL interval literal, e.g. '2 years'."""
+    amount, unit = parse_age(age)
+    return f"{amount} {dict(d='days', w='weeks', m='months', y='years')[unit]}"
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PartitionParameters(_Params):
+    """Parameters of `partition-maintenance`."""
+
+    premake: int = Field(4, ge=0, le=60, description="Months to keep ready after the current")
+    move_default_rows: bool = Field(False, description="Move rows of the default partition "
+                                                       "into their month's partition")
+    lock_timeout_seconds: float = Field(5, gt=0, le=600,
+                                        description="Give up on a table lock after this long")
+    as_of: date | None = Field(None, description="Business date (default: today in Jakarta)")
+
+
+class ArchivingParameters(_Params):
+    """Parameters of `claim-archiving`."""
+
+    older_than: str = Field("2y", description="Archive claims older than this: Nd, Nw, Nm, Ny")
+    batch_size: int = Field(5_000, ge=1, le=200_000, description="Claims per transaction")
+    max_batches: int | None = Field(None, ge=1, description="Stop after this many batches")
+    lock_timeout_seconds: float = Field(5, gt=0, le=600)
+    as_of: date | None = Field(None, description="Business date (default: today in Jakarta)")
+
+    @field_validator("older_than")
+    @classmethod
+    def _age(cls, value: str) -> str:
+        parse_age(value)
+        return value.strip()
+
+
+class RetentionPolicy(_Params):
+    keep_count: int = Field(7, ge=1, le=1000, description="Always keep this many newest")
+    keep_days: float = Field(14, ge=0, le=3650, description="Keep every backup this young")
+    min_verified: int = Field(2, ge=1, le=100,
+                              description="Never leave fewer verified backups than this")
+
+
+class BackupParameters(_Params):
+    """Parameters of `database-backup`."""
+
+    scope: Literal["full", "schema"] = "full"
+    schema_name: str | None = Field(None, description="With scope 'schema': which one")
+    drill: Literal["auto", "always", "never"] = Field(
+        "auto", description="Restore drill into a scratch database: auto = when the last "
+                            "successful drill of this scope is older than drill_every_days")
+    drill_every_days: float = Field(7, gt=0, le=365)
+    retention: RetentionPolicy = Field(default_factory=RetentionPolicy)
+    max_age_hours: float = Field(26, gt=0, le=24 * 90,
+                                 description="Newest verified backup older than this: failure")
+
+    @model_validator(mode="after")
+    def _schema_given(self) -> BackupParameters:
+        if self.scope == "schema":
+            if not self.schema_name:
+                raise ValueError("scope 'schema' needs a schema name")
+            our_schema(self.schema_name)
+        elif self.schema_name is not None:
+            raise ValueError("a schema name goes with scope 'schema' only")
+        return self
+
+    @property
+    def scope_key(self) -> str:
+        return "full" if self.scope == "full" else f"schema_{self.schema_name}"
+
+
+class RestoreParameters(_Params):
+    """Parameters of `database-restore`."""
+
+    backup_id: str = Field(pattern=BACKUP_ID)
+    target_database: str = Field(pattern=DATABASE_NAME)
+    schema_name: str | None = Field(None, description="Restore only this schema")
+    clean: bool = Field(False, description="Drop the restored objects first (pg_restore --clean)")
+    force: bool = Field(False, description="Restore over a database (or schema) that has data")
+
+    @field_validator("schema_name")
+    @classmethod
+    def _known(cls, value: str | None) -> str | None:
+        return None if value is None else our_schema(value)
+
+
+class MaintenanceParameters(_Params):
+    """Parameters of `database-maintenance`."""
+
+    analyze: bool = True
+    vacuum: bool = False
+    reindex: bool = Field(False, description="REINDEX SCHEMA ... CONCURRENTLY")
+    schemas: list[str] = Field(default_factory=list, description="Default: every schema of ours")
+    long_running_minutes: float = Field(5, gt=0)
+    idle_minutes: float = Field(30, gt=0)
+    terminate_idle: bool = Field(False, description="Terminate idle sessions found (explicit)")
+
+    @field_validator("schemas")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        return [our_schema(s) for s in value]
+
+
+class MonitoringParameters(_Params):
+    """Parameters of `database-monitoring`."""
+
+    slow_ms: float = Field(1000, ge=0, description="Mean time above which a statement is slow")
+    backup_max_age_hours: float = Field(26, gt=0, le=24 * 90)
+    min_runway_months: int = Field(2, ge=0, le=60)
+    archive_older_than: str = "2y"
+    as_of: date | None = None
+
+    @field_validator("archive_older_than")
+    @classmethod
+    def _age(cls, value: str) -> str:
+        parse_age(value)
+        return value.strip()
+
+
+# --- reports --------------------------------------------------------------------------------
+
+
+class HealthCheck(BaseModel):
+    check_name: str
+    status: HealthStatus
+    details: str
+
+
+class PartitionReport(BaseModel):
+    covered_from: date
+    covered_to: date  # exclusive
+    created: list[str] = Field(default_factory=list)
+    default_created: bool = False
+    default_rows: int = 0
+    default_rows_moved: int = 0
+    blocked_months: list[str] = Field(default_factory=list,
+                                      description="months not created: default rows in them")
+    problems: list[str] = Field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
+
+
+class TableMove(BaseModel):
+    table: str
+    rows: int
+    checksum: str
+
+
+class ArchiveReport(BaseModel):
+    run_id: str
+    cutoff: date
+    batches: int = 0
+    claims_moved: int = 0
+    rows_moved: dict[str, int] = Field(default_factory=dict)
+    partitions_moved: list[str] = Field(default_factory=list)
+    held_back: int = Field(0, description="claims past the cutoff not settled yet (kept)")
+    seconds: float = 0.0
+
+
+class TableCount(BaseModel):
+    schema_name: str
+    table: str
+    rows: int
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema_name}.{self.table}"
+
+
+class BackupManifest(BaseModel):
+    """Written last, next to the dump: a dump without its manifest is incomplete."""
+
+    backup_id: str
+    scope: str
+    schema_name: str | None = None
+    database: str
+    file: str
+    size_bytes: int
+    sha256: str
+    pg_dump_version: str
+    server_version: str
+    started_at: datetime
+    finished_at: datetime
+    tables: list[TableCount]
+
+    @property
+    def scope_key(self) -> str:
+        return "full" if self.scope == "full" else f"schema_{self.schema_name}"
+
+
+class VerifyResult(BaseModel):
+    backup_id: str
+    verified_at: datetime
+    ok: bool
+    problems: list[str] = Field(default_factory=list)
+    drill_ok: bool | None = None
+    drill_at: datetime | None = None
+    drill_detail: str | None = None
+
+
+class BackupEntry(BaseModel):
+    manifest: BackupManifest
+    verification: VerifyResult | None = None
+
+    @property
+    def verified(self) -> bool:
+        return bool(self.verification and self.verification.ok)
+
+
+class BackupReport(BaseModel):
+    backup_id: str
+    size_bytes: int
+    seconds_dump: float
+    seconds_verify: float
+    seconds_drill: float | None = None
+    verification: VerifyResult
+    deleted: list[str] = Field(default_factory=list)
+    newest_verified_at: datetime | None = None
+
+
+class RestoreReport(BaseModel):
+    backup_id: str
+    target_database: str
+    schema_name: str | None
+    tables_checked: int
+    mismatches: list[str] = Field(default_factory=list)
+    seconds: float
+
+
+class MaintenanceReport(BaseModel):
+    analyzed: list[str] = Field(default_factory=list)
+    vacuumed: list[str] = Field(default_factory=list)
+    reindexed: list[str] = Field(default_factory=list)
+    bloat: list[dict[str, object]] = Field(default_factory=list)
+    bloat_source: str = "statistics"
+    long_running: list[dict[str, object]] = Field(default_factory=list)
+    idle: list[dict[str, object]] = Field(default_factory=list)
+    terminated: list[int] = Field(default_factory=list)
+    lock_waits: list[dict[str, object]] = Field(default_factory=list)
+
+
+class MonitoringReport(BaseModel):
+    database_size_bytes: int
+    tables: list[dict[str, object]] = Field(default_factory=list)
+    connections: int
+    max_connections: int
+    slow_statements: list[dict[str, object]] = Field(default_factory=list)
+    slow_statements_note: str | None = None
+    checks: list[HealthCheck] = Field(default_factory=list)
+
+    @property
+    def critical(self) -> list[HealthCheck]:
+        return [c for c in self.checks if c.status == "critical"]

@@ -1,0 +1,79 @@
+-- name: table_columns
+-- The columns of one table with their types, in order; used to build explicit column lists
+-- and to refuse archiving when the archive lacks a column (nothing may be silently dropped).
+-- The archive is owned by the claims service. Parameters: %(schema)s, %(table)s.
+SELECT a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS data_type
+FROM pg_attribute AS a
+JOIN pg_class AS c ON c.oid = a.attrelid
+JOIN pg_namespace AS n ON n.oid = c.relnamespace
+WHERE n.nspname = %(schema)s AND c.relname = %(table)s
+  AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum
+
+-- name: create_batch_table
+-- The claims of the current batch, emptied at every commit. No parameters.
+CREATE TEMPORARY TABLE IF NOT EXISTS archive_batch (
+    claim_id     UUID PRIMARY KEY,
+    claim_number VARCHAR(50) NOT NULL
+) ON COMMIT DELETE ROWS
+
+-- name: select_batch
+-- Locks and stages the next batch of settled claims whose service date is before the
+-- cutoff: a final status, no approved line waiting for the accumulators, no payment pending
+-- or scheduled. Claims locked by another session (e.g. being adjudicated) are skipped.
+-- Parameters: %(cutoff)s, %(batch_size)s.
+INSERT INTO archive_batch (claim_id, claim_number)
+SELECT c.id, c.claim_number
+FROM claims_service.claim AS c
+WHERE c.service_date < %(cutoff)s
+  AND c.status IN ('approved', 'partially_approved', 'rejected', 'paid', 'cancelled')
+  AND NOT EXISTS (SELECT 1 FROM claims_service.claim_item AS i
+                  WHERE i.claim_id = c.id AND i.status = 'approved' AND i.posted_at IS NULL)
+  AND NOT EXISTS (SELECT 1 FROM claims_service.claim_payment AS p
+                  WHERE p.claim_id = c.id AND p.status IN ('pending', 'scheduled'))
+ORDER BY c.service_date, c.id
+LIMIT %(batch_size)s
+FOR UPDATE OF c SKIP LOCKED
+
+-- name: count_held_back
+-- Claims before the cutoff that are not settled yet (kept in claims_service for now).
+-- Parameters: %(cutoff)s.
+WITH old AS (
+    SELECT c.id, c.status
+    FROM claims_service.claim AS c
+    WHERE c.service_date < %(cutoff)s
+)
+SELECT count(*) AS held_back
+FROM old
+WHERE old.status NOT IN ('approved', 'partially_approved', 'rejected', 'paid', 'cancelled')
+   OR EXISTS (SELECT 1 FROM claims_service.claim_item AS i
+              WHERE i.claim_id = old.id AND i.status = 'approved' AND i.posted_at IS NULL)
+   OR EXISTS (SELECT 1 FROM claims_service.claim_payment AS p
+              WHERE p.claim_id = old.id AND p.status IN ('pending', 'scheduled'))
+
+-- name: source_checksum
+-- Count and checksum of the batch's rows in claims_service.{table}, whose {key} column
+-- holds the claim id. {columns}: the archived columns, qualified by t. No parameters.
+SELECT count(*) AS rows,
+       coalesce(sum(hashtextextended(ROW({columns})::text, 0)), 0)::text AS checksum
+FROM claims_service.{table} AS t
+WHERE t.{key} IN (SELECT b.claim_id FROM archive_batch AS b)
+
+-- name: move_rows
+-- Moves the batch's rows of claims_service.{table} into archive.{table}: DELETE ...
+-- RETURNING into INSERT, one statement. {columns}: the archived columns. Parameters:
+-- %(run_id)s (recorded on every archived row).
+WITH moved AS (
+    DELETE FROM claims_service.{table} AS t
+    WHERE t.{key} IN (SELECT b.claim_id FROM archive_batch AS b)
+    RETURNING {columns}
+)
+INSERT INTO archive.{table} ({columns}, archive_run_id)
+SELECT {columns}, %(run_id)s FROM moved
+
+-- name: count_before_cutoff
+-- Claims whose service date is before the cutoff (settled or not), for progress.
+-- Parameters: %(cutoff)s.
+SELECT count(*) AS claims
+FROM claims_service.claim AS c
+WHERE c.service_date < %(cutoff)s

@@ -1,0 +1,49 @@
+-- name: database_size
+-- Size of this database in bytes, its connections and the server's max_connections.
+-- No parameters.
+SELECT pg_database_size(current_database()) AS bytes,
+       (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()) AS connections,
+       current_setting('max_connections')::int AS max_connections
+
+-- name: table_sizes
+-- The biggest tables of our schemas (with indexes and TOAST), from pg_class so that no lock
+-- is taken (as of the last VACUUM/ANALYZE). Parameters: %(schemas)s, %(limit)s.
+WITH sizes AS (
+    SELECT c.oid, c.relpages::bigint * current_setting('block_size')::int AS table_bytes,
+           (SELECT coalesce(sum(i.relpages), 0) FROM pg_index AS x
+            JOIN pg_class AS i ON i.oid = x.indexrelid WHERE x.indrelid = c.oid)::bigint
+               * current_setting('block_size')::int AS index_bytes,
+           coalesce((SELECT t.relpages FROM pg_class AS t WHERE t.oid = c.reltoastrelid), 0)::bigint
+               * current_setting('block_size')::int AS toast_bytes
+    FROM pg_class AS c
+    WHERE c.relkind = 'r'
+)
+SELECT n.nspname AS schema_name, c.relname AS table_name,
+       s.table_bytes + s.index_bytes + s.toast_bytes AS total_bytes,
+       s.table_bytes,
+       c.reltuples::bigint AS estimated_rows
+FROM pg_class AS c
+JOIN sizes AS s ON s.oid = c.oid
+JOIN pg_namespace AS n ON n.oid = c.relnamespace
+WHERE n.nspname = ANY(%(schemas)s)
+ORDER BY total_bytes DESC
+LIMIT %(limit)s
+
+-- name: slow_statements
+-- Statements of this database whose mean time exceeds the threshold, slowest first
+-- (pg_stat_statements). Parameters: %(slow_ms)s.
+SELECT round(s.mean_exec_time::numeric, 1) AS mean_ms, s.calls,
+       round(s.total_exec_time::numeric, 1) AS total_ms, left(s.query, 200) AS query
+FROM pg_stat_statements AS s
+WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND s.mean_exec_time > %(slow_ms)s
+ORDER BY s.mean_exec_time DESC
+LIMIT 10
+
+-- name: health_check
+-- common.health_check() with the operations' inputs. Parameters: %(newest_backup)s
+-- (timestamptz; '-infinity' when there is no verified backup), %(backup_max_age)s,
+-- %(min_runway_months)s, %(archive_older_than)s (intervals as text), %(today)s.
+SELECT check_name, status, details
+FROM common.health_check(%(newest_backup)s::timestamptz, %(backup_max_age)s::interval,
+                         %(min_runway_months)s, %(archive_older_than)s::interval, %(today)s)

@@ -1,0 +1,243 @@
+"""Tasks of claim archiving: claims_service rows into the `archive` schema, which the claims
+service owns (it may insert there, never update or delete).
+
+Rows of `claims_service.claim` and its children move in batches through the claims
+service's own connection, one transaction per batch: stage the batch's claim ids, read
+count and checksum of every table's batch rows, move them (DELETE ... RETURNING into
+INSERT), read count and checksum in the archive, compare (a data-quality checkpoint), log,
+commit. A run killed anywhere loses its open batch's transaction and nothing else.
+
+Whole months of `claim_partitioned` are detached and moved with the admin connection: only
+the table owner may detach a partition or change its schema.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandas as pd
+import psycopg
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from psycopg import errors, sql
+
+from claims_askes import quality as q
+from claims_askes.db import admin_connection, service_connection
+from claims_askes.errors import ClaimsAskesError
+from claims_askes.faults import crash_point
+from claims_askes.ops import (
+    ArchiveConflictError,
+    columns_sql,
+    set_lock_timeout,
+    try_session_lock,
+)
+from claims_askes.quality import DataQualityError
+from claims_askes.sqlfiles import queries
+from tasks.partitions import read_partitions
+
+Q = queries("claims_service")
+A = queries("archive")
+LOCK_NAME = "claim-archiving"
+CLAIM_KEY = "claim_id"
+# Children first, the claim last: the children's foreign keys point at it.
+TABLES: tuple[tuple[str, str], ...] = (
+    ("claim_item", "claim_id"),
+    ("claim_status_history", "claim_id"),
+    ("claim_note", "claim_id"),
+    ("claim_document", "claim_id"),
+    ("claim_payment", "claim_id"),
+    ("claim", "id"),
+)
+ARCHIVE_ONLY = {"archived_at", "archive_run_id"}
+
+
+@contextmanager
+def archiving_lock(lock_timeout_seconds: float) -> Iterator[psycopg.Connection]:
+    """The run's claims-service session: holds the advisory lock (one archiving run at a time)
+    for as long as the run lasts, and is the connection the batches use."""
+    with service_connection("claims", autocommit=True) as conn:
+        try_session_lock(conn, LOCK_NAME)
+        set_lock_timeout(conn, lock_timeout_seconds)
+        yield conn
+
+
+def _columns(conn: psycopg.Connection, schema: str, table: str) -> dict[str, str]:
+    rows = conn.execute(Q.table_columns, {"schema": schema, "table": table}).fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
+def archived_columns(conn: psycopg.Connection) -> dict[str, list[str]]:
+    """Per table, the columns to move. Refuses when the archive lacks a column of the source
+    or types differ: a row must never be archived with part of it missing."""
+    out: dict[str, list[str]] = {}
+    for table, _key in TABLES:
+        source = _columns(conn, "claims_service", table)
+        target = _columns(conn, "archive", table)
+        missing = [c for c in source if c not in target]
+        changed = [c for c in source if c in target and target[c] != source[c]]
+        extra = [c for c in target if c not in source and c not in ARCHIVE_ONLY]
+        if not source or missing or changed or extra:
+            raise ClaimsAskesError(
+                f"archive.{table} does not match claims_service.{table} (missing {missing}, "
+                f"changed {changed}, extra {extra}): migrate the archive first")
+        out[table] = list(source)
+    return out
+
+
+@dataclass
+class BatchResult:
+    claims: int
+    rows: dict[str, int] = field(default_factory=dict)
+
+
+def _checksum(conn: psycopg.Connection, stmt: sql.Composed) -> tuple[int, str]:
+    row = conn.execute(stmt).fetchone()
+    assert row is not None
+    return int(row[0]), str(row[1])
+
+
+def _log(conn: psycopg.Connection, **values: object) -> None:
+    conn.execute(A.log_batch, values)
+
+
+def check_moves(frame: pd.DataFrame, name: str) -> None:
+    """The checkpoint of a move: per table, rows and checksum after equal those before."""
+    checked = frame.assign(same_rows=frame["rows_before"] == frame["rows_after"],
+                           same_checksum=frame["checksum_before"] == frame["checksum_after"])
+    q.run_checkpoint(name, checked, [q.all_true("same_rows"), q.all_true("same_checksum")],
+                     id_columns=["table", "rows_before", "rows_after"])
+
+
+def _move_batch(conn: psycopg.Connection, run_id: uuid.UUID, batch_number: int, cutoff: date,
+                batch_size: int, columns: dict[str, list[str]]) -> BatchResult:
+    """One batch inside the caller's transaction; raises (so nothing commits) on a conflict
+    or a count/checksum mismatch."""
+    conn.execute(Q.create_batch_table)
+    staged = conn.execute(Q.select_batch, {"cutoff": cutoff, "batch_size": batch_size}).rowcount
+    if staged == 0:
+        return BatchResult(0)
+    conflicts = [r[0] for r in conn.execute(A.batch_conflicts).fetchall()]
+    if conflicts:
+        raise ArchiveConflictError(
+            f"claims already in the archive: {', '.join(conflicts)}; nothing moved")
+    checks: list[dict[str, object]] = []
+    for table, key in TABLES:
+        qualified = columns_sql(columns[table], "t")
+        plain = columns_sql(columns[table])
+        fmt = {"table": sql.Identifier(table), "key": sql.Identifier(key)}
+        before = _checksum(conn, sql.SQL(Q.source_checksum).format(columns=qualified, **fmt))
+        try:
+            conn.execute(sql.SQL(Q.move_rows).format(columns=plain, **fmt), {"run_id": run_id})
+        except errors.UniqueViolation as exc:
+            raise ArchiveConflictError(
+                f"archive.{table} already holds rows of this batch ({exc.diag.message_detail});"
+                " nothing moved") from None
+        after = _checksum(conn, sql.SQL(A.archived_checksum).format(columns=qualified, **fmt))
+        checks.append({"table": table, "rows_before": before[0], "rows_after": after[0],
+                       "checksum_before": before[1], "checksum_after": after[1]})
+    frame = pd.DataFrame(checks)
+    check_moves(frame, "archive-batch")
+    for row in checks:
+        _log(conn, run_id=run_id, batch_number=batch_number, table_name=row["table"],
+             method="rows", outcome="moved", cutoff=cutoff, source_rows=row["rows_before"],
+             source_checksum=row["checksum_before"], archived_rows=row["rows_after"],
+             archived_checksum=row["checksum_after"], detail=None)
+    return BatchResult(staged, {str(r["table"]): int(str(r["rows_after"])) for r in checks})
+
+
+def _log_failure(conn: psycopg.Connection, run_id: uuid.UUID, batch_number: int, cutoff: date,
+                 table: str, exc: Exception) -> None:
+    """Best effort: the failed batch rolled back; its log row says why, for the DBA."""
+    try:
+        with conn.transaction():
+            _log(conn, run_id=run_id, batch_number=batch_number, table_name=table,
+                 method="rows", outcome="failed", cutoff=cutoff, source_rows=0,
+                 source_checksum="", archived_rows=0, archived_checksum="",
+                 detail=str(exc)[:2000])
+    except psycopg.Error:
+        pass
+
+
+@task(name="archive claim batch", cache_policy=NO_CACHE)
+def archive_batch(conn: psycopg.Connection, run_id: uuid.UUID, batch_number: int,
+                  cutoff: date, batch_size: int, columns: dict[str, list[str]]) -> BatchResult:
+    """Move one batch of settled claims before `cutoff`, with their children, in one
+    transaction; returns what moved (0 claims: nothing left)."""
+    try:
+        with conn.transaction():
+            result = _move_batch(conn, run_id, batch_number, cutoff, batch_size, columns)
+            if result.claims:
+                crash_point("archive-batch-before-commit")
+    except (ArchiveConflictError, DataQualityError) as exc:
+        _log_failure(conn, run_id, batch_number, cutoff, "claim", exc)
+        raise
+    return result
+
+
+@task(name="count held-back claims", cache_policy=NO_CACHE)
+def count_held_back(conn: psycopg.Connection, cutoff: date) -> int:
+    row = conn.execute(Q.count_held_back, {"cutoff": cutoff}).fetchone()
+    return int(row[0]) if row else 0
+
+
+@task(name="count claims before the cutoff", cache_policy=NO_CACHE)
+def count_before_cutoff(conn: psycopg.Connection, cutoff: date) -> int:
+    row = conn.execute(Q.count_before_cutoff, {"cutoff": cutoff}).fetchone()
+    return int(row[0]) if row else 0
+
+
+@task(name="read archived columns", cache_policy=NO_CACHE)
+def read_archived_columns(conn: psycopg.Connection) -> dict[str, list[str]]:
+    return archived_columns(conn)
+
+
+def _partition_columns(conn: psycopg.Connection) -> list[str]:
+    return [r[0] for r in conn.execute(Q.parent_columns).fetchall()]
+
+
+@task(name="archive whole partitions")
+def archive_partitions(run_id: uuid.UUID, cutoff: date, lock_timeout_seconds: float,
+                       first_batch_number: int) -> list[str]:
+    """Detach every month of claim_partitioned that ends on or before the cutoff and move it,
+    rows untouched, under archive.claim_partitioned; one transaction per month, checked by
+    count and checksum before and after and logged. A month whose name is taken in the
+    archive is a conflict: the run stops, the month stays where it is."""
+    moved: list[str] = []
+    with admin_connection(autocommit=True) as conn:
+        set_lock_timeout(conn, lock_timeout_seconds)
+        columns = columns_sql(_partition_columns(conn))
+        months = [p for p in read_partitions(conn)
+                  if not p.is_default and p.upper is not None and p.upper <= cutoff]
+        for number, part in enumerate(months, start=first_batch_number):
+            ident = sql.Identifier(part.name)
+            with conn.transaction():
+                taken = conn.execute(A.archive_table_exists, {"table": part.name}).fetchone()
+                if taken and taken[0]:
+                    raise ArchiveConflictError(
+                        f"archive.{part.name} already exists; claims_service.{part.name} "
+                        "left in place")
+                before = _checksum(conn, sql.SQL(A.partition_checksum).format(
+                    schema=sql.Identifier("claims_service"), partition=ident, columns=columns))
+                conn.execute(sql.SQL(Q.detach_partition).format(partition=ident))
+                conn.execute(sql.SQL(Q.move_partition_to_archive).format(partition=ident))
+                conn.execute(sql.SQL(A.attach_partition).format(
+                    partition=ident, lower=sql.Literal(part.lower),
+                    upper=sql.Literal(part.upper)))
+                conn.execute(sql.SQL(A.archive_partition_privileges).format(partition=ident))
+                after = _checksum(conn, sql.SQL(A.partition_checksum).format(
+                    schema=sql.Identifier("archive"), partition=ident, columns=columns))
+                check_moves(pd.DataFrame([{
+                    "table": part.name, "rows_before": before[0], "rows_after": after[0],
+                    "checksum_before": before[1], "checksum_after": after[1]}]),
+                    "archive-partition")
+                _log(conn, run_id=run_id, batch_number=number, table_name=part.name,
+                     method="partition", outcome="moved", cutoff=cutoff,
+                     source_rows=before[0], source_checksum=before[1], archived_rows=after[0],
+                     archived_checksum=after[1], detail=None)
+                crash_point("archive-partition-before-commit")
+            moved.append(part.name)
+    return moved

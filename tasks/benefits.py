@@ -1,0 +1,66 @@
+"""Tasks of the benefit service: `benefit_service` only, through its own connection."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import pandas as pd
+from prefect import task
+
+from claims_askes.db import service_connection
+from claims_askes.frames_io import copy_frame, fetch_frame
+from claims_askes.sqlfiles import queries
+
+Q = queries("benefit_service")
+
+
+@dataclass(frozen=True)
+class BenefitRules:
+    plan_benefits: pd.DataFrame
+    exclusions: pd.DataFrame
+    cost_sharing: pd.DataFrame
+    accumulators: pd.DataFrame
+
+
+@task(name="read benefit rules and accumulators")
+def read_benefit_rules(plan_ids: list[str], member_ids: list[str]) -> BenefitRules:
+    with service_connection("benefit") as conn:
+        return BenefitRules(
+            plan_benefits=fetch_frame(conn, Q.plan_benefits_by_plan, {"plan_ids": plan_ids}),
+            exclusions=fetch_frame(conn, Q.exclusions_by_plan, {"plan_ids": plan_ids}),
+            cost_sharing=fetch_frame(conn, Q.cost_sharing_by_plan, {"plan_ids": plan_ids}),
+            accumulators=fetch_frame(conn, Q.accumulators_by_member,
+                                     {"member_ids": member_ids}),
+        )
+
+
+POSTING_COLUMNS = ["claim_item_id", "adjudication_version", "entry_type", "member_id",
+                   "benefit_code", "year", "amount", "deductible", "oop", "visits", "days"]
+
+
+@dataclass(frozen=True)
+class PostingResult:
+    entries_inserted: int
+    reversals: int
+    accumulators_touched: int
+
+
+@task(name="post to accumulator ledger")
+def post_ledger_entries(entries: pd.DataFrame, flow_run_id: uuid.UUID) -> PostingResult:
+    """Post ledger entries (and the reversals of the lines' earlier versions) and their sums
+    to the accumulators, exactly once per entry key."""
+    with service_connection("benefit") as conn, conn.transaction():
+        conn.execute(Q.create_posting_table)
+        copy_frame(conn, "posting_input", entries, POSTING_COLUMNS)
+        conn.execute(Q.analyze_posting_table)
+        row = conn.execute(Q.post_ledger_entries, {"flow_run_id": flow_run_id}).fetchone()
+    assert row is not None
+    return PostingResult(int(row[0]), int(row[1]), int(row[2]))
+
+
+@task(name="read accumulators, openings and ledger")
+def read_reconciliation(member_ids: list[str] | None) -> pd.DataFrame:
+    """Per (member, benefit, year): accumulator, opening balance and ledger sums, in cents."""
+    with service_connection("benefit") as conn:
+        return fetch_frame(conn, Q.reconciliation_by_key, {"member_ids": member_ids})

@@ -1,0 +1,231 @@
+"""Tasks of the claims service: each touches `claims_service` only (and reads `common`),
+through the claims service's own connection."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+from prefect import task
+
+from claims_askes.db import service_connection
+from claims_askes.errors import ClaimsAskesError
+from claims_askes.faults import crash_point
+from claims_askes.frames_io import cents_to_text, copy_frame, fetch_frame, uuid_array
+from claims_askes.sqlfiles import queries
+
+Q = queries("claims_service")
+LEASE_LOCK_SPACE = 71_001  # advisory-lock namespace of member leases
+CHANGED_BY = "claim-adjudication"
+
+
+class LeaseLostError(ClaimsAskesError):
+    """The run's lease on some claims expired and another run took them: nothing written."""
+
+
+@dataclass(frozen=True)
+class Lease:
+    run_id: uuid.UUID
+    claims: int
+    members: int
+
+
+@task(name="read queue clock")
+def read_queue_clock() -> datetime:
+    """The claims database's time at the start of a run: claims this run pends after it are
+    not leased again by the same run."""
+    with service_connection("claims") as conn:
+        row = conn.execute(Q.queue_clock).fetchone()
+    assert row is not None
+    return row[0]
+
+
+@task(name="lease claims")
+def lease_claims(run_id: uuid.UUID, run_started: datetime, max_claims: int,
+                 lease_seconds: int, shard: int = 0, shards: int = 1) -> Lease:
+    """Lease the next chunk of whole members' adjudicable claims for this run."""
+    with service_connection("claims") as conn:
+        row = conn.execute(Q.lease_claims, {
+            "run_id": run_id, "run_started": run_started, "max_claims": max_claims,
+            "lease_seconds": lease_seconds,
+            "shard": shard, "shards": shards, "lock_space": LEASE_LOCK_SPACE,
+        }).fetchone()
+    assert row is not None
+    return Lease(run_id, int(row[0]), int(row[1]))
+
+
+@task(name="release lease")
+def release_lease(run_id: uuid.UUID) -> int:
+    """Give the run's leased claims back to the queue unchanged."""
+    with service_connection("claims") as conn:
+        return conn.execute(Q.release_lease, {"run_id": run_id}).rowcount
+
+
+@task(name="read leased claims")
+def read_leased_claims(run_id: uuid.UUID) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The chunk's claims and lines, and the members' earlier non-rejected lines (for R4)."""
+    with service_connection("claims") as conn:
+        claims = fetch_frame(conn, Q.leased_claims, {"run_id": run_id})
+        lines = fetch_frame(conn, Q.leased_lines, {"run_id": run_id})
+        prior = fetch_frame(conn, Q.prior_lines,
+                            {"member_ids": uuid_array(claims["member_id"])})
+    return claims, lines, prior
+
+
+@task(name="read leased claims' postings")
+def read_leased_effective_postings(run_id: uuid.UUID) -> pd.DataFrame:
+    """What the leased claims' posted lines count in the accumulators (re-adjudication)."""
+    with service_connection("claims") as conn:
+        return fetch_frame(conn, Q.leased_effective_postings, {"run_id": run_id})
+
+
+@task(name="read reason codes")
+def read_reason_codes() -> pd.DataFrame:
+    with service_connection("claims") as conn:
+        return fetch_frame(conn, "SELECT code, description, carc, group_code "
+                                 "FROM common.reason_code")
+
+
+LINE_DECISION_COLUMNS = [
+    "line_id", "status", "reason_code", "allowed_amount", "deductible_amount", "copay_amount",
+    "coinsurance_amount", "network_reduction_amount", "limit_amount", "approved_amount",
+    "member_responsibility", "oop_amount", "covered_days", "visits", "in_network",
+    "coverage_id", "plan_id", "benefit_year",
+]
+CLAIM_DECISION_COLUMNS = [
+    "claim_id", "status", "reason_code", "total_charged", "total_approved",
+    "member_responsibility", "note",
+]
+MONEY = {
+    "allowed_amount": "allowed_cents", "deductible_amount": "deductible_cents",
+    "copay_amount": "copay_cents", "coinsurance_amount": "coinsurance_cents",
+    "network_reduction_amount": "network_reduction_cents", "limit_amount": "limit_cents",
+    "approved_amount": "approved_cents", "member_responsibility": "member_responsibility_cents",
+    "oop_amount": "oop_cents",
+}
+
+
+def line_decision_rows(lines: pd.DataFrame) -> pd.DataFrame:
+    """The engine's line frame in the columns and text form of `decision_line`."""
+    out = pd.DataFrame({"line_id": lines["line_id"], "status": lines["status"],
+                        "reason_code": lines["reason_code"]})
+    for column, cents in MONEY.items():
+        out[column] = cents_to_text(lines[cents])
+    out["covered_days"] = lines["covered_days"].astype("int64")
+    out["visits"] = lines["visits"].astype("int64")
+    out["in_network"] = lines["in_network"].map({True: "t", False: "f"})
+    out["coverage_id"] = lines["coverage_id"]
+    out["plan_id"] = lines["plan_id"]
+    out["benefit_year"] = lines["year"].astype("Int64")
+    return out
+
+
+def claim_decision_rows(claims: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "claim_id": claims["claim_id"], "status": claims["status"],
+        "reason_code": claims["reason_code"],
+        "total_charged": cents_to_text(claims["total_charged_cents"]),
+        "total_approved": cents_to_text(claims["total_approved_cents"]),
+        "member_responsibility": cents_to_text(claims["member_responsibility_cents"]),
+        "note": claims["note"],
+    })
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    claims: int
+    lines: int
+    history_rows: int
+    notes: int
+    payments: int
+    readjustments: int = 0
+
+
+@task(name="write decisions")
+def write_decisions(run_id: uuid.UUID, flow_run_id: uuid.UUID, lines: pd.DataFrame,
+                    claims: pd.DataFrame, reason: str = "re-adjudication") -> WriteResult:
+    """One transaction: lines, claims (ending the lease), status history, notes, payments.
+    If the run no longer holds every claim's lease, nothing is written."""
+    line_rows = line_decision_rows(lines)
+    claim_rows = claim_decision_rows(claims)
+    params = {"run_id": run_id, "flow_run_id": flow_run_id, "changed_by": CHANGED_BY,
+              "reason": reason}
+    with service_connection("claims") as conn, conn.transaction():
+        conn.execute(Q.create_decision_tables)
+        copy_frame(conn, "decision_line", line_rows, LINE_DECISION_COLUMNS)
+        copy_frame(conn, "decision_claim", claim_rows, CLAIM_DECISION_COLUMNS)
+        conn.execute(Q.analyze_decision_tables)
+        held = conn.execute(Q.lock_leased_claims, {"run_id": run_id}).fetchone()
+        if held is None or held[0] != len(claim_rows):
+            raise LeaseLostError(
+                f"run {run_id} holds {held[0] if held else 0} of {len(claim_rows)} claims' "
+                "leases (expired and taken by another run); the chunk was not written")
+        written_lines = conn.execute(Q.apply_line_decisions, params).rowcount
+        row = conn.execute(Q.apply_claim_decisions, params).fetchone()
+        assert row is not None
+        notes = conn.execute(Q.insert_decision_notes, params).rowcount
+        payments = conn.execute(Q.insert_claim_payments).rowcount
+        readjustments = conn.execute(Q.insert_readjustments, params).rowcount
+        crash_point("before-commit")
+    return WriteResult(int(row[0]), written_lines, int(row[1]), notes, payments, readjustments)
+
+
+@task(name="read unposted lines")
+def read_unposted_lines(limit: int, claim_ids: list[str] | None = None) -> pd.DataFrame:
+    """Decided line versions not yet through posting (the posting queue), all or of the
+    given claims."""
+    with service_connection("claims") as conn:
+        return fetch_frame(conn, Q.unposted_lines, {"limit": limit, "claim_ids": claim_ids})
+
+
+@task(name="mark lines posted")
+def mark_lines_posted(line_ids: list[str], versions: list[int]) -> int:
+    """Mark these line versions posted (a line decided again meanwhile stays queued)."""
+    with service_connection("claims") as conn:
+        return conn.execute(Q.mark_lines_posted,
+                            {"line_ids": line_ids, "versions": versions}).rowcount
+
+
+@task(name="count unposted lines")
+def count_unposted_lines() -> int:
+    with service_connection("claims") as conn:
+        row = conn.execute(Q.count_unposted_lines).fetchone()
+    return int(row[0]) if row else 0
+
+
+@task(name="read posted line totals")
+def read_posted_line_totals(member_ids: list[str] | None) -> pd.DataFrame:
+    """Per (member, benefit, year): sums of the approved lines already posted, in cents."""
+    with service_connection("claims") as conn:
+        return fetch_frame(conn, Q.posted_line_totals, {"member_ids": member_ids})
+
+
+RQ = queries("claims_service")
+
+
+@task(name="lease claims for re-adjudication")
+def lease_for_readjudication(run_id: uuid.UUID, claim_numbers: list[str],
+                             lease_seconds: int) -> Lease:
+    """Lease the named decided claims (all their lines posted) for one re-adjudication."""
+    with service_connection("claims") as conn:
+        row = conn.execute(RQ.lease_for_readjudication, {
+            "run_id": run_id, "claim_numbers": claim_numbers, "lease_seconds": lease_seconds,
+        }).fetchone()
+    assert row is not None
+    return Lease(run_id, int(row[0]), int(row[1]))
+
+
+@task(name="read claim statuses")
+def read_claim_statuses(claim_numbers: list[str]) -> dict[str, str]:
+    with service_connection("claims") as conn:
+        rows = conn.execute(RQ.claims_by_number, {"claim_numbers": claim_numbers}).fetchall()
+    return {str(number): str(status) for number, status in rows}
+
+
+@task(name="read overrides")
+def read_leased_overrides(run_id: uuid.UUID) -> pd.DataFrame:
+    """Reviewers' manual decisions on the leased lines (they win over the engine's)."""
+    with service_connection("claims") as conn:
+        return fetch_frame(conn, RQ.leased_overrides, {"run_id": run_id})

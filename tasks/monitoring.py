@@ -1,0 +1,60 @@
+"""Tasks of database monitoring. Sizes of every schema, other sessions and
+pg_stat_statements of every role need more than one service's rights: the admin connection
+reads them (and only reads)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from prefect import task
+
+from claims_askes.db import admin_connection
+from claims_askes.ops import set_lock_timeout
+from claims_askes.services import ALL_SCHEMAS
+from claims_askes.sqlfiles import queries
+from schemas.ops import HealthCheck, MonitoringReport
+from tasks.maintenance import REPORT_LOCK_TIMEOUT_SECONDS, records
+
+Q = queries("common")
+NO_VERIFIED_BACKUP = "-infinity"
+
+
+@task(name="sizes and connections")
+def sizes_and_connections(table_limit: int = 15) -> MonitoringReport:
+    with admin_connection() as conn:
+        set_lock_timeout(conn, REPORT_LOCK_TIMEOUT_SECONDS)
+        row = conn.execute(Q.database_size).fetchone()
+        assert row is not None
+        tables = records(conn, Q.table_sizes, {"schemas": list(ALL_SCHEMAS),
+                                                "limit": table_limit})
+    return MonitoringReport(database_size_bytes=int(row[0]), connections=int(row[1]),
+                            max_connections=int(row[2]), tables=tables)
+
+
+@task(name="slow statements")
+def slow_statements(slow_ms: float) -> tuple[list[dict[str, object]], str | None]:
+    """From pg_stat_statements when installed in this database (and preloaded)."""
+    with admin_connection() as conn:
+        row = conn.execute(Q.has_extension, {"name": "pg_stat_statements"}).fetchone()
+        if not row or not row[0]:
+            return [], "pg_stat_statements is not installed in this database"
+        try:
+            return records(conn, Q.slow_statements, {"slow_ms": slow_ms}), None
+        except Exception as exc:  # e.g. not in shared_preload_libraries
+            return [], f"pg_stat_statements unavailable: {str(exc).splitlines()[0]}"
+
+
+@task(name="health checks")
+def health_checks(newest_backup: datetime | None, backup_max_age_hours: float,
+                  min_runway_months: int, archive_interval: str, today: date
+                  ) -> list[HealthCheck]:
+    """common.health_check() with the newest verified backup's time from the backup
+    directory (the database cannot see files)."""
+    with admin_connection() as conn:
+        rows = conn.execute(Q.health_check, {
+            "newest_backup": newest_backup or NO_VERIFIED_BACKUP,
+            "backup_max_age": f"{backup_max_age_hours * 3600:.0f} seconds",
+            "min_runway_months": min_runway_months, "archive_older_than": archive_interval,
+            "today": today,
+        }).fetchall()
+    return [HealthCheck(check_name=r[0], status=r[1], details=r[2]) for r in rows]

@@ -1,0 +1,122 @@
+"""Accumulator posting on a real database: exactly once across crashes between the claims and
+benefit schemas, reconciliation that catches a wrong accumulator, and the year boundary."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from claims_askes.quality import DataQualityError
+from flows.accumulator_posting import accumulator_posting
+from flows.claim_adjudication import claim_adjudication
+from tests.conftest import TestDatabase
+from tests.scenario import Line, Scenario
+from tests.test_adjudication_runs import (
+    assert_exactly_once,
+    build_world,
+    clean_outcome,  # noqa: F401  (module fixture: the world adjudicated undisturbed)
+    outcome,
+    run_cli,
+)
+
+
+def unposted(db: TestDatabase) -> int:
+    return int(str(db.scalar("SELECT count(*) FROM claims_service.claim_item "
+                             "WHERE status = 'approved' AND posted_at IS NULL")))
+
+
+def queued(db: TestDatabase) -> int:
+    """Decided line versions waiting for posting, whatever their status."""
+    return int(str(db.scalar("SELECT count(*) FROM claims_service.claim_item "
+                             "WHERE adjudicated_at IS NOT NULL AND posted_at IS NULL")))
+
+
+def adjudicate_without_posting(db: TestDatabase, api_url: str) -> None:
+    """A real adjudication run killed right after its first write: lines decided, unposted."""
+    killed = run_cli(api_url, "--chunk-size", "100", crash_at="after-write")
+    killed.communicate(timeout=300)
+    assert killed.returncode == -9 and unposted(db) > 0
+
+
+def test_posting_twice_posts_once(db: TestDatabase, prefect_api: str,
+                                  clean_outcome: dict[str, Any]) -> None:  # noqa: F811
+    with db.admin() as conn:
+        build_world(conn, members=8)
+        adjudicate_without_posting(db, prefect_api)
+        approved, waiting = unposted(db), queued(db)
+        first = accumulator_posting()
+        second = accumulator_posting(full_reconciliation=True)
+        assert (first.lines_marked, first.entries_inserted, first.reversals) == (
+            waiting, approved, 0)
+        assert (second.lines_marked, second.entries_inserted) == (0, 0)
+        assert second.keys_reconciled >= first.keys_reconciled > 0
+        assert_exactly_once(conn)
+        assert outcome(conn) == clean_outcome
+
+
+def test_crash_between_ledger_and_mark_then_rerun(db: TestDatabase, prefect_api: str,
+                                                  clean_outcome: dict[str, Any]  # noqa: F811
+                                                  ) -> None:
+    import os
+    import subprocess
+
+    with db.admin() as conn:
+        build_world(conn, members=8)
+        adjudicate_without_posting(db, prefect_api)
+        waiting, decided = unposted(db), queued(db)
+        env = dict(os.environ, PREFECT_API_URL=prefect_api, CLAIMS_ASKES_CRASH_AT="after-ledger")
+        cli = run_cli.__globals__["CLI"]
+        killed = subprocess.run([cli, "run", "accumulator-posting"], env=env,
+                                capture_output=True, text=True, timeout=300)
+        assert killed.returncode == -9
+        # The ledger holds every line; the claims side still shows them unposted.
+        assert db.scalar("SELECT count(*) FROM benefit_service.accumulator_posting") == waiting
+        assert unposted(db) == waiting
+        rerun = accumulator_posting()
+        assert (rerun.lines_marked, rerun.entries_inserted) == (decided, 0)
+        claim_adjudication()  # the rest of the backlog
+        assert_exactly_once(conn)
+        assert outcome(conn) == clean_outcome
+
+
+def test_reconciliation_names_the_wrong_accumulator(db: TestDatabase, prefect_api: str
+                                                    ) -> None:
+    with db.admin() as conn:
+        build_world(conn, members=3)
+        claim_adjudication()
+        row = conn.execute("SELECT member_id::text, benefit_code FROM "
+                           "benefit_service.accumulator ORDER BY 1, 2 LIMIT 1").fetchone()
+        assert row is not None
+        member, benefit = row
+        conn.execute("UPDATE benefit_service.accumulator SET amount_used = amount_used + 1 "
+                     "WHERE member_id = %s AND benefit_code = %s", (member, benefit))
+        with pytest.raises(DataQualityError) as failure:
+            accumulator_posting(full_reconciliation=True)
+        message = str(failure.value)
+        assert "accumulator_equals_opening_plus_ledger" in message
+        assert f"member_id='{member}'" in message and f"benefit_code='{benefit}'" in message
+        assert "1 unexpected" in message and "ledger_equals_posted_lines" not in message
+
+
+def test_year_rollover_starts_new_accumulators(db: TestDatabase, prefect_api: str) -> None:
+    with db.admin() as conn:
+        s = Scenario(conn)
+        plan = s.plan("PLAN-YEAR")
+        s.benefit(plan, "LAB", deductible_amount=50_000)
+        hospital = s.provider()
+        member = s.member(plan)
+        december = s.claim(member, hospital, date(2025, 12, 30), [Line("LAB", 80_000)])
+        january = s.claim(member, hospital, date(2026, 1, 2), [Line("LAB", 80_000)])
+        claim_adjudication()
+        # Each year takes its own deductible: 50.000 member, 30.000 plan, twice (days_used
+        # counts the line's covered days, its quantity: 1).
+        for number in (december, january):
+            assert s.line_row(number)["deductible_amount"] == Decimal("50000.00")
+            assert s.line_row(number)["approved_amount"] == Decimal("30000.00")
+        for year in (2025, 2026):
+            assert s.accumulator_row(member, "LAB", year) == (
+                Decimal("30000.00"), Decimal("50000.00"), Decimal("50000.00"), 1, 1)
+        assert accumulator_posting(full_reconciliation=True).keys_reconciled == 2

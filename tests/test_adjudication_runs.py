@@ -1,0 +1,179 @@
+"""Adjudication runs that crash or overlap: a real `claims-askes run claim-adjudication`
+process killed with SIGKILL at every crash point, and two runs started together. The end
+state must equal that of one clean run, with every claim adjudicated and every approved line
+posted exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from claims_askes.faults import CRASH_POINTS
+from claims_askes.frames_io import fetch_frame
+from flows.claim_adjudication import claim_adjudication
+from tests.conftest import TestDatabase
+from tests.scenario import Line, Scenario
+
+CLI = str(Path(sys.executable).parent / "claims-askes")
+LEASE_SECONDS = 5  # the shortest lease the parameters allow
+
+
+def build_world(conn: psycopg.Connection, members: int) -> None:
+    """Members with three claims each whose lines share deductibles, visit and annual limits,
+    so that a line posted twice or a claim adjudicated twice changes the amounts."""
+    s = Scenario(conn)
+    plan = s.plan("PLAN-RUNS", oop_max=400_000)
+    s.benefit(plan, "OP_GP", copay_amount=20_000, coinsurance_percentage=10, visit_limit=2)
+    s.benefit(plan, "LAB", deductible_amount=100_000, coinsurance_percentage=20)
+    s.benefit(plan, "EMERGENCY", annual_limit=1_000_000)
+    hospital = s.provider(in_network=True, fees={"GP01": 120_000})
+    for i in range(members):
+        member = s.member(plan)
+        day = date(2026, 2, 1) + timedelta(days=i % 20)
+        s.claim(member, hospital, day, [Line("OP_GP", 150_000, procedure_code="GP01"),
+                                        Line("LAB", 40_000 + 1_000 * i)])
+        s.claim(member, hospital, day + timedelta(days=7),
+                [Line("OP_GP", 90_000), Line("LAB", 80_000, procedure_code="L2")],
+                claim_type="reimbursement")
+        s.claim(member, hospital, day + timedelta(days=14),
+                [Line("OP_GP", 90_000, procedure_code="GP02"),
+                 Line("EMERGENCY", 700_000 + 10_000 * i)])
+
+
+def outcome(conn: psycopg.Connection) -> dict[str, Any]:
+    """The result of adjudication, by claim number (ids differ between databases)."""
+    claims = fetch_frame(conn,
+        "SELECT claim_number, member_id::text AS member_id, status, total_approved_amount, "
+        "member_responsibility FROM claims_service.claim ORDER BY claim_number")
+    lines = fetch_frame(conn,
+        "SELECT c.claim_number, ci.line_number, ci.status, ci.reason_code, ci.allowed_amount, "
+        "ci.deductible_amount, ci.copay_amount, ci.coinsurance_amount, ci.limit_amount, "
+        "ci.approved_amount, ci.member_responsibility FROM claims_service.claim_item ci "
+        "JOIN claims_service.claim c ON c.id = ci.claim_id ORDER BY 1, 2")
+    accumulators = fetch_frame(conn,
+        "SELECT member_id::text AS member_id, benefit_code, year, amount_used, deductible_used,"
+        " oop_used, visits_used, days_used FROM benefit_service.accumulator")
+    first_claim = claims.groupby("member_id")["claim_number"].min()
+    accumulators["member"] = accumulators["member_id"].map(first_claim)
+    accumulators = accumulators.drop(columns="member_id").sort_values(
+        ["member", "benefit_code", "year"]).reset_index(drop=True)
+    return {"claims": claims.drop(columns="member_id").to_dict("records"),
+            "lines": lines.to_dict("records"), "accumulators": accumulators.to_dict("records")}
+
+
+def assert_exactly_once(conn: psycopg.Connection) -> None:
+    """Every claim decided by one adjudication, every approved line posted once."""
+    checks = {
+        "claims not decided once": "SELECT count(*) FROM claims_service.claim "
+                                   "WHERE adjudication_version <> 1 OR status NOT IN "
+                                   "('approved', 'partially_approved', 'rejected')",
+        "lines not decided once": "SELECT count(*) FROM claims_service.claim_item "
+                                  "WHERE adjudication_version <> 1",
+        "claims without exactly one history row": (
+            "SELECT count(*) FROM claims_service.claim c WHERE (SELECT count(*) FROM "
+            "claims_service.claim_status_history h WHERE h.claim_id = c.id) <> 1"),
+        "decided lines unposted": "SELECT count(*) FROM claims_service.claim_item "
+                                  "WHERE adjudicated_at IS NOT NULL AND posted_at IS NULL",
+        "claims with more than one payment": (
+            "SELECT count(*) FROM (SELECT claim_id FROM claims_service.claim_payment "
+            "GROUP BY claim_id HAVING count(*) > 1) x"),
+    }
+    for what, query in checks.items():
+        row = conn.execute(query).fetchone()
+        assert row == (0,), what
+    ledger = conn.execute("SELECT count(*), count(DISTINCT claim_item_id) "
+                          "FROM benefit_service.accumulator_posting").fetchone()
+    approved = conn.execute("SELECT count(*) FROM claims_service.claim_item "
+                            "WHERE status = 'approved'").fetchone()
+    assert ledger is not None and approved is not None
+    assert ledger[0] == ledger[1] == approved[0] > 0
+    sums = conn.execute(
+        "SELECT (SELECT sum(amount) FROM benefit_service.accumulator_posting), "
+        "(SELECT sum(amount_used) FROM benefit_service.accumulator)").fetchone()
+    assert sums is not None and sums[0] == sums[1]
+
+
+def run_cli(api_url: str, *args: str, crash_at: str | None = None
+            ) -> subprocess.Popen[str]:
+    env = dict(os.environ, PREFECT_API_URL=api_url)
+    env.pop("CLAIMS_ASKES_CRASH_AT", None)
+    if crash_at:
+        env["CLAIMS_ASKES_CRASH_AT"] = crash_at
+    return subprocess.Popen([CLI, "run", "claim-adjudication", "--json", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def summary_of(process: subprocess.Popen[str]) -> dict[str, Any]:
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err[-3000:]
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+@pytest.fixture(scope="module")
+def clean_outcome(module_db: TestDatabase, prefect_api: str) -> Iterator[dict[str, Any]]:
+    """The world adjudicated by one run that nobody disturbs."""
+    with module_db.admin() as conn:
+        build_world(conn, members=8)
+        claim_adjudication(chunk_size=4)
+        assert_exactly_once(conn)
+        yield outcome(conn)
+
+
+ADJUDICATION_POINTS = ("after-lease", "before-commit", "after-write", "after-ledger")
+
+
+def test_crash_points_exist() -> None:
+    assert set(ADJUDICATION_POINTS) <= set(CRASH_POINTS)
+
+
+@pytest.mark.parametrize("point", ADJUDICATION_POINTS)
+def test_killed_run_is_completed_by_the_next(db: TestDatabase, prefect_api: str,
+                                             clean_outcome: dict[str, Any], point: str) -> None:
+    with db.admin() as conn:
+        build_world(conn, members=8)
+        killed = run_cli(prefect_api, "--chunk-size", "4", "--lease-seconds",
+                         str(LEASE_SECONDS), crash_at=point)
+        killed.communicate(timeout=300)
+        assert killed.returncode == -9  # SIGKILL
+        leased, history, adjudicated, ledger, unposted = conn.execute(
+            "SELECT (SELECT count(*) FROM claims_service.claim WHERE status = 'in_review'), "
+            "(SELECT count(*) FROM claims_service.claim_status_history), "
+            "(SELECT count(*) FROM claims_service.claim_item WHERE adjudicated_at IS NOT NULL), "
+            "(SELECT count(*) FROM benefit_service.accumulator_posting), "
+            "(SELECT count(*) FROM claims_service.claim_item WHERE status = 'approved' "
+            "AND posted_at IS NULL)").fetchone() or ()
+        if point in ("after-lease", "before-commit"):
+            # The chunk is leased and nothing of it is written (the open transaction died).
+            assert leased > 0 and (history, adjudicated, ledger) == (0, 0, 0)
+            time.sleep(LEASE_SECONDS + 0.5)  # until the killed run's lease expires
+        elif point == "after-write":
+            # Decisions committed, accumulators untouched.
+            assert leased == 0 and history > 0 and unposted > 0 and ledger == 0
+        else:
+            # Ledger and accumulators committed, lines not yet marked posted.
+            assert leased == 0 and ledger > 0 and unposted == ledger
+        summary_of(run_cli(prefect_api, "--chunk-size", "4"))
+        assert_exactly_once(conn)
+        assert outcome(conn) == clean_outcome
+
+
+def test_two_runs_started_together_share_the_work(db: TestDatabase, prefect_api: str) -> None:
+    with db.admin() as conn:
+        build_world(conn, members=40)
+        total = conn.execute("SELECT count(*) FROM claims_service.claim").fetchone()
+        runs = [run_cli(prefect_api, "--chunk-size", "3") for _ in range(2)]
+        first, second = (summary_of(run) for run in runs)
+        assert total is not None and first["claims"] + second["claims"] == total[0]
+        assert first["claims"] > 0 and second["claims"] > 0
+        assert_exactly_once(conn)

@@ -1,0 +1,172 @@
+"""prefect.yaml without a server: every entrypoint is a flow that accepts its parameters,
+every schedule parses and fires when the issue says (in Jakarta time), the concurrency rules
+are there, and no secret is in the file."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+from prefect.flows import Flow
+from prefect.server.schemas.schedules import CronSchedule
+
+from deployments.project import PREFECT_YAML, WORK_POOL, DeploymentEntry, load_flow, read_project
+from deployments.setup import QUEUES, all_secret_variables, block_name, job_template
+
+ENTRIES = read_project()
+JAKARTA = ZoneInfo("Asia/Jakarta")
+START = datetime(2026, 1, 20, 12, 7, tzinfo=JAKARTA)  # a Tuesday
+
+
+def next_dates(schedule: dict[str, Any], n: int = 5) -> list[datetime]:
+    """The next n run times after START, computed by the Prefect server's own schedule."""
+    parsed = CronSchedule(cron=schedule["cron"], timezone=schedule["timezone"])
+    dates = asyncio.run(parsed.get_dates(n=n, start=START))
+    return [d.astimezone(JAKARTA) for d in dates]
+
+
+def _every(minutes: int) -> Any:
+    def check(dates: list[datetime]) -> bool:
+        return all(b - a == timedelta(minutes=minutes) for a, b in zip(dates, dates[1:],
+                                                                       strict=False))
+    return check
+
+
+def _daily_at(hour: int, minute: int) -> Any:
+    def check(dates: list[datetime]) -> bool:
+        return all((d.hour, d.minute) == (hour, minute) for d in dates) and _every(24 * 60)(dates)
+    return check
+
+
+def _weekly(dates: list[datetime]) -> bool:
+    return _every(7 * 24 * 60)(dates)
+
+
+def _monthly_on(day: int | None) -> Any:
+    def check(dates: list[datetime]) -> bool:
+        months = [(d.year, d.month) for d in dates]
+        days = {d.day for d in dates}
+        return len(set(months)) == len(dates) and len(days) == 1 and (day is None or
+                                                                       days == {day})
+    return check
+
+
+# What the issue asks of each scheduled deployment (Asia/Jakarta wall-clock times).
+EXPECTED_SCHEDULES = {
+    "claim-adjudication": _every(15),
+    "eligibility-sweep": _daily_at(1, 0),
+    "database-backup": _daily_at(2, 30),  # both schedules together: one backup a day
+    "partition-maintenance": _monthly_on(25),
+    "claim-archiving": _monthly_on(None),
+    "database-maintenance": _weekly,
+    "database-monitoring": _every(5),
+}
+
+
+def ids(entry: DeploymentEntry) -> str:
+    return entry.name
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=ids)
+def test_entrypoint_is_a_flow_that_takes_its_parameters(entry: DeploymentEntry) -> None:
+    if not entry.code_exists:
+        pytest.skip(f"{entry.entrypoint}: the flow's file is not written yet")
+    flow = load_flow(entry)
+    assert isinstance(flow, Flow), f"{entry.entrypoint} is not a Prefect flow"
+    assert entry.name == flow.name, "a deployment is named after its flow"
+    # Prefect validates a run's parameters against the signature (the deployment's
+    # parameter schema): each name of the file must be the flow's, and a scheduled run
+    # (nobody at the UI to fill in the rest) must have every required parameter.
+    known = set(flow.parameters.properties)
+    for schedule in entry.schedules or [{}]:
+        parameters = {**entry.parameters, **schedule.get("parameters", {})}
+        assert set(parameters) <= known, set(parameters) - known
+        if entry.schedules:
+            flow.validate_parameters(parameters)
+
+
+def test_adjudication_defaults_pass_the_pydantic_model() -> None:
+    from schemas.parameters import AdjudicationParameters
+
+    entry = next(e for e in ENTRIES if e.name == "claim-adjudication")
+    AdjudicationParameters(**entry.parameters)
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=ids)
+def test_schedules_parse_in_jakarta_time(entry: DeploymentEntry) -> None:
+    expected = EXPECTED_SCHEDULES.get(entry.name)
+    if expected is None:
+        assert entry.schedules == [], f"{entry.name} runs ad hoc only"
+        return
+    assert entry.schedules and all(s["timezone"] == "Asia/Jakarta" for s in entry.schedules)
+    dates = sorted(d for s in entry.schedules for d in next_dates(s, 8))[:5]
+    assert dates[0] > START and expected(dates), f"{entry.name}: {dates}"
+
+
+def test_the_restore_drill_is_sundays_backup() -> None:
+    backup = next(e for e in ENTRIES if e.name == "database-backup")
+    drills = [s for s in backup.schedules if s.get("parameters", {}).get("drill") == "always"]
+    (drill,) = drills
+    dates = next_dates(drill)
+    assert _weekly(dates) and {d.weekday() for d in dates} == {6}  # Sunday
+    others = [s for s in backup.schedules if s is not drill]
+    assert all(s["parameters"]["drill"] == "never" for s in others)
+    assert all(d.weekday() != 6 for s in others for d in next_dates(s, 12))
+
+
+def test_every_deployment_is_on_the_pool_and_only_adjudication_runs_in_parallel() -> None:
+    assert {e.work_pool for e in ENTRIES} == {WORK_POOL}
+    assert {e.work_queue for e in ENTRIES} <= {q.name for q in QUEUES}
+    unlimited = {e.name for e in ENTRIES if e.concurrency_limit is None}
+    assert unlimited == {"claim-adjudication"}
+    assert all(e.concurrency_limit == 1 for e in ENTRIES if e.name not in unlimited)
+    # Backups and restores share the queue whose limit is 1: they never overlap.
+    together = {e.name for e in ENTRIES if e.work_queue == "backup-restore"}
+    assert together == {"database-backup", "database-restore"}
+    assert next(q for q in QUEUES if q.name == "backup-restore").concurrency_limit == 1
+
+
+def test_no_secret_in_the_file() -> None:
+    text = PREFECT_YAML.read_text()
+    assert not re.search(r"postgres(ql)?(\+\w+)?://", text)
+    for variable in all_secret_variables():
+        value = os.environ.get(variable)
+        assert not value or value not in text, variable
+    document = yaml.safe_load(text)
+    for raw in document["deployments"]:
+        env = (raw.get("work_pool") or {}).get("job_variables", {}).get("env", {})
+        for key, value in env.items():
+            assert "PASSWORD" not in key and "URL" not in key, key
+            assert isinstance(value, str) and value.startswith("{{"), (raw["name"], key)
+    (pull,) = document["pull"]
+    step = pull["prefect.deployments.steps.set_working_directory"]
+    assert step["directory"] == "{{ prefect.variables.claims_askes_code_dir }}"
+
+
+def test_stored_secrets_reach_runs_by_reference_only() -> None:
+    template = job_template(["DATABASE_URL", "CLAIMS_DB_PASSWORD"])
+    env = template["job_configuration"]["env"]
+    assert env == {
+        "CLAIMS_DB_PASSWORD": "{{ prefect.blocks.secret.claims-askes-claims-db-password }}",
+        "DATABASE_URL": "{{ prefect.blocks.secret.claims-askes-database-url }}",
+    }
+    assert block_name("REPORTING_DB_PASSWORD") == "claims-askes-reporting-db-password"
+    assert job_template([])["job_configuration"]["env"] == "{{ env }}"
+
+
+def test_a_bad_file_is_one_clear_error(tmp_path: Any) -> None:
+    from deployments.project import ProjectFileError
+
+    bad = tmp_path / "prefect.yaml"
+    bad.write_text("deployments:\n  - name: x\n    entrypoint: flows/x.py\n")
+    with pytest.raises(ProjectFileError, match="needs a name and an entrypoint"):
+        read_project(bad)
+    bad.write_text("deployments: [\n")
+    with pytest.raises(ProjectFileError, match="not valid YAML"):
+        read_project(bad)

@@ -1,0 +1,215 @@
+"""Claim archiving on a real server: exactly the settled claims before the cutoff move, with
+their lines, status history, notes, documents and payments, and whole old months of
+claim_partitioned move as tables; a run killed with SIGKILL anywhere and run again loses and
+duplicates nothing; a conflict in the archive stops the run with nothing moved."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from claims_askes.ops import ArchiveConflictError
+from flows.claim_archiving import claim_archiving
+from tests.conftest import TestDatabase
+
+CLI = str(Path(sys.executable).parent / "claims-askes")
+AS_OF = date(2026, 6, 15)  # with 2y: cutoff 2024-06-15
+CUTOFF = date(2024, 6, 15)
+CHILDREN = ("claim_item", "claim_status_history", "claim_note", "claim_document",
+            "claim_payment")
+TABLES = (*CHILDREN, "claim")
+
+
+def build_claims(conn: psycopg.Connection, claims: int = 60) -> None:
+    """Claims from 2024-05-01 over 90 days: every 10th still submitted (held back), every 7th
+    with a payment still pending (held back), the rest settled; 2 lines each and one row in
+    every other child table; plus claim_partitioned rows in January, February and June."""
+    conn.execute("""
+        INSERT INTO claims_service.claim (id, claim_number, member_id, provider_id, policy_id,
+            claim_type, service_type, service_date, total_charged_amount, status)
+        SELECT gen_random_uuid(), 'CLM-A-' || lpad(g::text, 5, '0'), gen_random_uuid(),
+               gen_random_uuid(), gen_random_uuid(), 'cashless', 'outpatient',
+               DATE '2024-05-01' + (g * 3 %% 90), 100000 + g,
+               CASE WHEN g %% 10 = 0 THEN 'submitted' WHEN g %% 3 = 0 THEN 'rejected'
+                    ELSE 'approved' END
+        FROM generate_series(1, %(n)s) AS g""", {"n": claims})
+    conn.execute("""
+        INSERT INTO claims_service.claim_item (claim_id, line_number, charged_amount, status,
+            approved_amount, posted_at)
+        SELECT c.id, l, 50000 + l, CASE c.status WHEN 'submitted' THEN 'submitted'
+               WHEN 'rejected' THEN 'rejected' ELSE 'approved' END,
+               CASE WHEN c.status = 'approved' THEN 40000 END,
+               CASE WHEN c.status = 'approved' THEN now() END
+        FROM claims_service.claim AS c, generate_series(1, 2) AS l""")
+    conn.execute("""
+        INSERT INTO claims_service.claim_status_history (claim_id, from_status, to_status)
+        SELECT id, 'submitted', status FROM claims_service.claim""")
+    conn.execute("""
+        INSERT INTO claims_service.claim_note (claim_id, note_type, note_text)
+        SELECT id, 'general', 'Catatan klaim ' || claim_number FROM claims_service.claim""")
+    conn.execute("""
+        INSERT INTO claims_service.claim_document (claim_id, document_type, file_name,
+            storage_uri)
+        SELECT id, 'invoice', claim_number || '.pdf', 's3://docs/' || claim_number
+        FROM claims_service.claim""")
+    conn.execute("""
+        INSERT INTO claims_service.claim_payment (claim_id, payee_type, payee_id, amount,
+            status)
+        SELECT id, 'provider', provider_id, 40000,
+               CASE WHEN right(claim_number, 5)::int % 7 = 0 THEN 'pending' ELSE 'paid' END
+        FROM claims_service.claim WHERE status = 'approved'""")
+    conn.execute("SELECT claims_service.create_monthly_partition(DATE '2024-06-01')")
+    conn.execute("""
+        INSERT INTO claims_service.claim_partitioned (id, claim_number, member_id, provider_id,
+            policy_id, claim_type, service_type, service_date, total_charged_amount)
+        SELECT gen_random_uuid(), 'CLM-P-' || g, gen_random_uuid(), gen_random_uuid(),
+               gen_random_uuid(), 'cashless', 'outpatient',
+               (ARRAY[DATE '2024-01-10', DATE '2024-02-20', DATE '2024-06-01'])[1 + g % 3], g
+        FROM generate_series(1, 30) AS g""")
+
+
+def fingerprint(conn: psycopg.Connection, schema: str, table: str) -> dict[str, str]:
+    """id -> the row as text over the source columns (what must survive the move)."""
+    columns = [r[0] for r in conn.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+        "AND NOT attisdropped ORDER BY attnum", (f"claims_service.{table}",)).fetchall()]
+    listed = ", ".join(f'"{c}"' for c in columns)
+    rows = conn.execute(f"SELECT id::text, ROW({listed})::text FROM {schema}.{table}"  # noqa: S608
+                        ).fetchall()
+    assert len(rows) == len({r[0] for r in rows}), f"duplicate ids in {schema}.{table}"
+    return {r[0]: r[1] for r in rows}
+
+
+def everything(conn: psycopg.Connection) -> dict[str, dict[str, str]]:
+    """Every row of the claim tables, wherever it is; fails on a row in both places."""
+    out = {}
+    for table in TABLES:
+        here = fingerprint(conn, "claims_service", table)
+        there = fingerprint(conn, "archive", table)
+        both = set(here) & set(there)
+        assert not both, f"{len(both)} {table} rows in claims_service and archive"
+        out[table] = here | there
+    parts = fingerprint(conn, "claims_service", "claim_partitioned")
+    archived_parts = fingerprint(conn, "archive", "claim_partitioned")
+    assert not set(parts) & set(archived_parts)
+    out["claim_partitioned"] = parts | archived_parts
+    return out
+
+
+def expected_archived(conn: psycopg.Connection) -> set[str]:
+    rows = conn.execute("""
+        SELECT c.id::text FROM claims_service.claim AS c
+        WHERE c.service_date < %s AND c.status IN ('approved', 'rejected')
+          AND NOT EXISTS (SELECT 1 FROM claims_service.claim_payment AS p
+                          WHERE p.claim_id = c.id AND p.status = 'pending')""",
+                        (CUTOFF,)).fetchall()
+    return {r[0] for r in rows}
+
+
+def assert_archived_exactly(conn: psycopg.Connection, before: dict[str, dict[str, str]],
+                            claim_ids: set[str]) -> None:
+    assert everything(conn) == before  # nothing lost, changed or duplicated
+    archived = set(fingerprint(conn, "archive", "claim"))
+    assert archived == claim_ids
+    for table in CHILDREN:
+        rows = conn.execute(
+            f"SELECT claim_id::text, 'archive' FROM archive.{table} UNION ALL "  # noqa: S608
+            f"SELECT claim_id::text, 'claims' FROM claims_service.{table}").fetchall()
+        for claim_id, where in rows:
+            assert (where == "archive") == (claim_id in claim_ids), (table, claim_id, where)
+    left = conn.execute("SELECT count(*) FROM claims_service.claim_partitioned "
+                        "WHERE service_date < '2024-03-01'").fetchone()
+    moved = conn.execute("SELECT count(*) FROM archive.claim_partitioned").fetchone()
+    assert left == (0,) and moved == (20,)
+
+
+def test_archives_exactly_the_settled_claims_before_the_cutoff(db: TestDatabase,
+                                                                prefect_api: str) -> None:
+    with db.admin() as conn:
+        build_claims(conn)
+        before = everything(conn)
+        claim_ids = expected_archived(conn)
+        assert 10 < len(claim_ids) < 60
+        report = claim_archiving(older_than="2y", batch_size=7, as_of=AS_OF)
+        assert report.cutoff == CUTOFF
+        assert report.claims_moved == len(claim_ids)
+        assert report.rows_moved["claim_item"] == 2 * len(claim_ids)
+        assert report.partitions_moved == ["claim_2024_01", "claim_2024_02"]
+        assert report.held_back > 0
+        assert_archived_exactly(conn, before, claim_ids)
+        # The run log: per batch and table, equal counts and checksums, all moved.
+        log = conn.execute("SELECT count(*), count(*) FILTER (WHERE outcome = 'moved' AND "
+                           "source_rows = archived_rows AND source_checksum = "
+                           "archived_checksum), sum(source_rows) FILTER (WHERE table_name = "
+                           "'claim') FROM archive.archive_run_log WHERE run_id = %s",
+                           (report.run_id,)).fetchone()
+        assert log == (report.batches * 6 + 2, report.batches * 6 + 2, len(claim_ids))
+        # Archived months stay queryable, and insert-only for the claims service.
+        assert conn.execute("SELECT relispartition FROM pg_class WHERE oid = "
+                            "'archive.claim_2024_01'::regclass").fetchone() == (True,)
+        again = claim_archiving(older_than="2y", batch_size=7, as_of=AS_OF)
+        assert again.claims_moved == 0 and again.partitions_moved == []
+        assert_archived_exactly(conn, before, claim_ids)
+    with db.as_role("claims_service_user") as svc:
+        assert svc.execute("SELECT count(*) FROM archive.claim_2024_02").fetchone() == (10,)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            svc.execute("DELETE FROM archive.claim_2024_02")
+
+
+def test_a_conflict_in_the_archive_stops_the_run_with_nothing_lost(db: TestDatabase,
+                                                                    prefect_api: str) -> None:
+    with db.admin() as conn:
+        build_claims(conn)
+        conn.execute("""
+            INSERT INTO archive.claim (id, claim_number, member_id, provider_id, policy_id,
+                claim_type, service_type, service_date, status, submission_date, created_at,
+                updated_at)
+            SELECT gen_random_uuid(), claim_number, member_id, provider_id, policy_id,
+                claim_type, service_type, service_date, status, submission_date, created_at,
+                updated_at
+            FROM claims_service.claim WHERE claim_number = 'CLM-A-00001'""")
+        before = everything(conn)
+        with pytest.raises(ArchiveConflictError, match="CLM-A-00001"):
+            claim_archiving(older_than="2y", batch_size=100, as_of=AS_OF)
+        after = everything(conn)
+        assert after["claim_item"] == before["claim_item"]
+        assert conn.execute("SELECT count(*) FROM claims_service.claim WHERE claim_number = "
+                            "'CLM-A-00001'").fetchone() == (1,)
+        failed = conn.execute("SELECT detail FROM archive.archive_run_log "
+                              "WHERE outcome = 'failed'").fetchone()
+        assert failed is not None and "CLM-A-00001" in failed[0]
+
+
+def run_cli(api_url: str, crash_at: str | None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PREFECT_API_URL=api_url)
+    env.pop("CLAIMS_ASKES_CRASH_AT", None)
+    if crash_at:
+        env["CLAIMS_ASKES_CRASH_AT"] = crash_at
+    return subprocess.run([CLI, "run", "claim-archiving", "--older-than", "2y", "--batch-size",
+                           "5", "--as-of", AS_OF.isoformat(), "--json"], env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point", ["archive-partition-before-commit",
+                                   "archive-batch-before-commit", "archive-after-batch"])
+def test_killed_run_then_rerun_loses_and_duplicates_nothing(db: TestDatabase, prefect_api: str,
+                                                             point: str) -> None:
+    with db.admin() as conn:
+        build_claims(conn)
+        before = everything(conn)
+        claim_ids = expected_archived(conn)
+        killed = run_cli(prefect_api, point)
+        assert killed.returncode == -9, killed.stderr[-2000:]
+        assert everything(conn) == before  # mid-way: every row exactly once
+        archived = conn.execute("SELECT count(*) FROM archive.claim").fetchone()
+        assert archived is not None
+        assert archived[0] == (5 if point == "archive-after-batch" else 0)
+        claim_archiving(older_than="2y", batch_size=5, as_of=AS_OF)  # the rerun
+        assert_archived_exactly(conn, before, claim_ids)

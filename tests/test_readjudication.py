@@ -1,0 +1,120 @@
+"""Re-adjudication on a real database: a retroactive termination reverses postings and ends
+equal to a clean adjudication of the corrected data; overrides survive; history is kept."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from typer.testing import CliRunner
+
+from claims_askes.cli import app
+from flows.accumulator_posting import accumulator_posting
+from flows.claim_adjudication import claim_adjudication
+from flows.claim_readjudication import claim_readjudication
+from tests.conftest import TestDatabase
+from tests.scenario import Line, Scenario
+
+MONTHS = [date(2026, 1, 10), date(2026, 2, 10), date(2026, 3, 10)]
+
+
+def test_retroactive_termination_equals_clean_adjudication(db: TestDatabase,
+                                                           prefect_api: str) -> None:
+    with db.admin() as conn:
+        s = Scenario(conn)
+        plan = s.plan("PLAN-RETRO", oop_max=500_000)
+        s.benefit(plan, "LAB", deductible_amount=100_000, coinsurance_percentage=20,
+                  annual_limit=5_000_000)
+        s.benefit(plan, "OP_GP", copay_amount=25_000, visit_limit=5)
+        hospital = s.provider()
+        retro = s.member(plan)
+        # The clean twin: the corrected data (coverage ending 31 January) from the start.
+        clean = s.member(plan, coverage_to=date(2026, 1, 31))
+        claims: dict[str, list[str]] = {"retro": [], "clean": []}
+        for key, member in (("retro", retro), ("clean", clean)):
+            for day in MONTHS:
+                claims[key].append(s.claim(member, hospital, day, [
+                    Line("LAB", 150_000), Line("OP_GP", 120_000)]))
+        claim_adjudication()
+        assert {s.claim_row(n)["status"] for n in claims["retro"]} == {"approved"}
+        paid_before = sum(s.claim_row(n)["total_approved_amount"] for n in claims["retro"])
+
+        # The coverage is terminated retroactively; February and March are no longer covered.
+        conn.execute("UPDATE member_service.member_coverage SET termination_date = %s, "
+                     "status = 'terminated' WHERE member_id = %s", (date(2026, 1, 31), retro))
+        summary = claim_readjudication(claim_numbers=claims["retro"][1:] + ["CLM-NONE"],
+                                       reason="retroactive termination")
+        assert (summary.claims, summary.lines, summary.not_found) == (2, 4, ["CLM-NONE"])
+        assert summary.reversals == 4 and summary.readjustments == 2
+
+        for mine, twin in zip(claims["retro"], claims["clean"], strict=True):
+            for n in (1, 2):
+                assert s.amounts(mine, n) == s.amounts(twin, n)
+                assert s.line_row(mine, n)["reason_code"] == s.line_row(twin, n)["reason_code"]
+            assert s.claim_row(mine)["status"] == s.claim_row(twin)["status"]
+        for benefit in ("LAB", "OP_GP"):
+            assert s.accumulator_row(retro, benefit, 2026) == s.accumulator_row(
+                clean, benefit, 2026)
+
+        # The earlier decisions are kept, the overpayment waits for recovery, nothing paid
+        # twice, and the books reconcile.
+        kept = conn.execute(
+            "SELECT count(*), min(status), sum(approved_amount) FROM "
+            "claims_service.claim_item_decision").fetchone()
+        assert kept is not None and kept[0] == 4 and kept[1] == "approved"
+        paid_after = sum(s.claim_row(n)["total_approved_amount"] for n in claims["retro"])
+        recovery = conn.execute(
+            "SELECT sum(difference), min(kind), max(kind), count(*) FROM "
+            "claims_service.claim_readjustment").fetchone()
+        assert recovery == (paid_after - paid_before, "overpayment", "overpayment", 2)
+        assert recovery[0] == -kept[2]
+        assert conn.execute("SELECT count(*) FROM claims_service.claim_payment p JOIN "
+                            "claims_service.claim c ON c.id = p.claim_id WHERE c.member_id = "
+                            "%s", (retro,)).fetchone() == (3,)
+        history = conn.execute(
+            "SELECT h.from_status, h.to_status, h.reason_code FROM "
+            "claims_service.claim_status_history h JOIN claims_service.claim c ON "
+            "c.id = h.claim_id WHERE c.claim_number = %s ORDER BY h.id",
+            (claims["retro"][2],)).fetchall()
+        assert history == [("submitted", "approved", None),
+                           ("approved", "rejected", "COVERAGE_TERMINATED")]
+        assert accumulator_posting(full_reconciliation=True).keys_reconciled == 4
+
+
+def test_manual_override_survives_readjudication(db: TestDatabase, prefect_api: str) -> None:
+    with db.admin() as conn:
+        s = Scenario(conn)
+        plan = s.plan("PLAN-OVERRIDE")
+        s.benefit(plan, "OP_GP", copay_amount=25_000)
+        hospital = s.provider()
+        member = s.member(plan)
+        number = s.claim(member, hospital, MONTHS[0], [Line("OP_GP", 200_000),
+                                                       Line("OP_GP", 90_000, procedure_code="X2")])
+        claim_adjudication()
+        assert s.line_row(number, 1)["approved_amount"] == Decimal("175000.00")
+
+        runner = CliRunner()
+        bad = runner.invoke(app, ["override", number, "1", "--approve", "999999",
+                                  "--note", "x"])
+        assert bad.exit_code == 2 and "more than the line's charge" in bad.output
+        bad = runner.invoke(app, ["override", number, "2", "--reject", "NOPE", "--note", "x"])
+        assert bad.exit_code == 2 and "not a rejection reason code" in bad.output
+        done = runner.invoke(app, ["override", number, "1", "--approve", "190000",
+                                   "--note", "copay waived: hospital error", "--by", "dr.ani"],
+                             env={"COLUMNS": "250"})
+        assert done.exit_code == 0, done.output
+        assert s.amounts(number, 1) == tuple(Decimal(v).quantize(Decimal("0.01")) for v in (
+            190_000, 0, 0, 0, 0, 0, 190_000, 10_000))
+        done = runner.invoke(app, ["override", number, "2", "--reject", "EXCLUDED",
+                                   "--note", "cosmetic"])
+        assert done.exit_code == 0, done.output
+        assert s.claim_row(number)["status"] == "partially_approved"
+
+        # Another re-adjudication (e.g. a rule change) keeps both reviewers' decisions.
+        claim_readjudication(claim_numbers=[number], reason="rule change")
+        assert s.line_row(number, 1)["approved_amount"] == Decimal("190000.00")
+        assert (s.line_row(number, 2)["status"], s.line_row(number, 2)["reason_code"]) == (
+            "rejected", "EXCLUDED")
+        acc = s.accumulator_row(member, "OP_GP", 2026)
+        assert acc is not None and acc[0] == Decimal("190000.00")
+        assert accumulator_posting(full_reconciliation=True).keys_reconciled == 1
