@@ -274,12 +274,14 @@ def print_adjudication_summary(summary: Any) -> None:
                   f"{summary.payments:,} payments, {summary.notes:,} notes written")
 
 
-def parameters_error(exc: Exception) -> ClaimsAskesError:
+def parameters_error(exc: Exception, option: str | None = None) -> ClaimsAskesError:
+    """A pydantic error of a flow's parameters as one line naming the option (`option` for
+    a check of the whole model, when it concerns one option)."""
     from pydantic import ValidationError
 
     if isinstance(exc, ValidationError):
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"] if p != "__root__")
+        where = ".".join(str(p) for p in first["loc"] if p != "__root__") or option
         if not where:  # a check across options (e.g. --shard below --shards)
             return ClaimsAskesError(str(first["msg"]).removeprefix("Value error, "))
         return ClaimsAskesError(f"--{where.replace('_', '-')}: {first['msg']}")

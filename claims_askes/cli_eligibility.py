@@ -76,7 +76,7 @@ def register_eligibility(run_app: typer.Typer) -> None:
             params = EligibilitySweepParameters(as_of=as_of, batch_size=batch_size,
                                                 readjudicate=readjudicate)
         except ValidationError as exc:
-            raise parameters_error(exc) from None
+            raise parameters_error(exc, option="as_of") from None
         from flows.eligibility_sweep import eligibility_sweep
 
         with err_console.status(f"sweeping eligibility as of {params.sweep_date.isoformat()}"):
