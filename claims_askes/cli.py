@@ -348,8 +348,8 @@ def run_accumulator_posting(
         print(summary.model_dump_json())
         return
     console.print(f"{summary.lines_marked:,} lines posted "
-                  f"({summary.entries_inserted:,} new ledger entries); "
-                  f"{summary.keys_reconciled:,} accumulator keys reconciled")
+                  f"({summary.entries_inserted:,} new ledger entries, {summary.reversals:,} "
+                  f"reversals); {summary.keys_reconciled:,} accumulator keys reconciled")
 
 
 DECIDED = ("approved", "partially_approved", "rejected")

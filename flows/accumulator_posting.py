@@ -12,6 +12,7 @@ import uuid
 
 import pandas as pd
 from prefect import flow, get_run_logger
+from prefect.artifacts import create_table_artifact
 
 from claims_askes.faults import crash_point
 from claims_askes.runtime import current_flow_run_id
@@ -87,7 +88,20 @@ def accumulator_posting(batch_size: int = 200_000, full_reconciliation: bool = F
     members = None if params.full_reconciliation else sorted(summary.members)
     if members is None or members:
         summary.keys_reconciled = reconcile(members)
-    get_run_logger().info("posted %s lines (%s new ledger entries); %s accumulator keys "
-                          "reconciled", summary.lines_marked, summary.entries_inserted,
-                          summary.keys_reconciled)
+    get_run_logger().info("posted %s lines (%s new ledger entries, %s reversals); %s "
+                          "accumulator keys reconciled", summary.lines_marked,
+                          summary.entries_inserted, summary.reversals, summary.keys_reconciled)
+    publish_summary(summary)
     return summary
+
+
+def publish_summary(summary: PostingSummary) -> None:
+    """The run's figures as a Prefect table artifact (shown on the flow run in the UI)."""
+    create_table_artifact(
+        key="accumulator-posting-summary",
+        table=[{"measure": "line versions posted", "value": summary.lines_marked},
+               {"measure": "ledger entries inserted", "value": summary.entries_inserted},
+               {"measure": "reversals of earlier versions", "value": summary.reversals},
+               {"measure": "members posted", "value": len(summary.members)},
+               {"measure": "accumulator keys reconciled", "value": summary.keys_reconciled}],
+        description="Accumulator posting: what this run posted, reversed and reconciled")

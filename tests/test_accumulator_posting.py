@@ -28,6 +28,28 @@ def unposted(db: TestDatabase) -> int:
                              "WHERE status = 'approved' AND posted_at IS NULL")))
 
 
+def latest_posting_artifact() -> dict[str, int]:
+    """The newest posting summary artifact on the Prefect API, as measure -> value."""
+    import asyncio
+    import json
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    async def read() -> Any:
+        async with get_client() as client:
+            found = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(
+                    key=ArtifactFilterKey(any_=["accumulator-posting-summary"])),
+                sort=ArtifactSort.CREATED_DESC, limit=1)
+            return found[0].data
+
+    data = asyncio.run(read())
+    rows = json.loads(data) if isinstance(data, str) else data
+    return {row["measure"]: int(row["value"]) for row in rows}
+
+
 def queued(db: TestDatabase) -> int:
     """Decided line versions waiting for posting, whatever their status."""
     return int(str(db.scalar("SELECT count(*) FROM claims_service.claim_item "
@@ -48,6 +70,7 @@ def test_posting_twice_posts_once(db: TestDatabase, prefect_api: str,
         adjudicate_without_posting(db, prefect_api)
         approved, waiting = unposted(db), queued(db)
         first = accumulator_posting()
+        assert latest_posting_artifact()["line versions posted"] == waiting
         second = accumulator_posting(full_reconciliation=True)
         assert (first.lines_marked, first.entries_inserted, first.reversals) == (
             waiting, approved, 0)
