@@ -170,9 +170,11 @@ def test_killed_run_is_completed_by_the_next(db: TestDatabase, prefect_api: str,
 
 def test_two_runs_started_together_share_the_work(db: TestDatabase, prefect_api: str) -> None:
     with db.admin() as conn:
-        build_world(conn, members=40)
+        # Chunks of one member each, many of them: both runs find work even when one of
+        # them starts seconds after the other (process start-up under load).
+        build_world(conn, members=80)
         total = conn.execute("SELECT count(*) FROM claims_service.claim").fetchone()
-        runs = [run_cli(prefect_api, "--chunk-size", "3") for _ in range(2)]
+        runs = [run_cli(prefect_api, "--chunk-size", "1") for _ in range(2)]
         first, second = (summary_of(run) for run in runs)
         assert total is not None and first["claims"] + second["claims"] == total[0]
         assert first["claims"] > 0 and second["claims"] > 0
