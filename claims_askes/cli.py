@@ -45,6 +45,15 @@ def user_errors(fn: F) -> F:
         except ClaimsAskesError as exc:
             err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
             raise typer.Exit(2) from None
+        except Exception as exc:
+            import psycopg
+
+            if not isinstance(exc, psycopg.OperationalError):
+                raise
+            # The server is unreachable or refuses us: its one-line reason, never the URL.
+            reason = " ".join(str(exc).split())
+            err_console.print(f"[bold red]error:[/] database: {reason}", highlight=False)
+            raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -37,8 +37,9 @@ TEMPLATE = "claims_askes_template"
 class Cluster:
     """A server the tests may create databases on."""
 
-    admin_url: str  # to its maintenance database
-    passwords: dict[str, str]  # role -> password, for every service role and reporting
+    # Secrets stay out of reprs (hypothesis and pytest print fixtures of failing examples).
+    admin_url: str = field(repr=False)  # to its maintenance database
+    passwords: dict[str, str] = field(repr=False)  # role -> password, every service role
 
 
 @dataclass
@@ -47,8 +48,8 @@ class TestDatabase:
     """One test's database, with helpers to connect as owner, a service or reporting."""
 
     name: str
-    url: str
-    cluster: Cluster
+    url: str = field(repr=False)
+    cluster: Cluster = field(repr=False)
 
     def admin(self, autocommit: bool = True) -> psycopg.Connection:
         return psycopg.connect(self.url, autocommit=autocommit)
