@@ -22,9 +22,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg
+from psycopg import sql
 from rich.console import Console
 
 from bench.seed import drop_database, fresh_database
+from claims_askes.backup import count_rows
 
 console = Console()
 DATABASE = "claims_askes_bench_archive"
@@ -75,8 +77,9 @@ def build(url: str, claims: int) -> dict[str, int]:
 
 
 def count(conn: psycopg.Connection, table: str) -> int:
-    row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
-    return int(row[0]) if row else 0
+    """Rows of 'schema.table', counted by the backup module's own helper."""
+    schema, name = table.split(".")
+    return count_rows(conn, [(schema, name)])[0].rows
 
 
 def bare_insert_select(url: str) -> float:
@@ -84,13 +87,14 @@ def bare_insert_select(url: str) -> float:
     with psycopg.connect(url) as conn:
         conn.execute("CREATE SCHEMA IF NOT EXISTS bench_floor")
         for table in TABLES:
-            conn.execute(f"DROP TABLE IF EXISTS bench_floor.{table}")
-            conn.execute(f"CREATE TABLE bench_floor.{table} (LIKE archive.{table})")
+            floor, source = sql.Identifier("bench_floor", table), sql.Identifier("archive", table)
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(floor))
+            conn.execute(sql.SQL("CREATE TABLE {} (LIKE {})").format(floor, source))
         conn.commit()
         started = time.perf_counter()
         for table in TABLES:
-            conn.execute(f"INSERT INTO bench_floor.{table} "  # noqa: S608
-                         f"SELECT * FROM archive.{table}")
+            conn.execute(sql.SQL("INSERT INTO {} SELECT * FROM {}").format(
+                sql.Identifier("bench_floor", table), sql.Identifier("archive", table)))
         conn.commit()
         seconds = time.perf_counter() - started
         conn.execute("DROP SCHEMA bench_floor CASCADE")

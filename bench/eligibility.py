@@ -39,6 +39,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg
+from psycopg import sql
 from rich.console import Console
 from rich.table import Table
 
@@ -142,15 +143,16 @@ LEFT JOIN (
 ) AS f ON f.member_id = m.id
 """
 
-SNAPSHOT_COLUMNS = ("member_id, as_of_date, is_eligible, reason, coverage_id, plan_id, "
-                    "coverage_effective_date, coverage_termination_date")
+SNAPSHOT_COLUMN_NAMES = ("member_id", "as_of_date", "is_eligible", "reason", "coverage_id",
+                         "plan_id", "coverage_effective_date", "coverage_termination_date")
+SNAPSHOT_COLUMNS = sql.SQL(", ").join(sql.Identifier(c) for c in SNAPSHOT_COLUMN_NAMES)
 
 
 def keyed_floor(url: str, as_of: date) -> float:
     """Seconds of the same INSERT ... SELECT into member_eligibility itself (its keys, indexes
     and foreign key), for another date, rolled back: what storing the rows must cost."""
     insert = FLOOR_SQL.replace("public.bench_eligibility_floor", (
-        "member_service.member_eligibility (" + SNAPSHOT_COLUMNS + ")"))
+        "member_service.member_eligibility (" + ", ".join(SNAPSHOT_COLUMN_NAMES) + ")"))
     with psycopg.connect(url) as conn:
         started = time.perf_counter()
         conn.execute(insert, {"as_of": date.fromordinal(as_of.toordinal() - 1)})
@@ -173,15 +175,12 @@ def insert_select_floor(url: str, as_of: date) -> tuple[float, int, int]:
         rows = conn.execute(FLOOR_SQL, {"as_of": as_of}).rowcount
         conn.commit()
         seconds = time.perf_counter() - started
-        differ = conn.execute(
-            f"SELECT count(*) FROM ((SELECT {SNAPSHOT_COLUMNS} "  # noqa: S608
-            "FROM public.bench_eligibility_floor EXCEPT SELECT "
-            f"{SNAPSHOT_COLUMNS} FROM member_service.member_eligibility "
-            "WHERE as_of_date = %s) UNION ALL (SELECT "
-            f"{SNAPSHOT_COLUMNS} FROM member_service.member_eligibility "
-            "WHERE as_of_date = %s EXCEPT SELECT "
-            f"{SNAPSHOT_COLUMNS} FROM public.bench_eligibility_floor)) d",
-            (as_of, as_of)).fetchone()
+        differ = conn.execute(sql.SQL(
+            "SELECT count(*) FROM ((SELECT {c} FROM public.bench_eligibility_floor "
+            "EXCEPT SELECT {c} FROM member_service.member_eligibility WHERE as_of_date = %s) "
+            "UNION ALL (SELECT {c} FROM member_service.member_eligibility "
+            "WHERE as_of_date = %s EXCEPT SELECT {c} FROM public.bench_eligibility_floor)) d"
+        ).format(c=SNAPSHOT_COLUMNS), (as_of, as_of)).fetchone()
         conn.execute("DROP TABLE public.bench_eligibility_floor")
         conn.commit()
     return seconds, rows, int(differ[0]) if differ else -1

@@ -6,9 +6,10 @@ act on are printed as one line (exit code 2), never as a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -159,6 +160,21 @@ def db_current() -> None:
     console.print(table)
 
 
+@contextlib.contextmanager
+def step_progress() -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar per named step, fed by an `advance(step, done, total)` callback (the
+    progress hook of seeding and of the operations flows)."""
+    tasks: dict[str, Any] = {}
+    with progress_bar() as bar:
+
+        def advance(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = bar.add_task(step, total=total)
+            bar.update(tasks[step], completed=done, total=total)
+
+        yield advance
+
+
 def progress_bar() -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -178,14 +194,7 @@ def seed(
     """Load deterministic Indonesian demo data into a migrated database (with COPY)."""
     from claims_askes.seed import seed_demo_data
 
-    tasks: dict[str, Any] = {}
-    with progress_bar() as bar:
-
-        def advance(step: str, done: int, total: int) -> None:
-            if step not in tasks:
-                tasks[step] = bar.add_task(step, total=total)
-            bar.update(tasks[step], completed=done, total=total)
-
+    with step_progress() as advance:
         report = seed_demo_data(members=members, claims=claims, seed=seed, progress=advance)
     table = Table("table", "rows", title=f"demo data in {report.elapsed_seconds:.1f} s")
     for name, rows in report.row_counts.items():

@@ -34,19 +34,11 @@ def _validate(model: type[BaseModel], **values: Any) -> None:
 @contextmanager
 def _progress() -> Iterator[None]:
     """A rich progress bar fed by the flows' progress hook."""
-    from claims_askes.cli import progress_bar
+    from claims_askes.cli import step_progress
     from claims_askes.ops import progress_to
 
-    tasks: dict[str, Any] = {}
-    with progress_bar() as bar:
-
-        def advance(step: str, done: int, total: int) -> None:
-            if step not in tasks:
-                tasks[step] = bar.add_task(step, total=total)
-            bar.update(tasks[step], completed=done, total=total)
-
-        with progress_to(advance):
-            yield
+    with step_progress() as advance, progress_to(advance):
+        yield
 
 
 def _day(value: datetime | None) -> date | None:

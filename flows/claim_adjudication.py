@@ -121,10 +121,11 @@ def rejection_notes(result: EngineResult, lines: pd.DataFrame, reasons: pd.DataF
                       "Lines rejected: ")
     notes = pd.Series(prefix, index=per_claim.index, dtype=object) + per_claim
     no_lines = result.claims.loc[
-        ~result.claims["claim_id"].isin(lines["claim_id"]), "claim_id"]
-    for claim_id in no_lines:
-        notes[claim_id] = "Claim rejected: the claim has no lines [INVALID_CLAIM, CARC 16/CO]"
-    return notes
+        ~result.claims["claim_id"].isin(lines["claim_id"]), "claim_id"].to_numpy()
+    invalid = reasons.set_index("code").loc["INVALID_CLAIM"]
+    empty = (f"Claim rejected: the claim has no lines [INVALID_CLAIM, CARC {invalid['carc']}/"
+             f"{invalid['group_code']}]")
+    return pd.concat([notes, pd.Series(empty, index=no_lines, dtype=object)])
 
 
 @dataclass
@@ -146,6 +147,10 @@ class Stopwatch:
             yield
         finally:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+
+    def merge(self, other: Stopwatch) -> None:
+        for step, seconds in other.seconds.items():
+            self.seconds[step] = self.seconds.get(step, 0.0) + seconds
 
 
 def adjudicate_chunk(run_id: uuid.UUID, flow_run_id: uuid.UUID, reasons: pd.DataFrame,
@@ -181,14 +186,22 @@ class Tally:
     reasons: pd.Series | None = None
 
     def add(self, result: EngineResult) -> None:
-        by_status = result.claims.groupby("status").agg(
+        self._sum(result.claims.groupby("status").agg(
             claims=("claim_id", "size"), charged=("total_charged_cents", "sum"),
-            approved=("total_approved_cents", "sum"))
-        reasons = result.lines["reason_code"].dropna().value_counts()
-        self.by_status = by_status if self.by_status is None else self.by_status.add(
-            by_status, fill_value=0)
-        self.reasons = reasons if self.reasons is None else self.reasons.add(
-            reasons, fill_value=0)
+            approved=("total_approved_cents", "sum")),
+            result.lines["reason_code"].dropna().value_counts())
+
+    def merge(self, other: Tally) -> None:
+        """Another tally's totals into this one (a shard's into the run's)."""
+        self._sum(other.by_status, other.reasons)
+
+    def _sum(self, by_status: pd.DataFrame | None, reasons: pd.Series | None) -> None:
+        if by_status is not None:
+            self.by_status = by_status if self.by_status is None else self.by_status.add(
+                by_status, fill_value=0)
+        if reasons is not None:
+            self.reasons = reasons if self.reasons is None else self.reasons.add(
+                reasons, fill_value=0)
 
     def into(self, summary: AdjudicationSummary) -> None:
         if self.by_status is not None:
@@ -317,15 +330,8 @@ def merge(summary: AdjudicationSummary, results: list[ShardResult]) -> Stopwatch
         summary.notes += r.notes
         summary.payments += r.payments
         summary.lines_posted += r.lines_posted
-        for step, seconds in r.watch.seconds.items():
-            watch.seconds[step] = watch.seconds.get(step, 0.0) + seconds
-        for frame in (r.tally.by_status,):
-            if frame is not None:
-                tally.by_status = frame if tally.by_status is None else tally.by_status.add(
-                    frame, fill_value=0)
-        if r.tally.reasons is not None:
-            tally.reasons = r.tally.reasons if tally.reasons is None else tally.reasons.add(
-                r.tally.reasons, fill_value=0)
+        watch.merge(r.watch)
+        tally.merge(r.tally)
     tally.into(summary)
     return watch
 

@@ -84,8 +84,7 @@ def read_leased_effective_postings(run_id: uuid.UUID) -> pd.DataFrame:
 @task(name="read reason codes")
 def read_reason_codes() -> pd.DataFrame:
     with service_connection("claims") as conn:
-        return fetch_frame(conn, "SELECT code, description, carc, group_code "
-                                 "FROM common.reason_code")
+        return fetch_frame(conn, Q.reason_codes)
 
 
 LINE_DECISION_COLUMNS = [
@@ -202,15 +201,13 @@ def read_posted_line_totals(member_ids: list[str] | None) -> pd.DataFrame:
         return fetch_frame(conn, Q.posted_line_totals, {"member_ids": member_ids})
 
 
-RQ = queries("claims_service")
-
 
 @task(name="lease claims for re-adjudication")
 def lease_for_readjudication(run_id: uuid.UUID, claim_numbers: list[str],
                              lease_seconds: int) -> Lease:
     """Lease the named decided claims (all their lines posted) for one re-adjudication."""
     with service_connection("claims") as conn:
-        row = conn.execute(RQ.lease_for_readjudication, {
+        row = conn.execute(Q.lease_for_readjudication, {
             "run_id": run_id, "claim_numbers": claim_numbers, "lease_seconds": lease_seconds,
         }).fetchone()
     assert row is not None
@@ -220,7 +217,7 @@ def lease_for_readjudication(run_id: uuid.UUID, claim_numbers: list[str],
 @task(name="read claim statuses")
 def read_claim_statuses(claim_numbers: list[str]) -> dict[str, str]:
     with service_connection("claims") as conn:
-        rows = conn.execute(RQ.claims_by_number, {"claim_numbers": claim_numbers}).fetchall()
+        rows = conn.execute(Q.claims_by_number, {"claim_numbers": claim_numbers}).fetchall()
     return {str(number): str(status) for number, status in rows}
 
 
@@ -228,4 +225,4 @@ def read_claim_statuses(claim_numbers: list[str]) -> dict[str, str]:
 def read_leased_overrides(run_id: uuid.UUID) -> pd.DataFrame:
     """Reviewers' manual decisions on the leased lines (they win over the engine's)."""
     with service_connection("claims") as conn:
-        return fetch_frame(conn, RQ.leased_overrides, {"run_id": run_id})
+        return fetch_frame(conn, Q.leased_overrides, {"run_id": run_id})

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 START = date(2020, 1, 1)
 Money = int | str | Decimal
@@ -36,10 +37,11 @@ class Scenario:
     _submitted: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def _insert(self, table: str, **values: Any) -> None:
-        columns = ", ".join(values)
-        marks = ", ".join(["%s"] * len(values))
-        self.conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608
-                          tuple(values.values()))
+        stmt = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+            sql.Identifier(*table.split(".")),
+            sql.SQL(", ").join(sql.Identifier(c) for c in values),
+            sql.SQL(", ").join(sql.Placeholder() * len(values)))
+        self.conn.execute(stmt, tuple(values.values()))
 
     # -- plans and benefits --------------------------------------------------------------
     def plan(self, code: str, oop_max: Money | None = None) -> uuid.UUID:

@@ -15,6 +15,7 @@ from flows.claim_adjudication import claim_adjudication
 from tests.conftest import TestDatabase
 from tests.scenario import Line, Scenario
 from tests.test_adjudication_runs import (
+    CLI,
     assert_exactly_once,
     build_world,
     clean_outcome,  # noqa: F401  (module fixture: the world adjudicated undisturbed)
@@ -91,8 +92,7 @@ def test_crash_between_ledger_and_mark_then_rerun(db: TestDatabase, prefect_api:
         adjudicate_without_posting(db, prefect_api)
         waiting, decided = unposted(db), queued(db)
         env = dict(os.environ, PREFECT_API_URL=prefect_api, CLAIMS_ASKES_CRASH_AT="after-ledger")
-        cli = run_cli.__globals__["CLI"]
-        killed = subprocess.run([cli, "run", "accumulator-posting"], env=env,
+        killed = subprocess.run([CLI, "run", "accumulator-posting"], env=env,
                                 capture_output=True, text=True, timeout=300)
         assert killed.returncode == -9
         # The ledger holds every line; the claims side still shows them unposted.

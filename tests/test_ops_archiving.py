@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from claims_askes.ops import ArchiveConflictError
 from flows.claim_archiving import claim_archiving
@@ -79,9 +80,9 @@ def fingerprint(conn: psycopg.Connection, schema: str, table: str) -> dict[str, 
     columns = [r[0] for r in conn.execute(
         "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
         "AND NOT attisdropped ORDER BY attnum", (f"claims_service.{table}",)).fetchall()]
-    listed = ", ".join(f'"{c}"' for c in columns)
-    rows = conn.execute(f"SELECT id::text, ROW({listed})::text FROM {schema}.{table}"  # noqa: S608
-                        ).fetchall()
+    rows = conn.execute(sql.SQL("SELECT id::text, ROW({})::text FROM {}").format(
+        sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+        sql.Identifier(schema, table))).fetchall()
     assert len(rows) == len({r[0] for r in rows}), f"duplicate ids in {schema}.{table}"
     return {r[0]: r[1] for r in rows}
 
@@ -118,9 +119,11 @@ def assert_archived_exactly(conn: psycopg.Connection, before: dict[str, dict[str
     archived = set(fingerprint(conn, "archive", "claim"))
     assert archived == claim_ids
     for table in CHILDREN:
-        rows = conn.execute(
-            f"SELECT claim_id::text, 'archive' FROM archive.{table} UNION ALL "  # noqa: S608
-            f"SELECT claim_id::text, 'claims' FROM claims_service.{table}").fetchall()
+        rows = conn.execute(sql.SQL(
+            "SELECT claim_id::text, 'archive' FROM {} UNION ALL "
+            "SELECT claim_id::text, 'claims' FROM {}").format(
+                sql.Identifier("archive", table), sql.Identifier("claims_service", table))
+        ).fetchall()
         for claim_id, where in rows:
             assert (where == "archive") == (claim_id in claim_ids), (table, claim_id, where)
     left = conn.execute("SELECT count(*) FROM claims_service.claim_partitioned "

@@ -75,3 +75,9 @@ SELECT member_id::text AS member_id, benefit_code, year,
        sum(covered_days)::bigint AS days_used
 FROM effective
 GROUP BY member_id, benefit_code, year;
+
+-- name: reason_codes
+-- Every reason code with its words and X12 CARC/group code (for the notes of rejections).
+-- Parameters: none.
+SELECT rc.code, rc.description, rc.carc, rc.group_code
+FROM common.reason_code AS rc;
