@@ -8,6 +8,7 @@ of lines already posted inserts nothing and adds nothing; the lines are marked p
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pandas as pd
@@ -15,7 +16,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 
 from claims_askes.faults import crash_point
-from claims_askes.runtime import current_flow_run_id
+from claims_askes.runtime import Stopwatch, current_flow_run_id
 from schemas.parameters import PostingParameters
 from schemas.reports import PostingSummary
 from tasks.benefits import POSTING_COLUMNS, post_ledger_entries, read_reconciliation
@@ -34,14 +35,19 @@ def post_all_unposted(flow_run_id: uuid.UUID, batch_size: int = 200_000,
     """Drain the posting queue, or the part of it of the given claims, in batches (each
     batch: ledger and accumulators in one transaction, then mark the lines posted)."""
     summary = PostingSummary()
+    watch = Stopwatch()
     while True:
-        lines = read_unposted_lines(batch_size, claim_ids)
+        with watch.step("read queue"):
+            lines = read_unposted_lines(batch_size, claim_ids)
         if lines.empty:
+            summary.step_seconds = {k: round(v, 3) for k, v in watch.seconds.items()}
             return summary
-        posted = post_ledger_entries(ledger_entries(lines), flow_run_id)
+        with watch.step("ledger and accumulators"):
+            posted = post_ledger_entries(ledger_entries(lines), flow_run_id)
         crash_point("after-ledger")
-        marked = mark_lines_posted(lines["claim_item_id"].tolist(),
-                                   lines["adjudication_version"].astype(int).tolist())
+        with watch.step("mark posted"):
+            marked = mark_lines_posted(lines["claim_item_id"].tolist(),
+                                       lines["adjudication_version"].astype(int).tolist())
         summary.lines_read += len(lines)
         summary.entries_inserted += posted.entries_inserted
         summary.reversals += posted.reversals
@@ -87,7 +93,9 @@ def accumulator_posting(batch_size: int = 200_000, full_reconciliation: bool = F
     summary = post_all_unposted(current_flow_run_id(), params.batch_size)
     members = None if params.full_reconciliation else sorted(summary.members)
     if members is None or members:
+        started = time.perf_counter()
         summary.keys_reconciled = reconcile(members)
+        summary.step_seconds["reconcile"] = round(time.perf_counter() - started, 3)
     get_run_logger().info("posted %s lines (%s new ledger entries, %s reversals); %s "
                           "accumulator keys reconciled", summary.lines_marked,
                           summary.entries_inserted, summary.reversals, summary.keys_reconciled)

@@ -14,8 +14,6 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -33,7 +31,7 @@ from claims_askes.adjudication import EngineInput, EngineResult, adjudicate
 from claims_askes.faults import crash_point
 from claims_askes.frames_io import uuid_array
 from claims_askes.overrides import apply_overrides
-from claims_askes.runtime import current_flow_run_id
+from claims_askes.runtime import Stopwatch, current_flow_run_id
 from flows.accumulator_posting import post_all_unposted
 from schemas.parameters import AdjudicationParameters
 from schemas.reports import AdjudicationSummary, ReasonCount, StatusTotal
@@ -132,25 +130,6 @@ def rejection_notes(result: EngineResult, lines: pd.DataFrame, reasons: pd.DataF
 class ChunkOutcome:
     result: EngineResult
     written: WriteResult
-
-
-@dataclass
-class Stopwatch:
-    """Seconds spent per step, summed over chunks: where a run's time goes (summary, bench)."""
-
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    @contextmanager
-    def step(self, name: str) -> Iterator[None]:
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
-
-    def merge(self, other: Stopwatch) -> None:
-        for step, seconds in other.seconds.items():
-            self.seconds[step] = self.seconds.get(step, 0.0) + seconds
 
 
 def adjudicate_chunk(run_id: uuid.UUID, flow_run_id: uuid.UUID, reasons: pd.DataFrame,

@@ -16,9 +16,9 @@ import uuid
 
 from prefect import flow, get_run_logger
 
-from claims_askes.runtime import current_flow_run_id
+from claims_askes.runtime import Stopwatch, current_flow_run_id
 from flows.accumulator_posting import post_all_unposted
-from flows.claim_adjudication import Stopwatch, adjudicate_chunk
+from flows.claim_adjudication import adjudicate_chunk
 from schemas.parameters import ReadjudicationParameters
 from schemas.reports import ReadjudicationSummary
 from tasks.claims import lease_for_readjudication, read_claim_statuses, read_reason_codes

@@ -35,8 +35,7 @@ from prefect.futures import PrefectFuture
 
 from claims_askes.faults import crash_point
 from claims_askes.quality import CheckpointReport, ExpectationOutcome
-from claims_askes.runtime import current_flow_run_id
-from flows.claim_adjudication import Stopwatch
+from claims_askes.runtime import Stopwatch, current_flow_run_id
 from schemas.eligibility import EligibilitySweepParameters, EligibilitySweepSummary, FaultGroup
 from tasks.eligibility import (
     FAULT_KINDS,

@@ -46,6 +46,8 @@ class PostingSummary(BaseModel):
     lines_marked: int = 0
     reversals: int = 0
     keys_reconciled: int = 0
+    step_seconds: dict[str, float] = Field(
+        default_factory=dict, description="seconds per step, summed over batches")
     members: set[str] = Field(default_factory=set, exclude=True,
                               description="members whose lines were posted (not reported)")
 
