@@ -27,11 +27,17 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import Field
 
-from claims_askes.adjudication import EngineInput, EngineResult, adjudicate
+from claims_askes.adjudication import (
+    EngineInput,
+    EngineResult,
+    adjudicate,
+    invalid_claim_details,
+)
 from claims_askes.faults import crash_point
 from claims_askes.frames_io import uuid_array
 from claims_askes.overrides import apply_overrides
 from claims_askes.runtime import Stopwatch, current_flow_run_id
+from claims_askes.settings import get_settings
 from flows.accumulator_posting import post_all_unposted
 from schemas.parameters import AdjudicationParameters
 from schemas.reports import AdjudicationSummary, ReasonCount, StatusTotal
@@ -99,18 +105,24 @@ def count_visits(decided: pd.DataFrame, lines: pd.DataFrame) -> pd.Series:
     return decided["line_id"].isin(set(first)).astype("int64")
 
 
-def rejection_notes(result: EngineResult, lines: pd.DataFrame, reasons: pd.DataFrame
-                    ) -> pd.Series:
-    """A note in words per claim with rejected lines (None for the others), by claim_id."""
+def rejection_notes(result: EngineResult, lines: pd.DataFrame, reasons: pd.DataFrame,
+                    details: pd.Series | None = None) -> pd.Series:
+    """A note in words per claim with rejected lines (None for the others), by claim_id.
+    ``details``: why R1 found a line invalid, by line_id (``invalid_claim_details``), added
+    to its INVALID_CLAIM lines' descriptions."""
     rejected = result.lines.loc[result.lines["status"] == "rejected",
                                 ["claim_id", "line_id", "reason_code"]]
     rejected = rejected.merge(lines[["line_id", "line_number", "benefit_code"]], on="line_id",
                               how="left")
     rejected = rejected.merge(reasons, left_on="reason_code", right_on="code", how="left")
     rejected = rejected.sort_values(["claim_id", "line_number"])
+    why = (rejected["line_id"].map(details) if details is not None and len(details)
+           else pd.Series(None, index=rejected.index, dtype=object))
+    why = (": " + why.where(rejected["reason_code"] == "INVALID_CLAIM").astype(object)
+           ).fillna("")
     text = ("line " + rejected["line_number"].astype(str) + " ("
             + rejected["benefit_code"].fillna("no benefit code").astype(str) + "): "
-            + rejected["description"].fillna("rejected").astype(str) + " ["
+            + rejected["description"].fillna("rejected").astype(str) + why + " ["
             + rejected["reason_code"].astype(str) + ", CARC " + rejected["carc"].astype(str)
             + "/" + rejected["group_code"].astype(str) + "]")
     per_claim = text.groupby(rejected["claim_id"]).agg("; ".join)
@@ -142,10 +154,12 @@ def adjudicate_chunk(run_id: uuid.UUID, flow_run_id: uuid.UUID, reasons: pd.Data
         with watch.step("check input"):
             check_leased_input(inputs.claims, inputs.lines)
         with watch.step("engine"):
-            result = apply_overrides(adjudicate(inputs), read_leased_overrides(run_id),
-                                     inputs.lines)
+            timezone = get_settings().timezone
+            result = apply_overrides(adjudicate(inputs, timezone=timezone),
+                                     read_leased_overrides(run_id), inputs.lines)
             lines = result.lines.assign(visits=count_visits(result.lines, inputs.lines))
-            notes = rejection_notes(result, inputs.lines, reasons)
+            notes = rejection_notes(result, inputs.lines, reasons,
+                                    invalid_claim_details(inputs, timezone=timezone))
             claims = result.claims.assign(note=result.claims["claim_id"].map(notes))
         with watch.step("check decisions"):
             check_decisions(lines, claims, inputs.lines)

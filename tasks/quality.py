@@ -13,6 +13,7 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact
 
 from claims_askes import quality as q
+from claims_askes.adjudication.frames import MAX_CENTS
 from claims_askes.quality import CheckpointReport, DataQualityError
 
 LINE_STATUSES = ["approved", "rejected", "pended"]
@@ -67,6 +68,9 @@ def decision_checks(lines: pd.DataFrame, claims: pd.DataFrame, input_lines: pd.D
     sums = checked.groupby("claim_id").agg(charged=("charged_cents", "sum"),
                                            approved=("approved_cents", "sum"),
                                            member=("member_responsibility_cents", "sum"))
+    # A claim whose charges add up beyond DECIMAL(15,2) is rejected whole and its total
+    # clamped to what the column holds (I22 in claims_askes.adjudication.reference).
+    sums["charged"] = sums["charged"].clip(-MAX_CENTS, MAX_CENTS)
     totals = claims.join(sums, on="claim_id")
     totals = totals.assign(totals_equal_lines=(
         (totals["total_charged_cents"] == totals["charged"].fillna(0))

@@ -7,7 +7,7 @@ import itertools
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import psycopg
@@ -15,10 +15,21 @@ from psycopg import sql
 
 START = date(2020, 1, 1)
 Money = int | str | Decimal
+#: The largest DECIMAL(15,2) amount.
+LARGEST = Decimal("9999999999999.99")
+
+
+def exact(value: Money) -> Decimal:
+    """An amount as it is written, never through a binary float (a float is refused)."""
+    if isinstance(value, float):
+        raise TypeError(f"{value!r}: money is an int, a str or a Decimal, never a float")
+    return Decimal(str(value))
 
 
 def rp(value: Money) -> Decimal:
-    return Decimal(str(value)).quantize(Decimal("0.01"))
+    """An amount rounded to the cent as PostgreSQL's DECIMAL(15,2) rounds it on insert: half
+    away from zero (0.005 → 0.01, −0.005 → −0.01)."""
+    return exact(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 @dataclass
@@ -125,24 +136,29 @@ class Scenario:
     def claim(self, member_id: uuid.UUID, provider_id: uuid.UUID, service_date: date,
               lines: list[Line], *, claim_type: str = "cashless",
               service_type: str = "outpatient", admission: date | None = None,
-              discharge: date | None = None) -> str:
+              discharge: date | None = None, submitted: datetime | None = None) -> str:
+        """A submitted claim; by default submitted the day after its last date (service,
+        admission, discharge), in UTC, a second after the previous claim. Charges go to the
+        database as they are written (a fractional cent is rounded by the DECIMAL(15,2)
+        column); the claim's total is stored when it fits the column, else left null."""
         number = f"CLM-2026-01-{next(self._numbers):06d}"
         claim_id = uuid.uuid4()
-        submitted = datetime.combine(service_date + timedelta(days=1), datetime.min.time(),
-                                     tzinfo=UTC) + timedelta(
-                                         seconds=next(self._submitted))
-        total = sum((rp(line.charged) for line in lines), Decimal("0"))
+        last = max(d for d in (service_date, admission, discharge) if d is not None)
+        if submitted is None:
+            submitted = datetime.combine(last + timedelta(days=1), datetime.min.time(),
+                                         tzinfo=UTC) + timedelta(seconds=next(self._submitted))
+        total = max(sum((rp(line.charged) for line in lines), Decimal("0")), Decimal("0"))
         self._insert("claims_service.claim", id=claim_id, claim_number=number,
                      member_id=member_id, provider_id=provider_id, policy_id=uuid.uuid4(),
                      claim_type=claim_type, service_type=service_type,
                      admission_date=admission, discharge_date=discharge,
                      service_date=service_date, submission_date=submitted,
-                     total_charged_amount=max(total, Decimal("0")))
+                     total_charged_amount=total if total <= LARGEST else None)
         for n, line in enumerate(lines, start=1):
             self._insert("claims_service.claim_item", claim_id=claim_id, line_number=n,
                          benefit_code=line.benefit_code, procedure_code=line.procedure_code,
                          diagnosis_code=line.diagnosis_code, quantity=line.quantity,
-                         charged_amount=rp(line.charged))
+                         charged_amount=exact(line.charged))
         return number
 
     # -- reading outcomes ----------------------------------------------------------------

@@ -5,6 +5,7 @@ naming the expectation and the offending rows."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -16,10 +17,10 @@ from tests.conftest import TestDatabase
 from tests.scenario import Line, Scenario
 
 
-def overpaying_engine(inputs: EngineInput) -> EngineResult:
+def overpaying_engine(inputs: EngineInput, **options: Any) -> EngineResult:
     """The real engine, then one approved line paid Rp 1 more than it allows: a bug the
     decision checkpoint must catch."""
-    result = adjudicate(inputs)
+    result = adjudicate(inputs, **options)
     lines = result.lines.copy()
     first = lines.index[lines["status"] == "approved"][0]
     lines.loc[first, "approved_cents"] = lines.loc[first, "allowed_cents"] + 100

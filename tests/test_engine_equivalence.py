@@ -22,7 +22,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from claims_askes.adjudication import EngineResult, adjudicate
+from claims_askes.adjudication import EngineResult, adjudicate, invalid_claim_details
 from claims_askes.adjudication import frames as F
 from claims_askes.adjudication.reference import adjudicate_reference
 from tests.engine_factories import Batch
@@ -247,11 +247,15 @@ def reference_data(draw: st.DrawFn, members: list[str], plans: list[str],
                         m,
                         code,
                         year,
-                        amount_used_cents=draw(st.sampled_from([0, 1, 1_000, 10_000])),
+                        # now and then nearly full columns (I22's caps)
+                        amount_used_cents=draw(usually(0, 1, 1_000, 10_000,
+                                                       F.MAX_CENTS - 2_000, weight=12)),
                         deductible_used_cents=draw(st.sampled_from([0, 500, 3_000])),
-                        oop_used_cents=draw(st.sampled_from([0, 100, 2_000, 10_000])),
+                        oop_used_cents=draw(usually(0, 100, 2_000, 10_000,
+                                                    F.MAX_CENTS - 1_000, weight=12)),
                         visits_used=draw(st.integers(0, 3)),
-                        days_used=draw(st.integers(0, 4)),
+                        days_used=draw(usually(0, 1, 2, 3, 4, F.MAX_QUANTITY - 3,
+                                               weight=12)),
                     )
     for m in members:
         for code in BENEFITS:
@@ -285,16 +289,22 @@ def claims_into(
             member_id=draw(st.sampled_from(members * 8 + (["M9"] if malformed else []))),
             provider_id=draw(st.sampled_from(PROVIDERS)),
             claim_type="cashless",
-            service_date=draw(dates),
+            # I21: a service in the far future, now and then
+            service_date=draw(st.sampled_from(DATES * 2 + ["2090-01-01"]) if malformed
+                              else dates),
         )
         if b.claims and draw(usually(False, True, weight=3)):
             # same member, provider and day as an earlier claim: duplicates, incidents, ties
             earlier = draw(st.sampled_from(b.claims))
             claim.update({k: earlier[k] for k in ("member_id", "provider_id", "service_date")})
         day = dt.date.fromisoformat(claim["service_date"])
-        claim["submission_date"] = dt.datetime(day.year, day.month, day.day) + dt.timedelta(
-            hours=draw(st.sampled_from([0, 1, 1, 30]))
-        )
+        # naive instants are UTC: -1 h is still the service day in Jakarta, -8 h and -24 h
+        # are the day before (I21); malformed claims may be submitted on a day of their own
+        hours = draw(st.sampled_from([0, 1, 1, 30] * 3 + ([-1, -8, -24, None] if malformed
+                                                          else [])))
+        claim["submission_date"] = (
+            dt.datetime(2024, 6, 15, 10) if hours is None
+            else dt.datetime(day.year, day.month, day.day) + dt.timedelta(hours=hours))
         admission = draw(maybe(dates, 25, bad)) if malformed else None
         claim["admission_date"] = admission
         claim["discharge_date"] = draw(maybe(dates, 1, 1)) if admission else None
@@ -310,11 +320,16 @@ def claims_into(
                 procedure_code=draw(maybe(st.sampled_from(PROCEDURES))),
                 diagnosis_code=draw(maybe(st.sampled_from(DIAGNOSES))),
                 quantity=draw(st.sampled_from(
-                    ([1] * 6 + [2, 3, 5] * 2) * 6 + ([0, -1, 2**31] if malformed else [])
+                    ([1] * 6 + [2, 3, 5] * 2) * 6 + [F.MAX_QUANTITY]
+                    + ([0, -1, 2**31] if malformed else [])
                 )),
+                # huge charges (I22): a third of the largest amount (three of them fill an
+                # accumulator, four a claim), the largest, beyond it, beyond DECIMAL and int64
                 charged_cents=draw(st.sampled_from(
                     [0, 1, 99, 100, 333, 1_000, 2_500, 5_000, 9_999, 20_000] * 10
-                    + ([-5, 10**13 - 1, 10**13] if malformed else [])
+                    + [F.MAX_CENTS // 3]
+                    + ([-5, F.MAX_CENTS, F.MAX_CENTS + 1, 10**18, -(2**63)] if malformed
+                       else [])
                 )),
             )
             if b.lines and draw(usually(False, True, weight=4)):
@@ -342,12 +357,18 @@ def claims_into(
 
 
 def assert_same(batch: Batch) -> EngineResult:
-    """Engine and reference agree on every column of both frames; the engine's result."""
+    """Engine and reference agree on every column of both frames; the engine's result. The
+    words of the rejection notes name exactly the lines R1 rejects (pended ones aside)."""
     inp = batch.input()
     engine = adjudicate(inp)
     reference = adjudicate_reference(inp)
     pd.testing.assert_frame_equal(engine.lines, reference.lines)
     pd.testing.assert_frame_equal(engine.claims, reference.claims)
+    explained = set(invalid_claim_details(inp).index)
+    lines = engine.lines
+    invalid = set(lines.loc[lines["reason_code"] == F.INVALID_CLAIM, "line_id"])
+    pended = set(lines.loc[lines["status"] == F.PENDED, "line_id"])
+    assert invalid <= explained <= invalid | pended, (invalid, explained)
     return engine
 
 
@@ -402,6 +423,21 @@ def one_member_many_lines(draw: st.DrawFn) -> Batch:
             coverage_id="CV-BASE", member_id="M0", policy_id="POL", plan_id="PA",
             effective_date="2020-01-01", termination_date=None, status="active",
         ))
+    if draw(one_in(4)):
+        # I22: a year whose accumulators are nearly full, and no limit of the plan below
+        # them: the columns' own maxima cap the running totals
+        year = draw(usually(2024, 2023, 2025, weight=4))  # most claim dates are in 2024
+        for row in b.plan_benefits:
+            row.update(annual_limit_cents=None, lifetime_limit_cents=None)
+        b.cost_sharing = []
+        b.accumulators = [a for a in b.accumulators if a["year"] != year]
+        room = st.sampled_from([0, 1, 500, 2_000, 5_000])  # what is left in a column
+        days_full = draw(st.booleans())
+        for i, code in enumerate(BENEFITS):
+            b.accumulator("M0", code, year, amount_used_cents=F.MAX_CENTS - draw(room),
+                          oop_used_cents=F.MAX_CENTS - draw(room) if i == 0 else 0,
+                          days_used=F.MAX_QUANTITY - draw(st.integers(0, 5)) if days_full
+                          else 0)
     return draw(claims_into(b, ["M0"], claims=(3, 10), max_lines=4, malformed=False))
 
 

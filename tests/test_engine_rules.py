@@ -3,7 +3,7 @@
 Each test builds a small batch with the factories (amounts in rupiah through ``rp``; Rp 150.000
 is ``rp(150_000)``), works the expected amounts out by hand in its comments, and runs against
 both the vectorised engine and the line-by-line reference. Where a test pins one of the
-interpretations of ambiguous rules, it names it (I1…I20, listed in the docstring of
+interpretations of ambiguous rules, it names it (I1…I22, listed in the docstring of
 :mod:`claims_askes.adjudication.reference`).
 
 The standard world (``Batch.standard()``): member M1 born 1990-06-15, enrolled since
@@ -22,12 +22,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from claims_askes.adjudication import EngineInput, EngineResult, adjudicate, money
+from claims_askes.adjudication import (
+    EngineInput,
+    EngineResult,
+    adjudicate,
+    invalid_claim_details,
+    money,
+)
 from claims_askes.adjudication import frames as F
 from claims_askes.adjudication.reference import adjudicate_reference
 from tests.engine_factories import Batch, line, rp
 
-Engine = Callable[[EngineInput], EngineResult]
+Engine = Callable[..., EngineResult]  # (inp, *, timezone=...) -> result
 Row = dict[str, Any]
 
 
@@ -103,12 +109,178 @@ def test_r1_negative_charge_zero_quantity_and_missing_benefit_are_invalid(engine
     assert d.claim("C1") == (F.PARTIALLY_APPROVED, F.INVALID_CLAIM)
 
 
+#: The largest DECIMAL(15,2): Rp 9.999.999.999.999,99, 10**15 − 1 cents.
+LARGEST = rp("9999999999999.99")
+
+
 def test_r1_charge_beyond_decimal_15_2_is_invalid(engine: Engine) -> None:
-    batch = Batch.standard().claim("C1", line(10**13 - 1), line(10**13, procedure_code="X"))
+    assert LARGEST == F.MAX_CENTS == 10**15 - 1
+    batch = Batch.standard().member("M2").coverage("COV2", "M2", "PLAN-A")
+    batch.claim("MAX", line(LARGEST))
+    batch.claim("OVER", line(LARGEST + 1), member_id="M2")
     d = decide(engine, batch)
-    assert d.status("C1-L1") == APPROVED
-    assert d.status("C1-L2") == (F.REJECTED, F.INVALID_CLAIM)
-    assert d.amounts("C1-L2")["member_responsibility"] == 0
+    assert d.status("MAX-L1") == APPROVED
+    assert d.amounts("MAX-L1") == paid_in_full(LARGEST)
+    assert d.status("OVER-L1") == (F.REJECTED, F.INVALID_CLAIM)
+    assert d.amounts("OVER-L1")["member_responsibility"] == 0  # I19: owed by nobody
+    assert d.claims["OVER"]["total_charged_cents"] == LARGEST  # I22: clamped to the column
+
+
+def test_r1_claim_whose_charges_add_up_beyond_decimal_15_2_is_invalid_whole(
+        engine: Engine) -> None:
+    batch = Batch.standard()
+    for m in ("M2", "M3"):
+        batch.member(m).coverage(f"COV-{m}", m, "PLAN-A")
+    # 5.000.000.000.000,00 + 4.999.999.999.999,99 is exactly the largest amount: it fits
+    batch.claim("FITS", line(rp(5_000_000_000_000)),
+                line(rp("4999999999999.99"), procedure_code="X"))
+    # one cent more does not: the claim's totals could not be stored (I22)
+    batch.claim("TOO_BIG", line(rp(5_000_000_000_000)),
+                line(rp(5_000_000_000_000), procedure_code="X"), member_id="M2")
+    # a negative line does not hide a huge one: the charges count in absolute value
+    batch.claim("HIDDEN", line(rp(5_000_000_000_000)),
+                line(rp(-5_000_000_000_000), procedure_code="X"), member_id="M3")
+    d = decide(engine, batch)
+    assert d.claim("FITS") == APPROVED
+    assert d.claims["FITS"]["total_approved_cents"] == LARGEST
+    for claim in ("TOO_BIG", "HIDDEN"):
+        assert d.status(f"{claim}-L1") == d.status(f"{claim}-L2") == (
+            F.REJECTED, F.INVALID_CLAIM)
+        assert d.claim(claim) == (F.REJECTED, F.INVALID_CLAIM)
+        # I22: nobody owes any of it, and every total fits DECIMAL(15,2)
+        assert d.claims[claim]["member_responsibility_cents"] == 0
+        assert d.claims[claim]["total_approved_cents"] == 0
+    assert d.claims["TOO_BIG"]["total_charged_cents"] == LARGEST  # 10**15 cents, clamped
+    assert d.claims["HIDDEN"]["total_charged_cents"] == 0  # the raw sum, which fits
+
+
+def test_r1_dates_after_the_submission_day_are_invalid(engine: Engine) -> None:
+    """I21: the day of submission is the Jakarta calendar date of the instant (naive
+    instants are UTC); a service, admission or discharge after it is not rendered yet."""
+    batch = Batch.standard()  # M1: enrollment and coverage open-ended, so R2/R3 would pass
+    batch.claim("FAR_FUTURE", line(rp(10_000)), service_date="2090-01-01",
+                submission_date="2024-03-10 12:00")
+    # 16:59:59 UTC on 29 Feb is 23:59:59 in Jakarta, still 29 Feb: the service is tomorrow
+    batch.claim("JKT_EVE", line(rp(11_000)), service_date="2024-03-01",
+                submission_date="2024-02-29 16:59:59")
+    # 17:00 UTC on 29 Feb is midnight in Jakarta: 1 March, the day of the service
+    batch.claim("JKT_MIDNIGHT", line(rp(12_000)), service_date="2024-03-01",
+                submission_date="2024-02-29 17:00:00")
+    batch.claim("STAY_OPEN", line(rp(13_000)), service_date="2024-03-01",
+                admission_date="2024-03-01", discharge_date="2024-03-06",
+                submission_date="2024-03-05 12:00")
+    batch.claim("STAY_DONE", line(rp(14_000)), service_date="2024-03-01",
+                admission_date="2024-03-01", discharge_date="2024-03-05",
+                submission_date="2024-03-05 12:00")
+    batch.claim("ADMIT_LATER", line(rp(15_000)), line(rp(16_000)), service_date="2024-03-01",
+                admission_date="2024-03-07", submission_date="2024-03-05 12:00")
+    inp = batch.input()
+    tz_aware = inp.claims["submission_date"].dt.tz_localize("UTC")
+    # 00:30 in Jakarta on 1 March is 17:30 UTC on 29 February: the same day in Jakarta
+    tz_aware[inp.claims["claim_id"] == "JKT_MIDNIGHT"] = pd.Timestamp("2024-03-01 00:30+07:00")
+    d = Decided(engine(dataclasses.replace(inp, claims=inp.claims.assign(
+        submission_date=tz_aware))))
+    for claim in ("FAR_FUTURE", "JKT_EVE", "STAY_OPEN", "ADMIT_LATER"):
+        assert d.claim(claim) == (F.REJECTED, F.INVALID_CLAIM), claim
+    assert d.status("ADMIT_LATER-L2") == (F.REJECTED, F.INVALID_CLAIM)
+    assert d.amounts("FAR_FUTURE-L1")["member_responsibility"] == rp(10_000)  # I19
+    assert d.claim("JKT_MIDNIGHT") == d.claim("STAY_DONE") == APPROVED
+    assert d.amounts("STAY_DONE-L1") == paid_in_full(rp(14_000))
+    # in UTC, the day of submission of JKT_MIDNIGHT would be 29 February
+    in_utc = Decided(engine(dataclasses.replace(inp, claims=inp.claims.assign(
+        submission_date=tz_aware)), timezone="UTC"))
+    assert in_utc.claim("JKT_MIDNIGHT") == (F.REJECTED, F.INVALID_CLAIM)
+    assert in_utc.claim("STAY_DONE") == APPROVED
+
+
+def test_invalid_claim_details_say_why_in_words() -> None:
+    batch = Batch.standard().member("M2").coverage("COV2", "M2", "PLAN-A")
+    batch.claim("LINES", line(rp(-1)), line(rp(100), quantity=0), line(rp(200), benefit_code=" "),
+                line(rp(300), quantity=2**31), line(rp(400)))
+    batch.claim("FUTURE", line(rp(500)), service_date="2090-01-01",
+                submission_date="2026-03-10 12:00")
+    batch.claim("STAY", line(rp(600)), admission_date="2024-03-05",
+                discharge_date="2024-03-01", submission_date="2024-03-01 08:00")
+    batch.claim("HUGE", line(LARGEST), line(1, procedure_code="X"), member_id="M2")  # + 1 cent
+    details = invalid_claim_details(batch.input()).to_dict()
+    assert details == {
+        "LINES-L1": "the charge -1.00 is negative",
+        "LINES-L2": "the quantity 0 is less than 1",
+        "LINES-L3": "there is no benefit code",
+        "LINES-L4": "the quantity 2,147,483,648 is more than 2,147,483,647",
+        "FUTURE-L1": "the service date 2090-01-01 is after the submission date 2026-03-10",
+        "STAY-L1": "the discharge date 2024-03-01 is before the admission date 2024-03-05; "
+                   "the admission date 2024-03-05 is after the submission date 2024-03-01",
+        "HUGE-L1": "the claim's charges add up to 10,000,000,000,000.00 (in absolute value), "
+                   "more than the 9,999,999,999,999.99 a claim can hold",
+        "HUGE-L2": "the claim's charges add up to 10,000,000,000,000.00 (in absolute value), "
+                   "more than the 9,999,999,999,999.99 a claim can hold",
+    }
+    # exactly the lines R1 rejects
+    invalid = adjudicate(batch.input()).lines.query("reason_code == 'INVALID_CLAIM'")
+    assert set(invalid["line_id"]) == set(details)
+
+
+def test_huge_amounts_and_quantities_are_exact(engine: Engine) -> None:
+    """Nothing overflows int64 (I22): a fee of the largest amount times 2.000.000.000 units
+    (2·10**24 cents, the product is never formed), percentages of the largest amount."""
+    batch = Batch.standard().contract("OUT", network_status="out_of_network")
+    batch.benefit("PLAN-A", "DENTAL", coinsurance_bp=3_333)
+    batch.fee("P1", "HUGE_FEE", LARGEST).fee("P1", "SMALL_FEE", rp(4_000))
+    for m in ("M2", "M3"):
+        batch.member(m).coverage(f"COV-{m}", m, "PLAN-A")
+    batch.claim("C1", line(LARGEST, quantity=2_000_000_000, procedure_code="HUGE_FEE"))
+    batch.claim("C2", line(LARGEST, quantity=2_000_000_000, procedure_code="SMALL_FEE"),
+                member_id="M2")
+    batch.claim("C3", line(LARGEST, benefit_code="DENTAL"), member_id="M3", provider_id="OUT")
+    d = decide(engine, batch)
+    # fee × quantity is far above the charge: allowed is the charge
+    assert d.amounts("C1-L1") == paid_in_full(LARGEST)
+    assert d.lines["C1-L1"]["covered_days"] == 2_000_000_000
+    # 4.000,00 × 2.000.000.000 = 8.000.000.000.000,00 allowed; the rest is above the fee
+    assert d.amounts("C2-L1") == paid_in_full(rp(8_000_000_000_000))
+    assert d.status("C2-L1") == (F.APPROVED, F.FEE_SCHEDULE)
+    # out of network: coinsurance 33,33 % of 999.999.999.999.999 cents =
+    # 333.299.999.999.999,6667 → 333.300.000.000.000; base 666.699.999.999.999;
+    # the plan's 80 % = 533.359.999.999.999,2 → 533.359.999.999.999; reduction the rest
+    assert d.amounts("C3-L1") == dict(
+        allowed=LARGEST, deductible=0, copay=0, coinsurance=333_300_000_000_000,
+        network_reduction=133_340_000_000_000, limit=0, approved=533_359_999_999_999,
+        member_responsibility=LARGEST - 533_359_999_999_999, oop=333_300_000_000_000)
+
+
+def test_running_totals_stay_within_the_accumulator_columns(engine: Engine) -> None:
+    """I22: what posting adds to amount_used, oop_used (DECIMAL(15,2)) and days_used
+    (INTEGER) never takes them beyond what they hold, even without a limit of the plan."""
+    batch = Batch.standard().benefit("PLAN-A", "ROOM").benefit("PLAN-A", "COINS",
+                                                               coinsurance_bp=5_000)
+    for m in ("M2", "M3"):
+        batch.member(m).coverage(f"COV-{m}", m, "PLAN-A")
+    # M1: Rp 30.000 left before amount_used is full: the plan pays that, the rest is a limit
+    batch.accumulator("M1", "OUTPATIENT", 2024, amount_used_cents=LARGEST - rp(30_000))
+    batch.claim("ANNUAL", line(rp(100_000)), line(rp(50_000), procedure_code="X"))
+    # M2: 2 days left before days_used is full: 2 of 5 days covered, 50.000 × 2/5 paid
+    batch.accumulator("M2", "ROOM", 2024, days_used=F.MAX_QUANTITY - 2)
+    batch.claim("DAYS", line(rp(50_000), quantity=5, benefit_code="ROOM"), member_id="M2")
+    # M3: Rp 10.000 left before oop_used is full (over every benefit of the year): the
+    # coinsurance of 50.000 keeps 10.000, the 40.000 removed moves to the plan
+    batch.accumulator("M3", "OUTPATIENT", 2024, oop_used_cents=LARGEST - rp(10_000))
+    batch.claim("OOP", line(rp(100_000), benefit_code="COINS"), member_id="M3")
+    d = decide(engine, batch)
+    assert d.amounts("ANNUAL-L1") == dict(
+        allowed=rp(100_000), deductible=0, copay=0, coinsurance=0, network_reduction=0,
+        limit=rp(70_000), approved=rp(30_000), member_responsibility=rp(70_000), oop=0)
+    assert d.status("ANNUAL-L1") == (F.APPROVED, F.LIMIT_REACHED)
+    assert d.approved("ANNUAL-L2") == 0 and d.status("ANNUAL-L2") == (  # I17: still approved
+        F.APPROVED, F.LIMIT_REACHED)
+    assert d.lines["DAYS-L1"]["covered_days"] == 2
+    assert d.amounts("DAYS-L1") == dict(
+        allowed=rp(50_000), deductible=0, copay=0, coinsurance=0, network_reduction=0,
+        limit=rp(30_000), approved=rp(20_000), member_responsibility=rp(30_000), oop=0)
+    assert d.amounts("OOP-L1") == dict(
+        allowed=rp(100_000), deductible=0, copay=0, coinsurance=rp(10_000),
+        network_reduction=0, limit=0, approved=rp(90_000), member_responsibility=rp(10_000),
+        oop=rp(10_000))
 
 
 def test_r1_discharge_before_admission_rejects_every_line(engine: Engine) -> None:
@@ -452,6 +624,7 @@ def test_r11_prorated_part_rounds_half_up(engine: Engine) -> None:
 def test_a1_out_of_network_provider_gets_the_out_of_network_share(engine: Engine) -> None:
     batch = Batch.standard().contract("P2", network_status="out_of_network")
     batch.contract("P3", status="terminated").contract("P4", termination_date="2024-02-29")
+    # P5 is known nowhere: no contract covers sd, so it is out of network like the others
     for provider in ("P2", "P3", "P4", "P5"):
         batch.claim(provider, line(rp(100_000)), provider_id=provider)
     d = decide(engine, batch)
@@ -841,6 +1014,19 @@ def test_running_totals_are_exact_even_when_all_groups_together_overflow() -> No
     values = np.array([big, big, 1, big, 2], dtype=np.int64)
     groups = np.array([0, 1, 0, 2, 1], dtype=np.int64)
     assert money.running_total(values, groups).tolist() == [big, big, big + 1, big, big + 2]
+
+
+def test_capped_running_is_exact_when_a_group_total_leaves_int64() -> None:
+    # 10 000 maximal amounts in one group add up to ~10**19 cents, beyond int64 (9.2·10**18)
+    values = np.full(10_000, F.MAX_CENTS, dtype=np.int64)
+    cap = 5_000 * F.MAX_CENTS + 7
+    kept = money.capped_running(values, cap, np.zeros(10_000, dtype=np.int64))
+    assert kept[:5_000].tolist() == [F.MAX_CENTS] * 5_000
+    assert kept[5_000] == 7 and not kept[5_001:].any()
+    assert sum(int(k) for k in kept) == cap
+    # 9 500 of them add up to 9.5·10**18 cents, beyond int64: clamped, from the exact sum
+    sums = money.clamped_segment_sums(values, [0, 9_500], 0, 2_000 * F.MAX_CENTS)
+    assert sums.tolist() == [2_000 * F.MAX_CENTS, 500 * F.MAX_CENTS]
 
 
 def test_capped_running_keeps_each_row_between_nothing_and_all_of_it() -> None:

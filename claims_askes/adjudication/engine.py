@@ -2,7 +2,7 @@
 
 ``adjudicate(inp)`` applies the rules R1–R11 and the amount steps A1–A10 of the contract
 (``/work/shared/ADJUDICATION.md``) to every line of a batch at once. The semantics, including
-every interpretation of a rule the contract leaves open (I1–I20), are those written down in the
+every interpretation of a rule the contract leaves open (I1–I22), are those written down in the
 docstring of :mod:`claims_askes.adjudication.reference`, the line-by-line oracle; the
 hypothesis tests check that both agree on every output column, and
 ``tests/test_engine_rules.py`` pins hand-computed examples on both.
@@ -29,8 +29,9 @@ columns, rules, the limit steps A8–A10 and the distinct lengths of exclusion p
 
 Representation: amounts are ``int64`` cents and percentages basis points (see
 :mod:`frames`); a null limit is ``NO_LIMIT`` (2**62) inside the engine; dates are day numbers.
-Running totals must stay below 2**62 cents (4.6·10**16 rupiah per member), and input amounts
-of plans, fees and accumulators are assumed non-negative.
+No product leaves ``int64`` (:mod:`money`), and a running total that could is taken in Python
+integers; what is written stays within the result columns (I22). Input amounts of plans,
+fees and accumulators are assumed non-negative (the database's CHECKs).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from claims_askes.adjudication.money import (
     Grouping,
     capped_product,
     capped_running,
+    clamped_segment_sums,
     group_codes,
     mul_div_half_up,
     running_total,
@@ -103,6 +105,13 @@ def _instants(series: pd.Series) -> IntArray:
     """Timestamps as UTC nanoseconds, for ordering only (tz-naive ones are taken as UTC)."""
     ts = pd.to_datetime(series, utc=True).dt.tz_localize(None)
     return np.asarray(ts.to_numpy().astype("datetime64[ns]").astype(np.int64), dtype=np.int64)
+
+
+def _local_days(series: pd.Series, timezone: str) -> IntArray:
+    """Timestamps as the day numbers of their calendar dates in ``timezone`` (I21; tz-naive
+    ones are taken as UTC, as in :func:`_instants`)."""
+    local = pd.to_datetime(series, utc=True).dt.tz_convert(timezone).dt.tz_localize(None)
+    return np.asarray(local.to_numpy().astype("datetime64[D]").astype(np.int64), np.int64)
 
 
 def _ymd(days: IntArray) -> tuple[IntArray, IntArray, IntArray]:
@@ -402,7 +411,7 @@ class _Claims:
     sd: IntArray
     year: IntArray
     seq: IntArray  # position of the claim in batch order (I1)
-    bad_dates: BoolArray  # R1: discharge < admission
+    bad_dates: BoolArray  # R1: discharge < admission, or a date after the submission (I21)
     eligible: BoolArray  # R2
     coverage_row: IntArray  # R3: row of inp.coverages, -1 when none
     no_coverage_reason: IntArray  # R3 reason code when coverage_row is -1
@@ -414,7 +423,7 @@ class _Claims:
     oop_max: IntArray  # A7's oop_max (NO_LIMIT: none)
 
 
-def _prepare_claims(inp: EngineInput, ids: _Ids) -> _Claims:
+def _prepare_claims(inp: EngineInput, ids: _Ids, timezone: str) -> _Claims:
     """Everything that depends on the claim only, computed once per claim, not per line."""
     cl = inp.claims
     n = len(cl)
@@ -424,6 +433,10 @@ def _prepare_claims(inp: EngineInput, ids: _Ids) -> _Claims:
     year, month, day = _ymd(sd)
     admission = _days(cl["admission_date"], null=-_DAY_INF)
     discharge = _days(cl["discharge_date"], null=_DAY_INF)
+    # R1 (I21): no date of the claim after the day it was submitted (a null date is none).
+    submitted = _local_days(cl["submission_date"], timezone)
+    not_yet = ((sd > submitted) | (admission > submitted)
+               | (_days(cl["discharge_date"], null=-_DAY_INF) > submitted))
 
     # I1: (member, sd, submission, claim_number, claim_id). Which member comes first does not
     # matter (every running total is per member), so the member code stands for the id.
@@ -451,7 +464,7 @@ def _prepare_claims(inp: EngineInput, ids: _Ids) -> _Claims:
     plan = _take(ids.plan.of["coverages"], coverage_row, -1)
     return _Claims(
         n=n, member=member, provider=provider, sd=sd, year=year, seq=seq,
-        bad_dates=np.asarray(discharge < admission, dtype=bool),
+        bad_dates=np.asarray((discharge < admission) | not_yet, dtype=bool),
         eligible=np.asarray(eligible, dtype=bool),
         coverage_row=coverage_row, no_coverage_reason=no_coverage_reason, plan=plan,
         coverage_effective=_take(_days(cov["effective_date"]), coverage_row, _DAY_INF),
@@ -540,6 +553,7 @@ class _Lines:
     procedure: IntArray
     quantity: IntArray
     charged: IntArray
+    unstorable: BoolArray  # the line's claim's charges add up beyond DECIMAL(15,2) (I22)
     # filled by the rules
     reason: IntArray
     alive: BoolArray
@@ -556,6 +570,7 @@ def _prepare_lines(inp: EngineInput, ids: _Ids, c: _Claims) -> _Lines:
     # I1: the claim's place in batch order, line_number, then line_id.
     pos = _order([c.seq[claim_of_line], _ints(li["line_number"])], [_objects(li["line_id"])])
     claim = claim_of_line[pos]
+    charged = _ints(li["charged_cents"])[pos]
     return _Lines(
         n=n, pos=pos, claim=claim,
         member=c.member[claim], provider=c.provider[claim], sd=c.sd[claim],
@@ -563,13 +578,27 @@ def _prepare_lines(inp: EngineInput, ids: _Ids, c: _Claims) -> _Lines:
         benefit=ids.benefit.of["lines"][pos],
         procedure=ids.procedure.of["lines"][pos],
         quantity=_ints(li["quantity"])[pos],
-        charged=_ints(li["charged_cents"])[pos],
+        charged=charged,
+        unstorable=_unstorable_claims(claim, charged),
         reason=np.zeros(n, dtype=np.int64),
         alive=np.ones(n, dtype=bool),
         passed_r3=np.zeros(n, dtype=bool),
         pended=np.zeros(n, dtype=bool),
         benefit_row=np.full(n, -1, dtype=np.int64),
     )
+
+
+def _unstorable_claims(claim: IntArray, charged: IntArray) -> BoolArray:
+    """Per line in batch order (a claim's lines contiguous): do its claim's charges, in absolute
+    value, add up to more than DECIMAL(15,2) holds (I22)? Each charge counts at most
+    MAX_CENTS + 1, so that no sum needs more than Python integers to be exact."""
+    if len(claim) == 0:
+        return np.zeros(0, dtype=bool)
+    too_big = (charged > F.MAX_CENTS) | (charged < -F.MAX_CENTS)
+    magnitude = np.where(too_big, F.MAX_CENTS + 1, np.abs(np.where(too_big, 0, charged)))
+    starts = np.flatnonzero(_run_starts(claim))
+    totals = clamped_segment_sums(magnitude, starts, 0, F.MAX_CENTS + 1)
+    return np.repeat(totals > F.MAX_CENTS, np.diff(np.append(starts, len(claim))))
 
 
 def _fail(lines: _Lines, ok: BoolArray, reason: str | IntArray) -> None:
@@ -639,10 +668,10 @@ def _blank_codes(codes: _Codes) -> BoolArray:
 
 def _apply_rules(inp: EngineInput, ids: _Ids, c: _Claims, ln: _Lines, b: _Benefits) -> None:
     """R1–R9 and the pend decision, in rule order, on all lines at once."""
-    # R1 (I3)
+    # R1 (I3, I21, I22)
     valid = ((ln.charged >= 0) & (ln.charged <= F.MAX_CENTS) & (ln.quantity >= 1)
              & (ln.quantity <= F.MAX_QUANTITY) & ~_blank_codes(ids.benefit)[ln.benefit]
-             & ~c.bad_dates[ln.claim])
+             & ~c.bad_dates[ln.claim] & ~ln.unstorable)
     _fail(ln, valid, F.INVALID_CLAIM)
     # R2
     _fail(ln, c.eligible[ln.claim], F.MEMBER_NOT_ELIGIBLE)
@@ -927,6 +956,12 @@ def _cap(limit: IntArray, used: IntArray) -> IntArray:
     )
 
 
+def _column_cap(limit: IntArray, column_max: int, used: IntArray) -> IntArray:
+    """I22: a limit no larger than what the accumulator's column holds, less what is used
+    (floored at 0): a null limit is the column's maximum."""
+    return _cap(np.minimum(limit, column_max), used)
+
+
 def _apply_amounts(inp: EngineInput, ids: _Ids, c: _Claims, ln: _Lines,
                    b: _Benefits) -> _Amounts:
     """R10, R11 and A1–A10 over the lines still alive, with capped running totals."""
@@ -947,8 +982,9 @@ def _apply_amounts(inp: EngineInput, ids: _Ids, c: _Claims, ln: _Lines,
 
     # R11: covered days under the running day total (I11).
     quantity = np.where(ln.alive, ln.quantity, 0)
-    covered_days = capped_running(quantity, _cap(b.day_limit[r], acc["days_used"]),
-                                  g.member_benefit_year)
+    covered_days = capped_running(
+        quantity, _column_cap(b.day_limit[r], F.MAX_QUANTITY, acc["days_used"]),
+        g.member_benefit_year)
     _fail(ln, covered_days > 0, F.DAY_LIMIT_EXCEEDED)
     ok = ln.alive
     covered_days = np.where(ok, covered_days, 0)
@@ -975,7 +1011,7 @@ def _apply_amounts(inp: EngineInput, ids: _Ids, c: _Claims, ln: _Lines,
 
     # A7 (I16): out-of-pocket cap per (member, year) over every benefit.
     cost_share = deductible + copay + coinsurance
-    oop_cap = _cap(c.oop_max[ln.claim], acc["oop_used_all_benefits"])
+    oop_cap = _column_cap(c.oop_max[ln.claim], F.MAX_CENTS, acc["oop_used_all_benefits"])
     kept = capped_running(cost_share, oop_cap, g.member_year)
     removed = cost_share - kept
     coinsurance, copay, deductible = take_in_order(removed, coinsurance, copay, deductible)
@@ -984,7 +1020,8 @@ def _apply_amounts(inp: EngineInput, ids: _Ids, c: _Claims, ln: _Lines,
     # A8–A10 (I17): each caps the previous step's result.
     for cap, group in (
         (b.incident[r], g.claim_benefit),
-        (_cap(b.annual[r], acc["amount_used_cents"]), g.member_benefit_year),
+        (_column_cap(b.annual[r], F.MAX_CENTS, acc["amount_used_cents"]),
+         g.member_benefit_year),
         (_cap(b.lifetime[r], acc["amount_used_all_years"]), g.member_benefit),
     ):
         capped = capped_running(plan, np.where(ok, cap, F.NO_LIMIT), group)
@@ -1046,8 +1083,9 @@ def _results(inp: EngineInput, c: _Claims, ln: _Lines, a: _Amounts) -> EngineRes
                         a.limit, a.approved, a.oop, a.covered_days])
     amounts[:, ~approved_line] = 0
     approved = amounts[_LINE_AMOUNTS.index("approved_cents")]
-    # I19: a rejected line's storable charge is the member's.
-    storable = (ln.charged >= 0) & (ln.charged <= F.MAX_CENTS)
+    # I19: a rejected line's storable charge is the member's (I22: not in a claim whose
+    # charges add up beyond what a claim can hold).
+    storable = (ln.charged >= 0) & (ln.charged <= F.MAX_CENTS) & ~ln.unstorable
     member_responsibility = np.asarray(np.where(
         approved_line, np.where(a.in_network, a.allowed, ln.charged) - approved,
         np.where(rejected & storable, ln.charged, 0)), dtype=np.int64)
@@ -1088,10 +1126,17 @@ def _claim_frame(inp: EngineInput, c: _Claims, ln: _Lines, rejected: BoolArray,
                  approved: IntArray, member_responsibility: IntArray) -> pd.DataFrame:
     """The ``claims`` output: sums of the lines, a status from the line statuses (I20)."""
     n = ln.n
-    lines_of, approved_of, rejected_of, pended_of, charged, paid, owed = _segment_sums(
+    lines_of, approved_of, rejected_of, pended_of, paid, owed = _segment_sums(
         [np.ones(n, dtype=np.int64), ln.alive.astype(np.int64), rejected.astype(np.int64),
-         ln.pended.astype(np.int64), ln.charged, approved, member_responsibility],
-        ln.claim, c.n) if n else [np.zeros(c.n, np.int64)] * 7
+         ln.pended.astype(np.int64), approved, member_responsibility],
+        ln.claim, c.n) if n else [np.zeros(c.n, np.int64)] * 6
+    # I22: the raw charges' sum, clamped to what DECIMAL(15,2) holds (only a claim R1 rejects
+    # for its size can reach the clamp)
+    charged = np.zeros(c.n, dtype=np.int64)
+    if n:
+        starts = np.flatnonzero(_run_starts(ln.claim))
+        charged[ln.claim[starts]] = clamped_segment_sums(ln.charged, starts, -F.MAX_CENTS,
+                                                         F.MAX_CENTS)
     first_rejected = np.flatnonzero(rejected)
     first_rejected = first_rejected[_run_starts(ln.claim[first_rejected])]
     first_reason = np.zeros(c.n, dtype=np.int64)
@@ -1112,14 +1157,15 @@ def _claim_frame(inp: EngineInput, c: _Claims, ln: _Lines, rejected: BoolArray,
     }, trusted=True)
 
 
-def adjudicate(inp: EngineInput) -> EngineResult:
+def adjudicate(inp: EngineInput, *, timezone: str = F.BUSINESS_TIMEZONE) -> EngineResult:
     """Adjudicate a batch: one result row per input line and per input claim (input order).
 
-    Pure: reads ``inp`` only, writes nothing. See the module docstring for the semantics.
+    Pure: reads ``inp`` only, writes nothing. ``timezone``: where a submission instant is a
+    calendar day (I21). See the module docstring for the semantics.
     """
     inp.validate()
     ids = _ids(inp)
-    claims = _prepare_claims(inp, ids)
+    claims = _prepare_claims(inp, ids, timezone)
     lines = _prepare_lines(inp, ids, claims)
     benefits = _benefits(inp)
     _apply_rules(inp, ids, claims, lines, benefits)

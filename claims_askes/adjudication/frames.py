@@ -31,10 +31,13 @@ import pandas as pd
 # Constants
 # --------------------------------------------------------------------------------------------
 
-#: Largest amount a ``DECIMAL(15,2)`` column holds, in cents (10**13 − 1).
-MAX_CENTS: int = 10**13 - 1
+#: Largest amount a ``DECIMAL(15,2)`` column holds, in cents: 9,999,999,999,999.99 rupiah is
+#: 10**15 − 1 cents (13 digits before the point, 2 after).
+MAX_CENTS: int = 10**15 - 1
 #: Largest quantity a PostgreSQL ``INTEGER`` holds; a larger quantity is a malformed line.
 MAX_QUANTITY: int = 2**31 - 1
+#: The business time zone: a claim's submission instant is a calendar day there (I21).
+BUSINESS_TIMEZONE: str = "Asia/Jakarta"
 #: "No limit" inside the engine: larger than every running total it can meet.
 NO_LIMIT: int = 2**62
 #: Percentages are hundredths of a percent: 100.00 % is this many basis points.

@@ -1,8 +1,10 @@
 """Exact, vectorised arithmetic on integer cents.
 
 Money in the adjudication engine is ``int64`` cents, never a float: ``DECIMAL(15,2)`` amounts
-up to 10**13 − 1 cents and percentages in hundredths of a percent fit comfortably, and every
-product below is arranged so that it cannot overflow ``int64`` for those ranges. Each helper is
+up to 10**15 − 1 cents and percentages in hundredths of a percent fit comfortably, and every
+product below is arranged so that it cannot overflow ``int64`` for those ranges. Sums that
+could leave ``int64`` (a capped running total over thousands of maximal amounts, a claim's
+total of malformed charges) are taken in Python integers instead, exactly. Each helper is
 the vectorised form of one sentence of the contract (``ADJUDICATION.md``):
 
 * "every rounding is half-up to the cent" → :func:`round_half_up_div`, :func:`mul_div_half_up`;
@@ -81,7 +83,7 @@ def mul_div_half_up(amount: Any, numer: Any, denom: Any) -> IntArray:
 def capped_product(unit: Any, quantity: Any, cap: Any) -> IntArray:
     """``min(cap, unit × quantity)`` for non-negative operands, without overflow.
 
-    A2's "min(charged, allowed_amount × quantity)": a fee of 10**13 cents times a quantity of
+    A2's "min(charged, allowed_amount × quantity)": a fee of 10**15 cents times a quantity of
     2**31 does not fit ``int64``, but ``unit × quantity > cap`` iff ``quantity > cap // unit``
     (for ``unit > 0``), so the product is only formed where it is at most ``cap``.
     """
@@ -97,6 +99,30 @@ def capped_product(unit: Any, quantity: Any, cap: Any) -> IntArray:
 
 #: Packed keys stay below this, so that ``packed * span + key`` never overflows ``int64``.
 _PACK_LIMIT = 2**62
+#: A sum of values whose count times largest magnitude stays below this cannot overflow
+#: ``int64``, whatever the order of the values (and leaves room to subtract one of them).
+_SUM_LIMIT = 2**62
+
+
+def sum_may_overflow(values: IntArray) -> bool:
+    """Could some sum of ``values`` (a running total, a segment sum) leave ``int64``? A bound,
+    not an exact test: ``len × max |value|``, so that ordinary batches never pay for it."""
+    if len(values) == 0:
+        return False
+    largest = max(int(values.max()), -int(values.min()))  # Python ints: no overflow here
+    return len(values) * largest >= _SUM_LIMIT
+
+
+def clamped_segment_sums(values: Any, starts: Any, low: int, high: int) -> IntArray:
+    """The exact sum of each segment of ``values`` (segment k runs from ``starts[k]`` to the
+    next start; starts ascending, the first 0), clamped to ``[low, high]``. Taken in Python
+    integers when an ``int64`` sum could overflow, so the clamp sees the true sum."""
+    v = as_int64(values)
+    s = as_int64(starts)
+    if len(s) == 0:
+        return np.zeros(0, dtype=np.int64)
+    sums = np.add.reduceat(v.astype(object) if sum_may_overflow(v) else v, s)
+    return np.asarray(np.minimum(np.maximum(sums, low), high).astype(np.int64), dtype=np.int64)
 
 
 def _key_codes(key: Any) -> tuple[IntArray, int]:
@@ -205,6 +231,16 @@ class Grouping:
         out[self.order] = total - before_group
         return out
 
+    def running_total_exact(self, values: Any) -> npt.NDArray[np.object_]:
+        """:meth:`running_total` in Python integers (an object array): exact however large a
+        group's total grows. Slow; for the rare batch where ``int64`` could overflow."""
+        v = as_int64(values)[self.order].astype(object)
+        total = np.cumsum(v)
+        before_group = total[self.group_start] - v[self.group_start]
+        out = np.empty(self.size, dtype=object)
+        out[self.order] = total - before_group
+        return out
+
 
 _ARRAY_LIKE = (pd.Series, pd.Index, np.ndarray, list, tuple)
 
@@ -255,6 +291,15 @@ def capped_running(values: Any, cap: Any, group_keys: Any) -> IntArray:
     """
     v = as_int64(values)
     c = np.broadcast_to(as_int64(cap), v.shape)
+    if sum_may_overflow(v):
+        # a group's total might leave int64 (thousands of maximal amounts): Python integers
+        grouping = (group_keys if isinstance(group_keys, Grouping)
+                    else Grouping(_as_group(group_keys)))
+        exact = grouping.running_total_exact(v)
+        big_v, big_c = v.astype(object), c.astype(object)
+        kept_exact = np.minimum(big_c, exact) - np.minimum(big_c, exact - big_v)
+        return np.asarray(np.minimum(np.maximum(kept_exact, 0), big_v).astype(np.int64),
+                          dtype=np.int64)
     t = running_total(v, group_keys)
     t_prev = t - v
     kept = np.minimum(c, t) - np.minimum(c, t_prev)

@@ -27,10 +27,10 @@ Order and running totals
         accumulator row counts as all zeros.
 
 Line rules
-    I3  R1: also invalid are a charge above 10**13 − 1 cents (``DECIMAL(15,2)`` overflow), a
-        quantity above 2**31 − 1 (``INTEGER`` overflow), and a benefit_code that is blank
-        (whitespace only). discharge_date < admission_date rejects every line of the claim. A
-        claim without lines is rejected with INVALID_CLAIM.
+    I3  R1: also invalid are a charge above 10**15 − 1 cents (9,999,999,999,999.99 rupiah, the
+        largest ``DECIMAL(15,2)``), a quantity above 2**31 − 1 (``INTEGER`` overflow), and a
+        benefit_code that is blank (whitespace only). discharge_date < admission_date rejects
+        every line of the claim. A claim without lines is rejected with INVALID_CLAIM.
     I4  R2: a member missing from ``members`` is not eligible, nor is one with a null
         enrollment_date (never enrolled). Status ``terminated`` does not reject by itself: the
         dates decide.
@@ -85,6 +85,29 @@ Rejected, pended lines and claims
         coverage_id / plan_id are those R3 found when the line got that far, else None.
     I20 A claim's reason: PREAUTH_PENDING when pended, None when approved, else that of its
         first rejected line by (line_number, line_id). total_charged sums the raw charges.
+
+Dates and sizes that cannot be right
+    I21 R1: a claim is for services already rendered. Every line of a claim is INVALID_CLAIM
+        when its service_date, its admission_date or its discharge_date (those present) is
+        after the day it was submitted: the calendar date of submission_date (an instant,
+        stored ``TIMESTAMPTZ``) in the business time zone, Asia/Jakarta (the ``timezone``
+        argument; the flow passes ``CLAIMS_ASKES_TIMEZONE``; a tz-naive instant is taken as
+        UTC, as in I1). The dates themselves are ``DATE``s, Jakarta calendar days. A
+        service on the day of submission is valid; so is a stay discharged that day. A claim
+        submitted before its patient left hospital (an interim bill) is invalid too: it would
+        claim days not yet spent.
+    I22 What is written must fit its column, and what is posted its accumulator. R1: every
+        line of a claim whose charges, in absolute value, add up to more than 10**15 − 1 cents
+        is INVALID_CLAIM, and nobody owes any of them (I19's member_responsibility is 0): its
+        totals could not be stored. Such a claim's total_charged is the sum of its charges
+        clamped to [−(10**15 − 1), 10**15 − 1]; every other claim's sum fits anyway. A claim
+        that passes has approved and member totals of at most its charges. The running totals
+        that posting adds to accumulator columns are capped at those columns' maximum, as if
+        every plan had these limits: A9's annual limit at most 10**15 − 1 cents (amount_used),
+        A7's oop_max at most 10**15 − 1 cents (oop_used, per member and year over every
+        benefit), and R11's day limit at most 2**31 − 1 days (days_used, ``INTEGER``; also for
+        a benefit without a day limit, whose lines then go through R11 like any other). Real
+        data never comes near them; deductible_used is bounded by the deductible already.
 """
 
 from __future__ import annotations
@@ -93,6 +116,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -165,6 +189,11 @@ def _remaining(limit: int | None, used: int) -> int | None:
     return None if limit is None else max(0, limit - used)
 
 
+def _within_column(limit: int | None, column_max: int) -> int:
+    """I22: a limit no larger than what the accumulator's column holds (None: the maximum)."""
+    return column_max if limit is None else min(int(limit), column_max)
+
+
 class RunningTotals:
     """One running total per key, each read through a cap (I2).
 
@@ -216,15 +245,24 @@ class _Outcome:
 class _Batch:
     """The input, indexed for lookups by the rule functions."""
 
-    def __init__(self, inp: EngineInput) -> None:
+    def __init__(self, inp: EngineInput, timezone: str) -> None:
+        zone = ZoneInfo(timezone)
         self.claims: dict[str, Row] = {}
         for claim, submitted in zip(
             _records(inp.claims), inp.claims["submission_date"], strict=True
         ):
-            claim["submission_instant"] = _instant(submitted)  # keeps the time of day
+            instant = _instant(submitted)  # keeps the time of day
+            claim["submission_instant"] = instant
+            # I21: the calendar day of the submission where the business is
+            claim["submission_day"] = instant.tz_localize(dt.UTC).tz_convert(zone).date()
             self.claims[claim["claim_id"]] = claim
         self.lines = _records(inp.lines)
         self.lines_of_claim = _grouped(self.lines, "claim_id")
+        # I22: claims whose charges, in absolute value, add up beyond DECIMAL(15,2)
+        self.unstorable = {
+            claim_id for claim_id, lines in self.lines_of_claim.items()
+            if sum(abs(int(line["charged_cents"])) for line in lines) > F.MAX_CENTS
+        }
         self.members = {m["member_id"]: m for m in _records(inp.members)}
         self.coverages = _grouped(_records(inp.coverages), "member_id")
         self.contracts = _grouped(_records(inp.contracts), "provider_id")
@@ -269,9 +307,10 @@ class _Batch:
 # --------------------------------------------------------------------------------------------
 
 
-def rule_r1_valid(line: Row, claim: Row) -> bool:
-    """R1 (I3): charged in [0, DECIMAL(15,2) max], quantity in [1, INTEGER max], a benefit
-    code, and the claim's discharge not before its admission."""
+def rule_r1_valid(line: Row, claim: Row, claim_unstorable: bool) -> bool:
+    """R1 (I3, I21, I22): charged in [0, DECIMAL(15,2) max], quantity in [1, INTEGER max], a
+    benefit code; the claim's discharge not before its admission, none of its dates after the
+    day it was submitted, and its charges storable together."""
     if not 0 <= line["charged_cents"] <= F.MAX_CENTS:
         return False
     if not 1 <= line["quantity"] <= F.MAX_QUANTITY:
@@ -280,7 +319,13 @@ def rule_r1_valid(line: Row, claim: Row) -> bool:
     if code is None or code.strip() == "":
         return False
     admission, discharge = claim["admission_date"], claim["discharge_date"]
-    return not (admission is not None and discharge is not None and discharge < admission)
+    if admission is not None and discharge is not None and discharge < admission:
+        return False
+    submitted = claim["submission_day"]
+    if any(day is not None and day > submitted
+           for day in (claim["service_date"], admission, discharge)):
+        return False
+    return not claim_unstorable
 
 
 def rule_r2_eligible(member: Row | None, sd: dt.date) -> bool:
@@ -481,7 +526,7 @@ def _pass1_rules(batch: _Batch, ordered: list[Row]) -> dict[str, _Outcome]:
         member_id = claim["member_id"]
         member = batch.members.get(member_id)
         out.in_network = step_a1_in_network(batch.contracts.get(claim["provider_id"], []), sd)
-        if not rule_r1_valid(line, claim):
+        if not rule_r1_valid(line, claim, line["claim_id"] in batch.unstorable):
             out.reject(F.INVALID_CLAIM)
             continue
         if not rule_r2_eligible(member, sd):
@@ -578,7 +623,7 @@ def _amounts_of_line(
 
     # R11: covered days under the running day total.
     quantity = int(line["quantity"])
-    days_left = _remaining(benefit["day_limit"],
+    days_left = _remaining(_within_column(benefit["day_limit"], F.MAX_QUANTITY),
                            batch.accumulator(member_id, code, year, "days_used"))
     covered_days = running.days.keep(group, days_left, quantity)
     if covered_days == 0:
@@ -606,7 +651,8 @@ def _amounts_of_line(
                                               network_bp)
 
     # A7: out-of-pocket cap per (member, year) over all benefits; the rest moves to the plan.
-    oop_left = _remaining(oop_max_of_plan(batch.cost_sharing.get(out.coverage["plan_id"], []), sd),
+    oop_max = oop_max_of_plan(batch.cost_sharing.get(out.coverage["plan_id"], []), sd)
+    oop_left = _remaining(_within_column(oop_max, F.MAX_CENTS),
                           batch.oop_used_all_benefits(member_id, year))
     cost_share = deductible + copay + coinsurance
     kept = running.oop.keep((member_id, year), oop_left, cost_share)
@@ -618,7 +664,7 @@ def _amounts_of_line(
     incident_capped = running.incident.keep(
         (claim["claim_id"], code), benefit["incident_limit_cents"], plan)
     annual_capped = running.annual.keep(
-        group, _remaining(benefit["annual_limit_cents"],
+        group, _remaining(_within_column(benefit["annual_limit_cents"], F.MAX_CENTS),
                           batch.accumulator(member_id, code, year, "amount_used_cents")),
         incident_capped)
     lifetime_capped = running.lifetime.keep(
@@ -653,18 +699,22 @@ def _pass2_amounts(batch: _Batch, ordered: list[Row], outcomes: dict[str, _Outco
 
 
 def _charge_rejected_lines(batch: _Batch, outcomes: dict[str, _Outcome]) -> None:
-    """I19: the member owes a rejected line's (storable, non-negative) charge, nothing else."""
+    """I19: the member owes a rejected line's (storable, non-negative) charge, nothing else;
+    I22: nothing of a claim whose charges cannot be stored together."""
     for line in batch.lines:
         out = outcomes[line["line_id"]]
         if out.status == F.REJECTED:
             charged = int(line["charged_cents"])
-            out.member_responsibility = charged if 0 <= charged <= F.MAX_CENTS else 0
+            storable = 0 <= charged <= F.MAX_CENTS and line["claim_id"] not in batch.unstorable
+            out.member_responsibility = charged if storable else 0
 
 
-def adjudicate_reference(inp: EngineInput) -> EngineResult:
-    """Adjudicate a batch line by line; the oracle the vectorised engine is tested against."""
+def adjudicate_reference(inp: EngineInput, *,
+                         timezone: str = F.BUSINESS_TIMEZONE) -> EngineResult:
+    """Adjudicate a batch line by line; the oracle the vectorised engine is tested against.
+    ``timezone``: where a submission instant is a calendar day (I21)."""
     inp.validate()
-    batch = _Batch(inp)
+    batch = _Batch(inp, timezone)
     ordered = sorted(batch.lines, key=lambda line: _batch_order_key(batch, line))
     outcomes = _pass1_rules(batch, ordered)
     _pend_claims(ordered, outcomes)
@@ -727,7 +777,9 @@ def _claim_result(batch: _Batch, claim: Row, outcomes: dict[str, _Outcome]) -> R
         "claim_id": claim["claim_id"],
         "status": status,
         "reason_code": reason,
-        "total_charged_cents": sum(int(line["charged_cents"]) for line in lines),
+        # I22: clamped to what DECIMAL(15,2) holds (only an unstorable claim gets there)
+        "total_charged_cents": max(-F.MAX_CENTS, min(F.MAX_CENTS, sum(
+            int(line["charged_cents"]) for line in lines))),
         "total_approved_cents": sum(r.approved for r in results),
         "member_responsibility_cents": sum(r.member_responsibility for r in results),
     }
