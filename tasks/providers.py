@@ -14,8 +14,10 @@ Q = queries("provider_service")
 
 @task(name="read contracts and fee schedules")
 def read_contracts_and_fee_schedules(provider_ids: list[str]
-                                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+                                     ) -> tuple[pd.DataFrame, pd.DataFrame, set[str]]:
+    """Contracts, fee schedules, and which of the providers the registry knows (I23)."""
     with service_connection("provider") as conn:
         contracts = fetch_frame(conn, Q.contracts_by_provider, {"provider_ids": provider_ids})
         fees = fetch_frame(conn, Q.fee_schedules_by_provider, {"provider_ids": provider_ids})
-    return contracts, fees
+        known = fetch_frame(conn, Q.known_providers, {"provider_ids": provider_ids})
+    return contracts, fees, set(known["provider_id"]) if len(known) else set()

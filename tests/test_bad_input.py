@@ -1,8 +1,8 @@
 """Malformed and hostile claims through the real flow (hypothesis): each malformed claim is
 rejected with its reason code and a note in words saying why, nothing crashes, and the good
 claims of the same batch come out exactly as they would alone. Hostile but well-formed claims
-(an unknown provider, fractional cents, the largest amounts and quantities the columns hold)
-are paid to the cent.
+(fractional cents, the largest amounts and quantities the columns hold) are paid to the
+cent; a claim from a provider the registry does not know is invalid (I23).
 
 The choices the contract leaves (I21, I22 in ``claims_askes.adjudication.reference``):
 
@@ -65,7 +65,7 @@ KINDS = {
     "no lines": Kind("INVALID_CLAIM", "the claim has no lines"),
     "unknown member": Kind("MEMBER_NOT_ELIGIBLE"),
     "unknown benefit code": Kind("BENEFIT_NOT_COVERED"),
-    "unknown provider": Kind(None),
+    "unknown provider": Kind("INVALID_CLAIM", "is not in the provider registry"),
     "fractional cents": Kind(None),
     "largest charge": Kind(None),
     "huge quantity": Kind(None),
@@ -149,8 +149,7 @@ def file_claim(s: Scenario, kind: str, plan: uuid.UUID, hospital: uuid.UUID, tex
     elif kind == "discharged after submission":
         dates = {"admission": SD, "discharge": SD + timedelta(days=30)}
     elif kind == "unknown provider":
-        provider = uuid.uuid4()  # in no table of any service
-        expected = paid(cents, in_network=False)
+        provider = uuid.uuid4()  # in no table of any service (I23)
     elif kind == "fractional cents":
         line = Line("OP_GP", cents + Decimal("0.005"), procedure_code=text[:20])
         expected = paid(rp(cents + Decimal("0.005")))  # half away from zero: one cent more

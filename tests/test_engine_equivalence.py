@@ -288,6 +288,8 @@ def claims_into(
             claim_number=f"N{numbers[k] % max(1, n_claims - 1)}",
             member_id=draw(st.sampled_from(members * 8 + (["M9"] if malformed else []))),
             provider_id=draw(st.sampled_from(PROVIDERS)),
+            # I23: a provider the registry does not know, now and then
+            provider_known=draw(usually(True, False, weight=12)) if malformed else True,
             claim_type="cashless",
             # I21: a service in the far future, now and then
             service_date=draw(st.sampled_from(DATES * 2 + ["2090-01-01"]) if malformed

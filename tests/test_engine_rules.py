@@ -193,6 +193,27 @@ def test_r1_dates_after_the_submission_day_are_invalid(engine: Engine) -> None:
     assert in_utc.claim("STAY_DONE") == APPROVED
 
 
+def test_r1_a_provider_the_registry_does_not_know_is_invalid(engine: Engine) -> None:
+    """I23: provider_known False rejects every line of the claim with INVALID_CLAIM (A1 alone
+    would pay it out of network); without the column every provider is known."""
+    batch = Batch.standard()
+    batch.claim("KNOWN", line(rp(10_000)))
+    batch.claim("GHOST", line(rp(20_000)), line(rp(30_000), procedure_code="X"),
+                service_date="2024-03-02")
+    inp = batch.input()
+    assert engine(inp).claims.set_index("claim_id").loc["GHOST", "status"] == F.APPROVED
+    d = Decided(engine(dataclasses.replace(inp, claims=inp.claims.assign(
+        provider_known=inp.claims["claim_id"] != "GHOST"))))
+    assert d.claim("KNOWN") == APPROVED
+    assert d.claim("GHOST") == (F.REJECTED, F.INVALID_CLAIM)
+    assert d.status("GHOST-L2") == (F.REJECTED, F.INVALID_CLAIM)
+    ghost = inp.claims.assign(provider_known=inp.claims["claim_id"] != "GHOST")
+    details = invalid_claim_details(dataclasses.replace(inp, claims=ghost)).to_dict()
+    provider = inp.claims.set_index("claim_id").loc["GHOST", "provider_id"]
+    assert details == {f"GHOST-L{i}": f"the provider {provider} is not in the provider registry"
+                       for i in (1, 2)}
+
+
 def test_invalid_claim_details_say_why_in_words() -> None:
     batch = Batch.standard().member("M2").coverage("COV2", "M2", "PLAN-A")
     batch.claim("LINES", line(rp(-1)), line(rp(100), quantity=0), line(rp(200), benefit_code=" "),

@@ -44,7 +44,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from claims_askes.adjudication import frames as F
-from claims_askes.adjudication.frames import EngineInput, EngineResult
+from claims_askes.adjudication.frames import EngineInput, EngineResult, known_providers
 from claims_askes.adjudication.money import (
     Grouping,
     capped_product,
@@ -412,6 +412,7 @@ class _Claims:
     year: IntArray
     seq: IntArray  # position of the claim in batch order (I1)
     bad_dates: BoolArray  # R1: discharge < admission, or a date after the submission (I21)
+    unknown_provider: BoolArray  # R1: the provider is not in the provider registry (I23)
     eligible: BoolArray  # R2
     coverage_row: IntArray  # R3: row of inp.coverages, -1 when none
     no_coverage_reason: IntArray  # R3 reason code when coverage_row is -1
@@ -465,6 +466,7 @@ def _prepare_claims(inp: EngineInput, ids: _Ids, timezone: str) -> _Claims:
     return _Claims(
         n=n, member=member, provider=provider, sd=sd, year=year, seq=seq,
         bad_dates=np.asarray((discharge < admission) | not_yet, dtype=bool),
+        unknown_provider=~known_providers(cl),
         eligible=np.asarray(eligible, dtype=bool),
         coverage_row=coverage_row, no_coverage_reason=no_coverage_reason, plan=plan,
         coverage_effective=_take(_days(cov["effective_date"]), coverage_row, _DAY_INF),
@@ -671,7 +673,7 @@ def _apply_rules(inp: EngineInput, ids: _Ids, c: _Claims, ln: _Lines, b: _Benefi
     # R1 (I3, I21, I22)
     valid = ((ln.charged >= 0) & (ln.charged <= F.MAX_CENTS) & (ln.quantity >= 1)
              & (ln.quantity <= F.MAX_QUANTITY) & ~_blank_codes(ids.benefit)[ln.benefit]
-             & ~c.bad_dates[ln.claim] & ~ln.unstorable)
+             & ~c.bad_dates[ln.claim] & ~c.unknown_provider[ln.claim] & ~ln.unstorable)
     _fail(ln, valid, F.INVALID_CLAIM)
     # R2
     _fail(ln, c.eligible[ln.claim], F.MEMBER_NOT_ELIGIBLE)

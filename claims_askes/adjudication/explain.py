@@ -94,6 +94,9 @@ def invalid_claim_details(inp: EngineInput, *,
             f"the {name} date {_day(day[i])} is after the submission date "
             f"{_day(submitted[i])}"))
 
+    provider = claims["provider_id"].to_numpy(dtype=object)[row]
+    say(~F.known_providers(claims)[row], lambda i: (
+        f"the provider {provider[i]} is not in the provider registry"))
     after_submission("service", service)
     after_submission("admission", admission)
     after_submission("discharge", discharge)

@@ -121,6 +121,18 @@ CLAIM_COLUMNS: Mapping[str, bool] = {
     "admission_date": True,
     "discharge_date": True,
 }
+#: Optional claim column: is the claim's provider in the provider registry (I23)? The flow
+#: sets it from provider_service; a frame without it has only known providers.
+PROVIDER_KNOWN = "provider_known"
+
+
+def known_providers(claims: pd.DataFrame) -> np.ndarray:
+    """Per claim, in input order: is its provider known (I23)? True without the column."""
+    if PROVIDER_KNOWN not in claims.columns:
+        return np.ones(len(claims), dtype=bool)
+    return claims[PROVIDER_KNOWN].fillna(False).to_numpy(dtype=bool)
+
+
 LINE_COLUMNS: Mapping[str, bool] = {
     "line_id": False,
     "claim_id": False,

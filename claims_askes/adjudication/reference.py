@@ -108,6 +108,10 @@ Dates and sizes that cannot be right
         benefit), and R11's day limit at most 2**31 − 1 days (days_used, ``INTEGER``; also for
         a benefit without a day limit, whose lines then go through R11 like any other). Real
         data never comes near them; deductible_used is bounded by the deductible already.
+    I23 R1: a claim whose provider is not in the provider registry (``provider_known`` False,
+        set by the flow from provider_service) is invalid, every line INVALID_CLAIM: A1 would
+        make it out of network and a cashless claim would pay a provider nobody knows. A
+        claims frame without the column has only known providers.
 """
 
 from __future__ import annotations
@@ -255,6 +259,8 @@ class _Batch:
             claim["submission_instant"] = instant
             # I21: the calendar day of the submission where the business is
             claim["submission_day"] = instant.tz_localize(dt.UTC).tz_convert(zone).date()
+            known = claim.get(F.PROVIDER_KNOWN, True)  # I23: a null is not known
+            claim["provider_known"] = not pd.isna(known) and bool(known)
             self.claims[claim["claim_id"]] = claim
         self.lines = _records(inp.lines)
         self.lines_of_claim = _grouped(self.lines, "claim_id")
@@ -314,6 +320,8 @@ def rule_r1_valid(line: Row, claim: Row, claim_unstorable: bool) -> bool:
     if not 0 <= line["charged_cents"] <= F.MAX_CENTS:
         return False
     if not 1 <= line["quantity"] <= F.MAX_QUANTITY:
+        return False
+    if not claim["provider_known"]:  # I23
         return False
     code = line["benefit_code"]
     if code is None or code.strip() == "":

@@ -18,3 +18,10 @@ SELECT fs.provider_id::text AS provider_id,
        fs.expiration_date
 FROM provider_service.provider_fee_schedule AS fs
 WHERE fs.provider_id = ANY(%(provider_ids)s);
+
+-- name: known_providers
+-- Which of the chunk's providers are in the provider registry (R1, I23: a claim from a
+-- provider nobody knows is invalid). Parameters: provider_ids (uuid[]).
+SELECT p.id::text AS provider_id
+FROM provider_service.provider AS p
+WHERE p.id = ANY(%(provider_ids)s);
