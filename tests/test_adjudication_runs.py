@@ -179,3 +179,42 @@ def test_two_runs_started_together_share_the_work(db: TestDatabase, prefect_api:
         assert total is not None and first["claims"] + second["claims"] == total[0]
         assert first["claims"] > 0 and second["claims"] > 0
         assert_exactly_once(conn)
+
+
+def test_four_runs_and_posting_together_equal_one_run(db: TestDatabase, prefect_api: str,
+                                                      template_db: str) -> None:
+    """Issue 7: four runs (two of them with two shards) let go at one moment on one backlog,
+    with posting runs meanwhile: each claim decided once, each line posted once, and the
+    amounts and accumulators of one undisturbed run on the same world."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bench.concurrency import StartBarrier
+    from flows.accumulator_posting import accumulator_posting
+    from tests.conftest import fresh_database
+
+    with fresh_database(db.cluster, template_db) as single, single.admin() as conn:
+        build_world(conn, members=100)
+        claim_adjudication()
+        accumulator_posting()
+        expected = outcome(conn)
+    with db.admin() as conn:
+        build_world(conn, members=100)
+        # Chunks of five members; every shard's first lease waits for the barrier, so that
+        # all six shards lease at the same moment.
+        barrier = StartBarrier()
+        runs = [run_cli(prefect_api, "--chunk-size", "15",
+                        *(["--shards", "2"] if i % 2 else [])) for i in range(4)]
+        with ThreadPoolExecutor(max_workers=len(runs)) as pool:
+            summaries = [pool.submit(summary_of, run) for run in runs]
+            barrier.release(6, lambda: all(run.poll() is None for run in runs))
+            postings = 0
+            while not all(summary.done() for summary in summaries):
+                accumulator_posting()
+                postings += 1
+                time.sleep(1)  # the test API's SQLite answers 503 when hammered
+            claims = [summary.result()["claims"] for summary in summaries]
+        accumulator_posting()
+        assert sum(claims) == 300 and all(c > 0 for c in claims), claims
+        assert postings > 0
+        assert_exactly_once(conn)
+        assert outcome(conn) == expected
