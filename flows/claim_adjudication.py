@@ -66,7 +66,9 @@ def gather_inputs(run_id: uuid.UUID) -> EngineInput:
     member_ids = uuid_array(claims["member_id"])
     members, coverages = read_members_and_coverages(member_ids)
     contracts, fees, known = read_contracts_and_fee_schedules(uuid_array(claims["provider_id"]))
-    claims = claims.assign(provider_known=claims["provider_id"].astype(str).isin(known))
+    submitted = pd.to_datetime(claims["submission_date"], utc=True)
+    claims = claims.assign(provider_known=claims["provider_id"].astype(str).isin(known),
+                           submitted_in_future=submitted > pd.Timestamp.now(tz="UTC"))
     rules = read_benefit_rules(uuid_array(coverages["plan_id"]), member_ids)
     accumulators = without_own_postings(rules.accumulators,
                                         read_leased_effective_postings(run_id))

@@ -66,6 +66,8 @@ KINDS = {
     "unknown member": Kind("MEMBER_NOT_ELIGIBLE"),
     "unknown benefit code": Kind("BENEFIT_NOT_COVERED"),
     "unknown provider": Kind("INVALID_CLAIM", "is not in the provider registry"),
+    "submitted in the far future": Kind(
+        "INVALID_CLAIM", "is after the moment the batch read the claim"),
     "fractional cents": Kind(None),
     "largest charge": Kind(None),
     "huge quantity": Kind(None),
@@ -166,7 +168,10 @@ def file_claim(s: Scenario, kind: str, plan: uuid.UUID, hospital: uuid.UUID, tex
     elif kind == "no lines":
         lines = []
     owner = uuid.uuid4() if kind == "unknown member" else member
-    number = s.claim(owner, provider, service, lines, submitted=SUBMITTED,
+    submitted = SUBMITTED
+    if kind == "submitted in the far future":  # I21 alone would pass it: the dates agree
+        service, submitted = date(2090, 1, 1), datetime(2090, 1, 2, 9, 0, tzinfo=UTC)
+    number = s.claim(owner, provider, service, lines, submitted=submitted,
                      service_type="inpatient" if dates else "outpatient",
                      admission=dates.get("admission"), discharge=dates.get("discharge"))
     return number, expected

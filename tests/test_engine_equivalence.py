@@ -290,6 +290,8 @@ def claims_into(
             provider_id=draw(st.sampled_from(PROVIDERS)),
             # I23: a provider the registry does not know, now and then
             provider_known=draw(usually(True, False, weight=12)) if malformed else True,
+            # I24: submitted after the batch's clock, now and then
+            submitted_in_future=draw(usually(False, True, weight=12)) if malformed else False,
             claim_type="cashless",
             # I21: a service in the far future, now and then
             service_date=draw(st.sampled_from(DATES * 2 + ["2090-01-01"]) if malformed

@@ -209,9 +209,27 @@ def test_r1_a_provider_the_registry_does_not_know_is_invalid(engine: Engine) -> 
     assert d.status("GHOST-L2") == (F.REJECTED, F.INVALID_CLAIM)
     ghost = inp.claims.assign(provider_known=inp.claims["claim_id"] != "GHOST")
     details = invalid_claim_details(dataclasses.replace(inp, claims=ghost)).to_dict()
-    provider = inp.claims.set_index("claim_id").loc["GHOST", "provider_id"]
+    provider = str(inp.claims.set_index("claim_id").loc["GHOST", "provider_id"])
     assert details == {f"GHOST-L{i}": f"the provider {provider} is not in the provider registry"
                        for i in (1, 2)}
+
+
+def test_r1_a_claim_submitted_after_the_batch_clock_is_invalid(engine: Engine) -> None:
+    """I24: submitted_in_future True rejects every line (its dates agree with each other, so
+    I21 alone would pass it); without the column no claim is."""
+    batch = Batch.standard()
+    batch.claim("NOW", line(rp(10_000)))
+    batch.claim("LATER", line(rp(20_000)), service_date="2024-03-02")
+    inp = batch.input()
+    later = dataclasses.replace(inp, claims=inp.claims.assign(
+        submitted_in_future=inp.claims["claim_id"] == "LATER"))
+    assert Decided(engine(inp)).claim("LATER") == APPROVED
+    d = Decided(engine(later))
+    assert d.claim("NOW") == APPROVED
+    assert d.claim("LATER") == (F.REJECTED, F.INVALID_CLAIM)
+    assert list(invalid_claim_details(later).index) == ["LATER-L1"]
+    assert "is after the moment the batch read the claim" in (
+        invalid_claim_details(later)["LATER-L1"])
 
 
 def test_invalid_claim_details_say_why_in_words() -> None:

@@ -44,7 +44,12 @@ import numpy.typing as npt
 import pandas as pd
 
 from claims_askes.adjudication import frames as F
-from claims_askes.adjudication.frames import EngineInput, EngineResult, known_providers
+from claims_askes.adjudication.frames import (
+    EngineInput,
+    EngineResult,
+    known_providers,
+    submitted_in_future,
+)
 from claims_askes.adjudication.money import (
     Grouping,
     capped_product,
@@ -411,7 +416,8 @@ class _Claims:
     sd: IntArray
     year: IntArray
     seq: IntArray  # position of the claim in batch order (I1)
-    bad_dates: BoolArray  # R1: discharge < admission, or a date after the submission (I21)
+    bad_dates: BoolArray  # R1: discharge < admission, a date after the submission (I21), or a
+    # submission after the batch's clock (I24)
     unknown_provider: BoolArray  # R1: the provider is not in the provider registry (I23)
     eligible: BoolArray  # R2
     coverage_row: IntArray  # R3: row of inp.coverages, -1 when none
@@ -465,7 +471,8 @@ def _prepare_claims(inp: EngineInput, ids: _Ids, timezone: str) -> _Claims:
     plan = _take(ids.plan.of["coverages"], coverage_row, -1)
     return _Claims(
         n=n, member=member, provider=provider, sd=sd, year=year, seq=seq,
-        bad_dates=np.asarray((discharge < admission) | not_yet, dtype=bool),
+        bad_dates=np.asarray((discharge < admission) | not_yet | submitted_in_future(cl),
+                             dtype=bool),
         unknown_provider=~known_providers(cl),
         eligible=np.asarray(eligible, dtype=bool),
         coverage_row=coverage_row, no_coverage_reason=no_coverage_reason, plan=plan,

@@ -97,6 +97,9 @@ def invalid_claim_details(inp: EngineInput, *,
     provider = claims["provider_id"].to_numpy(dtype=object)[row]
     say(~F.known_providers(claims)[row], lambda i: (
         f"the provider {provider[i]} is not in the provider registry"))
+    say(F.submitted_in_future(claims)[row], lambda i: (
+        f"the submission date {submitted_at.iloc[row[i]].isoformat()} is after the moment "
+        "the batch read the claim"))
     after_submission("service", service)
     after_submission("admission", admission)
     after_submission("discharge", discharge)

@@ -133,6 +133,18 @@ def known_providers(claims: pd.DataFrame) -> np.ndarray:
     return claims[PROVIDER_KNOWN].fillna(False).to_numpy(dtype=bool)
 
 
+#: Optional claim column: was the claim submitted after the moment the batch read it (I24)?
+#: The flow sets it from its clock; a frame without it has no such claim.
+SUBMITTED_IN_FUTURE = "submitted_in_future"
+
+
+def submitted_in_future(claims: pd.DataFrame) -> np.ndarray:
+    """Per claim, in input order: is its submission after the batch's clock (I24)?"""
+    if SUBMITTED_IN_FUTURE not in claims.columns:
+        return np.zeros(len(claims), dtype=bool)
+    return claims[SUBMITTED_IN_FUTURE].fillna(False).to_numpy(dtype=bool)
+
+
 LINE_COLUMNS: Mapping[str, bool] = {
     "line_id": False,
     "claim_id": False,

@@ -112,6 +112,9 @@ Dates and sizes that cannot be right
         set by the flow from provider_service) is invalid, every line INVALID_CLAIM: A1 would
         make it out of network and a cashless claim would pay a provider nobody knows. A
         claims frame without the column has only known providers.
+    I24 R1: a claim submitted after the moment the batch reads it (``submitted_in_future``
+        True, set by the flow from its clock) is invalid, every line INVALID_CLAIM: I21 alone
+        would pass a service of 2090 submitted in 2090. The engine itself has no clock.
 """
 
 from __future__ import annotations
@@ -260,6 +263,8 @@ class _Batch:
             # I21: the calendar day of the submission where the business is
             claim["submission_day"] = instant.tz_localize(dt.UTC).tz_convert(zone).date()
             known = claim.get(F.PROVIDER_KNOWN, True)  # I23: a null is not known
+            future = claim.get(F.SUBMITTED_IN_FUTURE, False)  # I24: a null is not
+            claim["submitted_in_future"] = not pd.isna(future) and bool(future)
             claim["provider_known"] = not pd.isna(known) and bool(known)
             self.claims[claim["claim_id"]] = claim
         self.lines = _records(inp.lines)
@@ -321,7 +326,7 @@ def rule_r1_valid(line: Row, claim: Row, claim_unstorable: bool) -> bool:
         return False
     if not 1 <= line["quantity"] <= F.MAX_QUANTITY:
         return False
-    if not claim["provider_known"]:  # I23
+    if not claim["provider_known"] or claim["submitted_in_future"]:  # I23, I24
         return False
     code = line["benefit_code"]
     if code is None or code.strip() == "":
