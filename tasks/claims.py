@@ -3,11 +3,14 @@ through the claims service's own connection."""
 
 from __future__ import annotations
 
+import random
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
+import psycopg
 from prefect import task
 
 from claims_askes.db import service_connection
@@ -18,6 +21,7 @@ from claims_askes.sqlfiles import queries
 
 Q = queries("claims_service")
 LEASE_LOCK_SPACE = 71_001  # advisory-lock namespace of member leases
+LEASE_ATTEMPTS = 8  # a lease that loses a deadlock is tried again, up to this many times
 CHANGED_BY = "claim-adjudication"
 
 
@@ -45,15 +49,26 @@ def read_queue_clock() -> datetime:
 @task(name="lease claims")
 def lease_claims(run_id: uuid.UUID, run_started: datetime, max_claims: int,
                  lease_seconds: int, shard: int = 0, shards: int = 1) -> Lease:
-    """Lease the next chunk of whole members' adjudicable claims for this run."""
-    with service_connection("claims") as conn:
-        row = conn.execute(Q.lease_claims, {
-            "run_id": run_id, "run_started": run_started, "max_claims": max_claims,
-            "lease_seconds": lease_seconds,
-            "shard": shard, "shards": shards, "lock_space": LEASE_LOCK_SPACE,
-        }).fetchone()
-    assert row is not None
-    return Lease(run_id, int(row[0]), int(row[1]))
+    """Lease the next chunk of whole members' adjudicable claims for this run.
+
+    Runs leasing at the same moment can deadlock: each holds some claim rows it locked
+    (SKIP LOCKED) and, having won a member's advisory lock, waits for that member's other
+    rows, which another run locked. PostgreSQL then rolls one statement back whole (nothing
+    is leased by it); that run waits a little, at random, and leases again."""
+    params = {"run_id": run_id, "run_started": run_started, "max_claims": max_claims,
+              "lease_seconds": lease_seconds, "shard": shard, "shards": shards,
+              "lock_space": LEASE_LOCK_SPACE}
+    for attempt in range(1, LEASE_ATTEMPTS + 1):
+        try:
+            with service_connection("claims") as conn:
+                row = conn.execute(Q.lease_claims, params).fetchone()
+            assert row is not None
+            return Lease(run_id, int(row[0]), int(row[1]))
+        except psycopg.errors.DeadlockDetected:
+            if attempt == LEASE_ATTEMPTS:
+                raise
+            time.sleep(random.uniform(0.02, 0.1) * attempt)
+    raise AssertionError("unreachable")
 
 
 @task(name="release lease")

@@ -218,3 +218,59 @@ def test_four_runs_and_posting_together_equal_one_run(db: TestDatabase, prefect_
         assert postings > 0
         assert_exactly_once(conn)
         assert outcome(conn) == expected
+
+
+def test_leases_taken_at_the_same_moment_never_fail_nor_split_a_member(
+        db: TestDatabase) -> None:
+    """Eight runs lease at the same instant, round after round (the moment scheduled workers
+    start). Leasing can deadlock in PostgreSQL (rows locked with SKIP LOCKED, then a won
+    member's other rows waited for); the losing lease is retried, so no run fails, and every
+    member's claims go to one run or stay in the queue together."""
+    import threading
+    import uuid
+
+    from claims_askes.seed import seed_demo_data
+    from tasks.claims import lease_claims, read_queue_clock, release_lease
+
+    seed_demo_data(members=600, claims=2_000, seed=7)  # members with 1 to many claims
+    started = read_queue_clock.fn()
+    runs, rounds = 8, 60
+    barrier = threading.Barrier(runs)
+    failures: list[BaseException] = []
+    splits: list[int] = []
+    leased: list[int] = []
+
+    def check_round() -> None:
+        with db.admin() as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM (SELECT member_id FROM claims_service.claim "
+                "GROUP BY member_id HAVING count(*) FILTER (WHERE status = 'in_review') > 0 "
+                "AND (count(DISTINCT lease_owner) > 1 "
+                "     OR count(*) FILTER (WHERE status <> 'in_review') > 0)) AS split"
+            ).fetchone()
+            splits.append(int(row[0]) if row else -1)
+
+    def run(i: int) -> None:
+        for _ in range(rounds):
+            run_id = uuid.uuid4()
+            barrier.wait()
+            try:
+                leased.append(lease_claims.fn(run_id, started, 50, 900).claims)
+            except BaseException as exc:  # every failure is the finding
+                failures.append(exc)
+            if barrier.wait() == 0:
+                check_round()
+            barrier.wait()
+            release_lease.fn(run_id)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(runs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert splits == [0] * rounds
+    assert sum(leased) > 0 and len(leased) == runs * rounds
+    with db.admin() as conn:
+        assert conn.execute("SELECT count(*) FROM claims_service.claim "
+                            "WHERE status = 'in_review'").fetchone() == (0,)
