@@ -38,8 +38,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,7 +50,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.adjudication import count, seed_in_child
-from bench.chaos import CLI, Outcome, backlog, compare
+from bench.chaos import CLI, Outcome, backlog, compare, prefect_api
 from bench.chaos import outcome as chaos_outcome
 from bench.seed import drop_database, fresh_database
 from claims_askes.db import admin_url
@@ -111,24 +110,6 @@ class Run:
     @property
     def seconds(self) -> float:
         return (self.ended or time.perf_counter()) - self.started
-
-
-@contextmanager
-def prefect_api() -> Iterator[None]:
-    """PREFECT_API_URL for the runs: the configured one, or a private server's (one API
-    for every run, not an ephemeral server per process on the user's SQLite database)."""
-    if os.environ.get("PREFECT_API_URL"):
-        yield
-        return
-    from prefect.settings import PREFECT_API_URL
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=180):
-        os.environ["PREFECT_API_URL"] = str(PREFECT_API_URL.value())
-        try:
-            yield
-        finally:
-            os.environ.pop("PREFECT_API_URL", None)
 
 
 def outcome() -> Outcome:

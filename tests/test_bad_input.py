@@ -21,7 +21,7 @@ import itertools
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import psycopg
 import pytest
@@ -103,15 +103,13 @@ def test_a_failing_example_prints_no_password(db: TestDatabase, database: Databa
     assert db.url not in pretty(database) and "postgresql" not in pretty(database)
 
 
-def paid(charged: Decimal, *, in_network: bool = True, allowed: Decimal | None = None
+def paid(charged: Decimal, *, allowed: Decimal | None = None
          ) -> tuple[Decimal, Decimal, Decimal]:
-    """(allowed, approved, member responsibility) of an OP_GP line: copay Rp 20.000, no
-    coinsurance, 100 % in network and 80 % out of network (A2–A6, half-up to the cent)."""
+    """(allowed, approved, member responsibility) of an in-network OP_GP line: copay
+    Rp 20.000, no coinsurance, 100 % in network (A2–A6)."""
     allowed = charged if allowed is None else allowed
-    base = allowed - min(COPAY, allowed)
-    plan = base if in_network else (base * Decimal("0.8")).quantize(Decimal("0.01"),
-                                                                     ROUND_HALF_UP)
-    return allowed, plan, (allowed if in_network else charged) - plan
+    plan = allowed - min(COPAY, allowed)
+    return allowed, plan, allowed - plan
 
 
 def notes_of(conn: psycopg.Connection, number: str) -> list[str]:
