@@ -25,7 +25,9 @@ def _url_field(env: str, what: str) -> SecretStr | None:
 class Settings(BaseSettings):
     """Everything a run can be configured with; each field names its variable."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    # Variables are read by their names above only: a field's own name (HOME, TIMEZONE,
+    # CRASH_AT...) is some other program's variable and must never configure a run.
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=False)
 
     database_url: SecretStr | None = _url_field(
         "DATABASE_URL", "Admin/owner URL of a server of yours; unset = the embedded local server."

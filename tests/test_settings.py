@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from claims_askes.db import service_url, with_credentials
@@ -71,3 +73,31 @@ def test_service_url_resolution_order(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_with_credentials_keeps_host_port_and_query() -> None:
     url = with_credentials("postgresql://a:b@[::1]:6000/db?sslmode=require", "u", "p")
     assert url == "postgresql://u:p@[::1]:6000/db?sslmode=require"
+
+
+def test_only_the_documented_variables_configure_a_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A field's plain name is another program's variable (HOME above all) and is ignored."""
+    for var in ("CLAIMS_ASKES_HOME", "CLAIMS_ASKES_CRASH_AT", "CLAIMS_ASKES_BACKUP_DIR",
+                "CLAIMS_ASKES_DATABASE"):
+        monkeypatch.delenv(var, raising=False)
+    strays = {"HOME": "/somewhere/else", "CRASH_AT": "adjudication.after_write",
+              "TIMEZONE": "Europe/London", "BACKUP_DIR": "/tmp/elsewhere", "PG_PORT": "6000",
+              "DATABASE_NAME": "other", "PG_BIN_DIR": "/usr/bin", "DATABASE_URL_": "x",
+              "CLAIMS_DB_PASSWORD_": "x"}
+    for var, value in strays.items():
+        monkeypatch.setenv(var, value)
+    settings = load_settings()
+    assert settings.home == Path(".claims-askes")
+    assert settings.crash_at is None
+    assert settings.timezone == "Asia/Jakarta"
+    assert settings.backup_dir is None
+    assert settings.pg_port == 54329
+    assert settings.database_name == "claims_askes"
+    assert settings.pg_bin_dir is None
+    # The documented names still work.
+    monkeypatch.setenv("CLAIMS_ASKES_HOME", "/srv/claims")
+    monkeypatch.setenv("CLAIMS_ASKES_TIMEZONE", "Asia/Makassar")
+    reset_settings()
+    settings = load_settings()
+    assert settings.home == Path("/srv/claims")
+    assert settings.timezone == "Asia/Makassar"
