@@ -13,7 +13,7 @@ go on, undisturbed, to completion, and the invariants are checked:
 - archiving: the seed adjudicated, most payments settled, documents and a copy of the
   claims in `claim_partitioned` (monthly partitions) added; then the database is cloned and
   the clone archived by one undisturbed run (the reference). Before the chaos every row of
-  every table archiving moves is fingerprinted (id, md5 of the row over the source
+  every table archiving moves is fingerprinted (key, md5 of the row over the source
   columns); after it, every row is exactly once in claims_service or archive, unchanged, in
   the same place as in the reference run; no settled claim and no whole month before the
   cutoff is left; the run log accounts for every archived row.
@@ -431,15 +431,17 @@ def archived_tables(conn: psycopg.Connection) -> dict[str, list[str]]:
 
 
 def placement(conn: psycopg.Connection, tables: dict[str, list[str]]) -> Placed:
-    """Per table, every row in claims_service or archive: id -> [(schema, md5 of the row
+    """Per table, every row in claims_service or archive: key -> [(schema, md5 of the row
     over the source columns)]; archive-only columns (run id, time) are left out."""
+    from tasks.archive import row_key_sql
+
     placed: Placed = {}
     for table, columns in tables.items():
         digest = sql.SQL("md5(ROW({})::text)").format(
             sql.SQL(", ").join(sql.Identifier(c) for c in columns))
-        stmt = sql.SQL("SELECT id::text, {digest}, 'claims_service' FROM {here} UNION ALL "
-                       "SELECT id::text, {digest}, 'archive' FROM {there}").format(
-            digest=digest, here=sql.Identifier("claims_service", table),
+        stmt = sql.SQL("SELECT {key}, {digest}, 'claims_service' FROM {here} UNION ALL "
+                       "SELECT {key}, {digest}, 'archive' FROM {there}").format(
+            key=row_key_sql(table), digest=digest, here=sql.Identifier("claims_service", table),
             there=sql.Identifier("archive", table))
         rows: dict[str, list[tuple[str, str]]] = {}
         for row_id, md5, schema in conn.execute(stmt):

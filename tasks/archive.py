@@ -5,7 +5,9 @@ Rows of `claims_service.claim` and its children move in batches through the clai
 service's own connection, one transaction per batch: stage the batch's claim ids, read
 count and checksum of every table's batch rows, move them (DELETE ... RETURNING into
 INSERT), read count and checksum in the archive, compare (a data-quality checkpoint), log,
-commit. A run killed anywhere loses its open batch's transaction and nothing else.
+commit. A run killed anywhere loses its open batch's transaction and nothing else. The
+records the service may not delete itself (line decisions, overrides, readjustments) move
+through the owner's `claims_service.archive_claim_records`, which takes settled claims only.
 
 Whole months of `claim_partitioned` are detached and moved with the admin connection: only
 the table owner may detach a partition or change its schema.
@@ -42,15 +44,40 @@ from tasks.partitions import read_partitions
 Q = queries("claims_service")
 A = queries("archive")
 LOCK_NAME = "claim-archiving"
-CLAIM_KEY = "claim_id"
-# Children first, the claim last: the children's foreign keys point at it.
-TABLES: tuple[tuple[str, str], ...] = (
-    ("claim_item", "claim_id"),
-    ("claim_status_history", "claim_id"),
-    ("claim_note", "claim_id"),
-    ("claim_document", "claim_id"),
-    ("claim_payment", "claim_id"),
-    ("claim", "id"),
+
+
+@dataclass(frozen=True)
+class ArchivedTable:
+    """A table whose rows move with their claims: `key` holds the id staged in
+    `staged`.`staged_key` (the claim's, or for rows hanging off a line, the line's);
+    `row_key` identifies a row; `owner_moves`: the service may not delete these rows, the
+    owner's archive_claim_records moves them."""
+
+    name: str
+    key: str = "claim_id"
+    staged: str = "archive_batch"
+    staged_key: str = "claim_id"
+    row_key: tuple[str, ...] = ("id",)
+    owner_moves: bool = False
+
+
+def _by_line(name: str, row_key: tuple[str, ...] = ("id",)) -> ArchivedTable:
+    return ArchivedTable(name, key="claim_item_id", staged="archive_batch_item",
+                         staged_key="claim_item_id", row_key=row_key, owner_moves=True)
+
+
+# Children first, the claim last: the children's foreign keys point at it (and the lines'
+# decisions and overrides at the lines).
+TABLES: tuple[ArchivedTable, ...] = (
+    _by_line("claim_item_decision", ("claim_item_id", "adjudication_version")),
+    _by_line("claim_item_override"),
+    ArchivedTable("claim_readjustment", owner_moves=True),
+    ArchivedTable("claim_item"),
+    ArchivedTable("claim_status_history"),
+    ArchivedTable("claim_note"),
+    ArchivedTable("claim_document"),
+    ArchivedTable("claim_payment"),
+    ArchivedTable("claim", key="id"),
 )
 ARCHIVE_ONLY = {"archived_at", "archive_run_id"}
 
@@ -74,7 +101,8 @@ def archived_columns(conn: psycopg.Connection) -> dict[str, list[str]]:
     """Per table, the columns to move. Refuses when the archive lacks a column of the source
     or types differ: a row must never be archived with part of it missing."""
     out: dict[str, list[str]] = {}
-    for table, _key in TABLES:
+    for archived in TABLES:
+        table = archived.name
         source = _columns(conn, "claims_service", table)
         target = _columns(conn, "archive", table)
         missing = [c for c in source if c not in target]
@@ -104,6 +132,35 @@ def _log(conn: psycopg.Connection, **values: object) -> None:
     conn.execute(A.log_batch, values)
 
 
+def row_key_sql(table: str, alias: str | None = None) -> sql.Composable:
+    """An expression identifying a row of an archived table as text (its primary key)."""
+    keys = next((t.row_key for t in TABLES if t.name == table), ("id",))
+    parts = [sql.Identifier(alias, k) if alias else sql.Identifier(k) for k in keys]
+    return sql.SQL("concat_ws('/', {})").format(sql.SQL(", ").join(parts))
+
+
+def _move_table(conn: psycopg.Connection, table: ArchivedTable, columns: list[str],
+                run_id: uuid.UUID) -> tuple[int, str, int, str]:
+    """Moves the batch's rows of one table; (rows, checksum) before and after."""
+    qualified = columns_sql(columns, "t")
+    fmt = {"table": sql.Identifier(table.name), "key": sql.Identifier(table.key),
+           "staged": sql.Identifier(table.staged), "staged_key": sql.Identifier(table.staged_key)}
+    before = _checksum(conn, sql.SQL(Q.source_checksum).format(columns=qualified, **fmt))
+    try:
+        if table.owner_moves:
+            conn.execute(Q.move_records, {"table": table.name, "run_id": run_id})
+        else:
+            conn.execute(sql.SQL(Q.move_rows).format(
+                columns=columns_sql(columns), table=fmt["table"], key=fmt["key"]),
+                {"run_id": run_id})
+    except errors.UniqueViolation as exc:
+        raise ArchiveConflictError(
+            f"archive.{table.name} already holds rows of this batch "
+            f"({exc.diag.message_detail}); nothing moved") from None
+    after = _checksum(conn, sql.SQL(A.archived_checksum).format(columns=qualified, **fmt))
+    return before[0], before[1], after[0], after[1]
+
+
 def check_moves(frame: pd.DataFrame, name: str) -> None:
     """The checkpoint of a move: per table, rows and checksum after equal those before."""
     checked = frame.assign(same_rows=frame["rows_before"] == frame["rows_after"],
@@ -124,21 +181,15 @@ def _move_batch(conn: psycopg.Connection, run_id: uuid.UUID, batch_number: int, 
     if conflicts:
         raise ArchiveConflictError(
             f"claims already in the archive: {', '.join(conflicts)}; nothing moved")
+    conn.execute(Q.create_batch_item_table)
+    conn.execute(Q.stage_batch_items)
     checks: list[dict[str, object]] = []
-    for table, key in TABLES:
-        qualified = columns_sql(columns[table], "t")
-        plain = columns_sql(columns[table])
-        fmt = {"table": sql.Identifier(table), "key": sql.Identifier(key)}
-        before = _checksum(conn, sql.SQL(Q.source_checksum).format(columns=qualified, **fmt))
-        try:
-            conn.execute(sql.SQL(Q.move_rows).format(columns=plain, **fmt), {"run_id": run_id})
-        except errors.UniqueViolation as exc:
-            raise ArchiveConflictError(
-                f"archive.{table} already holds rows of this batch ({exc.diag.message_detail});"
-                " nothing moved") from None
-        after = _checksum(conn, sql.SQL(A.archived_checksum).format(columns=qualified, **fmt))
-        checks.append({"table": table, "rows_before": before[0], "rows_after": after[0],
-                       "checksum_before": before[1], "checksum_after": after[1]})
+    for table in TABLES:
+        rows_before, checksum_before, rows_after, checksum_after = _move_table(
+            conn, table, columns[table.name], run_id)
+        checks.append({"table": table.name, "rows_before": rows_before,
+                       "rows_after": rows_after, "checksum_before": checksum_before,
+                       "checksum_after": checksum_after})
     frame = pd.DataFrame(checks)
     check_moves(frame, "archive-batch")
     for row in checks:

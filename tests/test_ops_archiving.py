@@ -1,5 +1,6 @@
 """Claim archiving on a real server: exactly the settled claims before the cutoff move, with
-their lines, status history, notes, documents and payments, and whole old months of
+their lines, status history, notes, documents, payments, line decisions, overrides and
+readjustments, and whole old months of
 claim_partitioned move as tables; a run killed with SIGKILL anywhere and run again loses and
 duplicates nothing; a conflict in the archive stops the run with nothing moved."""
 
@@ -17,20 +18,26 @@ from psycopg import sql
 
 from claims_askes.ops import ArchiveConflictError
 from flows.claim_archiving import claim_archiving
+from tasks.archive import TABLES as ARCHIVED
+from tasks.archive import row_key_sql
 from tests.conftest import TestDatabase
 
 CLI = str(Path(sys.executable).parent / "claims-askes")
 AS_OF = date(2026, 6, 15)  # with 2y: cutoff 2024-06-15
 CUTOFF = date(2024, 6, 15)
 CHILDREN = ("claim_item", "claim_status_history", "claim_note", "claim_document",
-            "claim_payment")
-TABLES = (*CHILDREN, "claim")
+            "claim_payment", "claim_readjustment")
+LINE_CHILDREN = ("claim_item_decision", "claim_item_override")
+TABLES = (*LINE_CHILDREN, *CHILDREN, "claim")
 
 
 def build_claims(conn: psycopg.Connection, claims: int = 60) -> None:
     """Claims from 2024-05-01 over 90 days: every 10th still submitted (held back), every 7th
-    with a payment still pending (held back), the rest settled; 2 lines each and one row in
-    every other child table; plus claim_partitioned rows in January, February and June."""
+    with a payment still pending (held back), every 11th with a readjustment still open (held
+    back), the rest settled; 2 lines each and one row in every other child table; every line
+    an earlier decision (version 1), every 4th claim's first line a reviewer's override, every
+    5th claim a settled readjustment; plus claim_partitioned rows in January, February and
+    June."""
     conn.execute("""
         INSERT INTO claims_service.claim (id, claim_number, member_id, provider_id, policy_id,
             claim_type, service_type, service_date, total_charged_amount, status)
@@ -65,6 +72,26 @@ def build_claims(conn: psycopg.Connection, claims: int = 60) -> None:
         SELECT id, 'provider', provider_id, 40000,
                CASE WHEN right(claim_number, 5)::int % 7 = 0 THEN 'pending' ELSE 'paid' END
         FROM claims_service.claim WHERE status = 'approved'""")
+    conn.execute("""
+        INSERT INTO claims_service.claim_item_decision (claim_item_id, adjudication_version,
+            status, reason_code, allowed_amount, approved_amount, adjudicated_at)
+        SELECT i.id, 1, 'pended', 'PENDING_REVIEW', i.charged_amount, 0, now() - interval '1d'
+        FROM claims_service.claim_item AS i""")
+    conn.execute("""
+        INSERT INTO claims_service.claim_item_override (claim_item_id, decision,
+            approved_amount, note, overridden_by)
+        SELECT i.id, 'approve', 40000, 'Disetujui setelah telaah medis', 'reviewer@askes'
+        FROM claims_service.claim_item AS i
+        JOIN claims_service.claim AS c ON c.id = i.claim_id
+        WHERE i.line_number = 1 AND right(c.claim_number, 5)::int % 4 = 0""")
+    conn.execute("""
+        INSERT INTO claims_service.claim_readjustment (claim_id, from_version, to_version,
+            previous_approved, new_approved, reason, status)
+        SELECT c.id, 1, 2, 80000, 70000, 'Benefit table corrected',
+               CASE WHEN right(c.claim_number, 5)::int % 11 = 0 THEN 'open' ELSE 'settled' END
+        FROM claims_service.claim AS c
+        WHERE right(c.claim_number, 5)::int % 5 = 0
+           OR right(c.claim_number, 5)::int % 11 = 0""")
     conn.execute("SELECT claims_service.create_monthly_partition(DATE '2024-06-01')")
     conn.execute("""
         INSERT INTO claims_service.claim_partitioned (id, claim_number, member_id, provider_id,
@@ -76,12 +103,12 @@ def build_claims(conn: psycopg.Connection, claims: int = 60) -> None:
 
 
 def fingerprint(conn: psycopg.Connection, schema: str, table: str) -> dict[str, str]:
-    """id -> the row as text over the source columns (what must survive the move)."""
+    """row key -> the row as text over the source columns (what must survive the move)."""
     columns = [r[0] for r in conn.execute(
         "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
         "AND NOT attisdropped ORDER BY attnum", (f"claims_service.{table}",)).fetchall()]
-    rows = conn.execute(sql.SQL("SELECT id::text, ROW({})::text FROM {}").format(
-        sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+    rows = conn.execute(sql.SQL("SELECT {}, ROW({})::text FROM {}").format(
+        row_key_sql(table), sql.SQL(", ").join(sql.Identifier(c) for c in columns),
         sql.Identifier(schema, table))).fetchall()
     assert len(rows) == len({r[0] for r in rows}), f"duplicate ids in {schema}.{table}"
     return {r[0]: r[1] for r in rows}
@@ -108,7 +135,9 @@ def expected_archived(conn: psycopg.Connection) -> set[str]:
         SELECT c.id::text FROM claims_service.claim AS c
         WHERE c.service_date < %s AND c.status IN ('approved', 'rejected')
           AND NOT EXISTS (SELECT 1 FROM claims_service.claim_payment AS p
-                          WHERE p.claim_id = c.id AND p.status = 'pending')""",
+                          WHERE p.claim_id = c.id AND p.status = 'pending')
+          AND NOT EXISTS (SELECT 1 FROM claims_service.claim_readjustment AS r
+                          WHERE r.claim_id = c.id AND r.status = 'open')""",
                         (CUTOFF,)).fetchall()
     return {r[0] for r in rows}
 
@@ -126,6 +155,18 @@ def assert_archived_exactly(conn: psycopg.Connection, before: dict[str, dict[str
         ).fetchall()
         for claim_id, where in rows:
             assert (where == "archive") == (claim_id in claim_ids), (table, claim_id, where)
+    lines = {r[0]: r[1] for r in conn.execute(
+        "SELECT id::text, claim_id::text FROM archive.claim_item UNION ALL "
+        "SELECT id::text, claim_id::text FROM claims_service.claim_item").fetchall()}
+    for table in LINE_CHILDREN:
+        rows = conn.execute(sql.SQL(
+            "SELECT claim_item_id::text, 'archive' FROM {} UNION ALL "
+            "SELECT claim_item_id::text, 'claims' FROM {}").format(
+                sql.Identifier("archive", table), sql.Identifier("claims_service", table))
+        ).fetchall()
+        assert rows
+        for line_id, where in rows:
+            assert (where == "archive") == (lines[line_id] in claim_ids), (table, line_id)
     left = conn.execute("SELECT count(*) FROM claims_service.claim_partitioned "
                         "WHERE service_date < '2024-03-01'").fetchone()
     moved = conn.execute("SELECT count(*) FROM archive.claim_partitioned").fetchone()
@@ -152,7 +193,10 @@ def test_archives_exactly_the_settled_claims_before_the_cutoff(db: TestDatabase,
                            "archived_checksum), sum(source_rows) FILTER (WHERE table_name = "
                            "'claim') FROM archive.archive_run_log WHERE run_id = %s",
                            (report.run_id,)).fetchone()
-        assert log == (report.batches * 6 + 2, report.batches * 6 + 2, len(claim_ids))
+        assert log == (report.batches * 9 + 2, report.batches * 9 + 2, len(claim_ids))
+        assert report.rows_moved["claim_item_decision"] == 2 * len(claim_ids)
+        assert 0 < report.rows_moved["claim_item_override"] < len(claim_ids)
+        assert 0 < report.rows_moved["claim_readjustment"] < len(claim_ids)
         # Archived months stay queryable, and insert-only for the claims service.
         assert conn.execute("SELECT relispartition FROM pg_class WHERE oid = "
                             "'archive.claim_2024_01'::regclass").fetchone() == (True,)
@@ -216,3 +260,46 @@ def test_killed_run_then_rerun_loses_and_duplicates_nothing(db: TestDatabase, pr
         assert archived[0] == (5 if point == "archive-after-batch" else 0)
         claim_archiving(older_than="2y", batch_size=5, as_of=AS_OF)  # the rerun
         assert_archived_exactly(conn, before, claim_ids)
+
+
+def test_the_service_moves_records_of_settled_claims_only(db: TestDatabase) -> None:
+    """archive_claim_records runs as the owner; called by the service directly it refuses a
+    claim not settled, or a table other than the three record tables, and moves nothing."""
+    with db.admin() as conn:
+        build_claims(conn, claims=20)
+        open_claim = conn.execute("SELECT id FROM claims_service.claim WHERE claim_number = "
+                                  "'CLM-A-00010'").fetchone()  # still submitted
+        settled = conn.execute("SELECT id FROM claims_service.claim WHERE claim_number = "
+                               "'CLM-A-00001'").fetchone()
+        assert open_claim and settled
+        decisions = conn.execute(
+            "SELECT count(*) FROM claims_service.claim_item_decision").fetchone()
+    with db.as_role("claims_service_user") as svc:
+        with pytest.raises(psycopg.errors.CheckViolation, match="CLM-A-00010"):
+            svc.execute("SELECT claims_service.archive_claim_records('claim_item_decision', "
+                        "%s, NULL)", ([open_claim[0], settled[0]],))
+        with pytest.raises(psycopg.errors.InvalidParameterValue):
+            svc.execute("SELECT claims_service.archive_claim_records('claim_item', %s, NULL)",
+                        ([settled[0]],))
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            svc.execute("DELETE FROM claims_service.claim_item_decision")
+    with db.admin() as conn:
+        assert conn.execute("SELECT count(*) FROM claims_service.claim_item_decision"
+                            ).fetchone() == decisions
+        assert conn.execute("SELECT count(*) FROM archive.claim_item_decision"
+                            ).fetchone() == (0,)
+
+
+def test_every_table_hanging_off_a_claim_is_archived_with_it(db: TestDatabase) -> None:
+    """A table with a foreign key to a claim (or to a line of one) that archiving does not
+    move would stop archiving at its first such claim, as 0004's tables once did."""
+    with db.admin() as conn:
+        rows = conn.execute("""
+            WITH RECURSIVE hanging(rel) AS (
+                SELECT 'claims_service.claim'::regclass
+                UNION
+                SELECT c.conrelid::regclass FROM pg_constraint AS c
+                JOIN hanging AS h ON c.confrelid = h.rel
+                WHERE c.contype = 'f')
+            SELECT rel::text FROM hanging""").fetchall()
+    assert {r[0] for r in rows} == {f"claims_service.{t.name}" for t in ARCHIVED}

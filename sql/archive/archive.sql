@@ -1,10 +1,11 @@
 -- name: archived_checksum
--- Count and checksum of the batch's rows now in archive.{table} ({key}: the claim id column;
--- {columns}: the archived columns qualified by t), to compare with the source's. No parameters.
+-- Count and checksum of the batch's rows now in archive.{table} ({key}: the column holding
+-- the id staged in {staged}.{staged_key}; {columns}: the archived columns qualified by t),
+-- to compare with the source's. No parameters.
 SELECT count(*) AS rows,
        coalesce(sum(hashtextextended(ROW({columns})::text, 0)), 0)::text AS checksum
 FROM archive.{table} AS t
-WHERE t.{key} IN (SELECT b.claim_id FROM archive_batch AS b)
+WHERE t.{key} IN (SELECT b.{staged_key} FROM {staged} AS b)
 
 -- name: batch_conflicts
 -- Claims of the batch already in the archive, by id or claim number: archiving them again

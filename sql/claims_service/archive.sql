@@ -17,10 +17,24 @@ CREATE TEMPORARY TABLE IF NOT EXISTS archive_batch (
     claim_number VARCHAR(50) NOT NULL
 ) ON COMMIT DELETE ROWS
 
+-- name: create_batch_item_table
+-- The lines of the current batch's claims, emptied at every commit: the key of the tables
+-- hanging off claim_item (decisions, overrides). No parameters.
+CREATE TEMPORARY TABLE IF NOT EXISTS archive_batch_item (
+    claim_item_id UUID PRIMARY KEY
+) ON COMMIT DELETE ROWS
+
+-- name: stage_batch_items
+-- Stages the lines of the staged claims. No parameters.
+INSERT INTO archive_batch_item (claim_item_id)
+SELECT i.id
+FROM claims_service.claim_item AS i
+WHERE i.claim_id IN (SELECT b.claim_id FROM archive_batch AS b)
+
 -- name: select_batch
 -- Locks and stages the next batch of settled claims whose service date is before the
 -- cutoff: a final status, no approved line waiting for the accumulators, no payment pending
--- or scheduled. Claims locked by another session (e.g. being adjudicated) are skipped.
+-- or scheduled, no readjustment open (its money still waits for follow-up). Claims locked by another session (e.g. being adjudicated) are skipped.
 -- Parameters: %(cutoff)s, %(batch_size)s.
 INSERT INTO archive_batch (claim_id, claim_number)
 SELECT c.id, c.claim_number
@@ -31,6 +45,8 @@ WHERE c.service_date < %(cutoff)s
                   WHERE i.claim_id = c.id AND i.status = 'approved' AND i.posted_at IS NULL)
   AND NOT EXISTS (SELECT 1 FROM claims_service.claim_payment AS p
                   WHERE p.claim_id = c.id AND p.status IN ('pending', 'scheduled'))
+  AND NOT EXISTS (SELECT 1 FROM claims_service.claim_readjustment AS r
+                  WHERE r.claim_id = c.id AND r.status = 'open')
 ORDER BY c.service_date, c.id
 LIMIT %(batch_size)s
 FOR UPDATE OF c SKIP LOCKED
@@ -50,14 +66,17 @@ WHERE old.status NOT IN ('approved', 'partially_approved', 'rejected', 'paid', '
               WHERE i.claim_id = old.id AND i.status = 'approved' AND i.posted_at IS NULL)
    OR EXISTS (SELECT 1 FROM claims_service.claim_payment AS p
               WHERE p.claim_id = old.id AND p.status IN ('pending', 'scheduled'))
+   OR EXISTS (SELECT 1 FROM claims_service.claim_readjustment AS r
+              WHERE r.claim_id = old.id AND r.status = 'open')
 
 -- name: source_checksum
 -- Count and checksum of the batch's rows in claims_service.{table}, whose {key} column
--- holds the claim id. {columns}: the archived columns, qualified by t. No parameters.
+-- holds the id staged in {staged}.{staged_key} (a claim's or a line's). {columns}: the
+-- archived columns, qualified by t. No parameters.
 SELECT count(*) AS rows,
        coalesce(sum(hashtextextended(ROW({columns})::text, 0)), 0)::text AS checksum
 FROM claims_service.{table} AS t
-WHERE t.{key} IN (SELECT b.claim_id FROM archive_batch AS b)
+WHERE t.{key} IN (SELECT b.{staged_key} FROM {staged} AS b)
 
 -- name: move_rows
 -- Moves the batch's rows of claims_service.{table} into archive.{table}: DELETE ...
@@ -70,6 +89,16 @@ WITH moved AS (
 )
 INSERT INTO archive.{table} ({columns}, archive_run_id)
 SELECT {columns}, %(run_id)s FROM moved
+
+-- name: move_records
+-- Moves the batch's rows of a record table the service may not delete itself
+-- (claim_item_decision, claim_item_override, claim_readjustment) through the owner's
+-- archive_claim_records, which refuses unsettled claims. Parameters: %(table)s, %(run_id)s.
+WITH batch AS (
+    SELECT array_agg(b.claim_id) AS claim_ids FROM archive_batch AS b
+)
+SELECT claims_service.archive_claim_records(%(table)s, batch.claim_ids, %(run_id)s) AS moved
+FROM batch
 
 -- name: count_before_cutoff
 -- Claims whose service date is before the cutoff (settled or not), for progress.
