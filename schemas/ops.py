@@ -278,6 +278,15 @@ class BackupReport(BaseModel):
     verification: VerifyResult
     deleted: list[str] = Field(default_factory=list)
     newest_verified_at: datetime | None = None
+    earlier_verified: list[VerifyResult] = Field(
+        default_factory=list, description="backups earlier (killed) runs left with a manifest "
+                                          "but no verification, verified by this run")
+    drills_dropped: list[str] = Field(
+        default_factory=list, description="drill databases killed runs left, dropped")
+
+    @property
+    def earlier_failed(self) -> list[VerifyResult]:
+        return [v for v in self.earlier_verified if not v.ok]
 
 
 class RestoreReport(BaseModel):

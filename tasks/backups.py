@@ -43,6 +43,21 @@ def verify(backup_id: str, drill: bool) -> VerifyResult:
     return b.verify_backup(backup_id, drill=drill)
 
 
+@task(name="verify backups left unverified", cache_policy=NO_CACHE)
+def verify_unverified() -> list[VerifyResult]:
+    """Verify (without a drill) each backup an earlier run wrote the manifest of but was
+    killed before verifying; otherwise it stays listed, uncounted and unverified forever.
+    Only those: a backup verified once is not verified again here."""
+    return [b.verify_backup(backup_id) for backup_id in b.unverified_backups(b.list_backups())]
+
+
+@task(name="drop abandoned drill databases", cache_policy=NO_CACHE)
+def drop_abandoned_drills() -> list[str]:
+    """Drop the restore-drill databases killed runs left on the server (never a live
+    run's: see claims_askes.backup.drill_database)."""
+    return b.drop_abandoned_drills()
+
+
 @task(name="apply retention", cache_policy=NO_CACHE)
 def prune(policy: RetentionPolicy) -> list[str]:
     return b.apply_retention(policy, datetime.now(UTC))

@@ -2,12 +2,18 @@
 backup of the demo database verifies and its drill restores equal row counts; a flipped byte
 or a truncation fails verification; retention never deletes the last verified backup; a
 restore refuses a non-empty target without --force; monitoring turns critical when the
-newest backup is stale."""
+newest backup is stale. Runs killed with SIGKILL in their restore drill, or after their
+manifest but before verification, are cleaned up by the next run: no drill database stays
+on the server and no backup stays unverified; a concurrent run never drops a live drill."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import stat
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -159,3 +165,149 @@ def test_monitoring_is_critical_without_a_fresh_verified_backup(
     time.sleep(2)
     with pytest.raises(HealthCheckFailed, match="backup_freshness.*older|backup_freshness"):
         database_monitoring(as_of=today, backup_max_age_hours=1 / 3600)
+
+
+# --- runs killed midway --------------------------------------------------------------------
+
+CLI = str(Path(sys.executable).parent / "claims-askes")
+
+
+def start_cli(api_url: str, *args: str, crash_at: str | None = None) -> subprocess.Popen[str]:
+    """`claims-askes run database-backup ARGS` in a process of its own (the environment's
+    DATABASE_URL and CLAIMS_ASKES_BACKUP_DIR), killed at `crash_at` if given."""
+    env = dict(os.environ, PREFECT_API_URL=api_url)
+    env.pop("CLAIMS_ASKES_CRASH_AT", None)
+    if crash_at:
+        env["CLAIMS_ASKES_CRASH_AT"] = crash_at
+    return subprocess.Popen([CLI, "run", "database-backup", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def run_killed(api_url: str, *args: str, crash_at: str) -> None:
+    process = start_cli(api_url, *args, crash_at=crash_at)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == -signal.SIGKILL, stderr[-3000:]
+
+
+def drill_databases(db: TestDatabase) -> list[str]:
+    """The drill databases of the test's database on the server."""
+    with db.admin() as conn:
+        rows = conn.execute("SELECT datname FROM pg_database WHERE starts_with(datname, %s) "
+                            "ORDER BY 1", (f"{db.name[:40]}_drill_",)).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def use_backup_dir(directory: Path) -> None:
+    """Back up into `directory` from now on (another machine's directory, for a run
+    concurrent with one holding the first directory's lock)."""
+    os.environ["CLAIMS_ASKES_BACKUP_DIR"] = str(directory)
+    reset_settings()
+
+
+@pytest.mark.slow
+def test_drill_database_of_a_killed_run_is_dropped_by_the_next_run(
+        db: TestDatabase, backup_dir: Path, prefect_api: str) -> None:
+    seed_demo(db)
+    run_killed(prefect_api, "--drill", "always", crash_at="backup-drill-restored")
+    left = drill_databases(db)
+    assert len(left) == 1 and b.is_drill_of(left[0], db.name), left
+    report = database_backup(drill="never")  # no drill of its own: still cleans up
+    assert report.drills_dropped == left
+    assert drill_databases(db) == []
+    assert report.verification.ok
+
+
+@pytest.mark.slow
+def test_backup_killed_before_verification_is_verified_by_the_next_run(
+        db: TestDatabase, backup_dir: Path, prefect_api: str) -> None:
+    seed_demo(db)
+    run_killed(prefect_api, "--drill", "never", crash_at="backup-after-manifest")
+    [entry] = b.list_backups()
+    killed_id = entry.manifest.backup_id
+    _, _, verify_path = b.paths(backup_dir, killed_id)
+    assert entry.verification is None and not verify_path.exists()
+    assert b.newest_verified(b.list_backups()) is None  # unverified: not counted
+
+    report = database_backup(drill="never")
+    assert [(v.backup_id, v.ok) for v in report.earlier_verified] == [(killed_id, True)]
+    assert report.verification.ok and report.backup_id != killed_id
+    result = json.loads(verify_path.read_text())
+    assert result["ok"] is True and result["backup_id"] == killed_id
+    entries = {e.manifest.backup_id: e for e in b.list_backups()}
+    assert set(entries) == {killed_id, report.backup_id}
+    assert all(e.verified for e in entries.values())
+
+    # Once verified, a backup is not verified again by every later run.
+    verified_at = result["verified_at"]
+    again = database_backup(drill="never")
+    assert again.earlier_verified == []
+    assert json.loads(verify_path.read_text())["verified_at"] == verified_at
+    assert all(e.verified for e in b.list_backups())
+
+
+def wait_for_drill(db: TestDatabase, process: subprocess.Popen[str], timeout: float = 240
+                   ) -> str:
+    """The drill database of `process` as soon as it exists (polled every 20 ms)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = drill_databases(db)
+        if found:
+            return found[0]
+        assert process.poll() is None, "the run ended before its drill was seen"
+        time.sleep(0.02)
+    raise AssertionError("no drill database appeared")
+
+
+@pytest.mark.slow
+def test_a_concurrent_run_drops_a_killed_runs_drill_but_never_a_live_one(
+        db: TestDatabase, backup_dir: Path, prefect_api: str, tmp_path: Path) -> None:
+    """Run P is frozen (SIGSTOP) inside its restore drill, holding its directory's lock; a
+    run K with another directory (another machine) is killed inside its own drill; a third
+    run R drops K's drill database and leaves P's; P, resumed, finishes its drill."""
+    live = start_cli(prefect_api, "--drill", "always")
+    try:
+        live_drill = wait_for_drill(db, live)
+        live.send_signal(signal.SIGSTOP)
+        use_backup_dir(tmp_path / "machine-2")
+        run_killed(prefect_api, "--drill", "always", crash_at="backup-drill-restored")
+        [killed_drill] = [d for d in drill_databases(db) if d != live_drill]
+        report = database_backup(drill="never")
+        assert report.drills_dropped == [killed_drill]
+        assert drill_databases(db) == [live_drill]
+        assert b.drop_abandoned_drills() == [] and drill_databases(db) == [live_drill]
+    finally:
+        live.send_signal(signal.SIGCONT)
+        _, stderr = live.communicate(timeout=300)
+    assert live.returncode == 0, stderr[-3000:]
+    assert drill_databases(db) == []
+    use_backup_dir(backup_dir)
+    [entry] = b.list_backups()
+    assert entry.verified and entry.verification and entry.verification.drill_ok
+
+
+def test_abandoned_drill_sweep_matches_names_strictly_and_spares_held_drills(
+        db: TestDatabase) -> None:
+    """Only `<db>_drill_<8 hex>` is ever dropped, and only with no session connected and its
+    drill's advisory lock free (a live drill holds it from before its database exists)."""
+    prefix = f"{db.name[:40]}_drill_"
+    abandoned, connected, locked = f"{prefix}0badf00d", f"{prefix}00c0ffee", f"{prefix}1ced7ea5"
+    decoys = [f"{prefix}copy", f"{prefix}0badf00d_x", f"{prefix}0BADF00D",
+              f"x{db.name[:40]}_drill_0badf00d"]
+    names = [abandoned, connected, locked, *decoys]
+    for name in names:
+        b.create_database(name)
+    try:
+        with b.drill_database(db.name) as live, \
+                psycopg.connect(b.with_database(db.url, connected)), \
+                db.admin() as holder:
+            holder.execute("SELECT pg_advisory_lock(%s)", (b.drill_lock_key(locked),))
+            assert b.drop_abandoned_drills() == [abandoned]
+            with db.admin() as conn:
+                present = {str(r[0]) for r in conn.execute("SELECT datname FROM pg_database")}
+            assert abandoned not in present
+            assert {live, connected, locked, *decoys} <= present
+        assert live not in drill_databases(db)  # its own end dropped it
+        assert b.drop_abandoned_drills() == sorted([connected, locked])
+    finally:
+        for name in names:
+            b.drop_database(name)
