@@ -154,6 +154,12 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
                       f"{report.seconds_dump:.1f} s; verified in {report.seconds_verify:.1f} s; "
                       f"drill: {'-' if v.drill_ok is None else v.drill_detail}; deleted: "
                       f"{', '.join(report.deleted) or 'none'}")
+        for earlier in report.earlier_verified:
+            console.print(f"left unverified by a killed run, verified now: {earlier.backup_id}: "
+                          f"{'passed' if earlier.ok else 'FAILED ' + '; '.join(earlier.problems)}")
+        if report.drills_dropped:
+            console.print("drill databases of killed runs dropped: "
+                          + ", ".join(report.drills_dropped))
 
     @command(run_app, "database-restore")
     def run_database_restore(
