@@ -142,31 +142,31 @@ def expected_archived(conn: psycopg.Connection) -> set[str]:
     return {r[0] for r in rows}
 
 
+def placed_by(conn: psycopg.Connection, table: str, key: str) -> list[tuple[str, str]]:
+    """(key value, 'archive' or 'claims') of every row of `table` in either schema."""
+    return conn.execute(sql.SQL(
+        "SELECT {key}::text, 'archive' FROM {there} UNION ALL "
+        "SELECT {key}::text, 'claims' FROM {here}").format(
+            key=sql.Identifier(key), there=sql.Identifier("archive", table),
+            here=sql.Identifier("claims_service", table))).fetchall()
+
+
 def assert_archived_exactly(conn: psycopg.Connection, before: dict[str, dict[str, str]],
                             claim_ids: set[str]) -> None:
     assert everything(conn) == before  # nothing lost, changed or duplicated
     archived = set(fingerprint(conn, "archive", "claim"))
     assert archived == claim_ids
     for table in CHILDREN:
-        rows = conn.execute(sql.SQL(
-            "SELECT claim_id::text, 'archive' FROM {} UNION ALL "
-            "SELECT claim_id::text, 'claims' FROM {}").format(
-                sql.Identifier("archive", table), sql.Identifier("claims_service", table))
-        ).fetchall()
-        for claim_id, where in rows:
+        for claim_id, where in placed_by(conn, table, "claim_id"):
             assert (where == "archive") == (claim_id in claim_ids), (table, claim_id, where)
-    lines = {r[0]: r[1] for r in conn.execute(
+    line_claim = {r[0]: r[1] for r in conn.execute(
         "SELECT id::text, claim_id::text FROM archive.claim_item UNION ALL "
         "SELECT id::text, claim_id::text FROM claims_service.claim_item").fetchall()}
     for table in LINE_CHILDREN:
-        rows = conn.execute(sql.SQL(
-            "SELECT claim_item_id::text, 'archive' FROM {} UNION ALL "
-            "SELECT claim_item_id::text, 'claims' FROM {}").format(
-                sql.Identifier("archive", table), sql.Identifier("claims_service", table))
-        ).fetchall()
+        rows = placed_by(conn, table, "claim_item_id")
         assert rows
         for line_id, where in rows:
-            assert (where == "archive") == (lines[line_id] in claim_ids), (table, line_id)
+            assert (where == "archive") == (line_claim[line_id] in claim_ids), (table, line_id)
     left = conn.execute("SELECT count(*) FROM claims_service.claim_partitioned "
                         "WHERE service_date < '2024-03-01'").fetchone()
     moved = conn.execute("SELECT count(*) FROM archive.claim_partitioned").fetchone()
