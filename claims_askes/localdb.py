@@ -64,6 +64,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def port_is_taken(port: int) -> bool:
+    """Whether something already listens on the loopback port (e.g. another checkout's
+    local server, which has a data directory of its own)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
 def _run_as_server_user(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
     if os.geteuid() == 0:
         # Drop every root identity: uid, gid and supplementary groups.
@@ -215,6 +227,10 @@ class LocalServer:
         if not self.is_initialised():
             self.initialise()
         if not self.is_running():
+            if port_is_taken(self.port):
+                raise LocalServerError(
+                    f"port {self.port} is taken (another checkout's local server, or another "
+                    f"program): set CLAIMS_ASKES_PG_PORT to a free port for {self.home}")
             result = _run_as_server_user([
                 self._bin("pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file),
                 "-w", "-t", "60", "-o", f"-p {self.port} -k {self.data_dir}", "start",

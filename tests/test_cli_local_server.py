@@ -79,3 +79,19 @@ def test_unknown_service_is_refused_with_the_known_ones(cli_env: dict[str, str])
     result = run(["db", "url", "--service", "billing"], cli_env, check=False)
     assert result.returncode == 2
     assert "unknown service 'billing'; known: claims, member" in result.stderr
+
+
+def test_a_taken_port_is_named_with_the_variable_to_set(cli_env: dict[str, str]) -> None:
+    """Two checkouts each have a local server of their own: the second, on the same port,
+    is told which variable picks another, before anything is started."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", int(cli_env["CLAIMS_ASKES_PG_PORT"])))
+        taken.listen()
+        result = run(["db", "start"], cli_env, check=False)
+    assert result.returncode == 2
+    assert f"port {cli_env['CLAIMS_ASKES_PG_PORT']} is taken" in result.stderr
+    assert "CLAIMS_ASKES_PG_PORT" in result.stderr
+    home = Path(cli_env["CLAIMS_ASKES_HOME"])
+    assert not (home / "pgdata" / "postmaster.pid").exists()
