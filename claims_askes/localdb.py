@@ -187,6 +187,14 @@ class LocalServer:
         result = _run_as_server_user([self._bin("pg_ctl"), "-D", str(self.data_dir), "status"])
         return result.returncode == 0
 
+    def running_port(self) -> int | None:
+        """The port the running server listens on (line 4 of postmaster.pid), if known."""
+        try:
+            lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
+            return int(lines[3])
+        except (OSError, IndexError, ValueError):
+            return None
+
     def initialise(self) -> None:
         if not (self.bin_dir / "initdb").exists():
             raise LocalServerError(f"no initdb in {self.bin_dir} (CLAIMS_ASKES_PG_BIN_DIR)")
@@ -241,6 +249,11 @@ class LocalServer:
                     f"the local server did not start on port {self.port}: "
                     f"{result.stderr.strip()}\n{tail}"
                 )
+        elif (running := self.running_port()) not in (None, self.port):
+            raise LocalServerError(
+                f"the local server under {self.home} runs on port {running}, but "
+                f"CLAIMS_ASKES_PG_PORT says {self.port}: set it to {running}, or stop the "
+                "server (`claims-askes db stop`) and start it again")
         self._wait_ready()
         self._ensure_database()
 

@@ -40,6 +40,12 @@ def test_db_start_upgrade_url_status_stop(cli_env: dict[str, str]) -> None:
     assert "local server running" in started.stdout
     home = Path(cli_env["CLAIMS_ASKES_HOME"])
     assert oct((home / "secrets.json").stat().st_mode & 0o777) == "0o600"
+    # The running server's port wins over a changed setting, with a message, not a wrong
+    # server's password error.
+    other = dict(cli_env, CLAIMS_ASKES_PG_PORT=str(free_port()))
+    moved = run(["db", "start"], other, check=False)
+    assert moved.returncode == 2
+    assert f"runs on port {cli_env['CLAIMS_ASKES_PG_PORT']}" in moved.stderr
 
     run(["db", "upgrade"], cli_env)
     url = run(["db", "url"], cli_env).stdout.strip()
