@@ -7,7 +7,7 @@ DECIMAL(15,2)) or as decimal text built from cents here, never as a float.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from io import StringIO
+from io import BytesIO, StringIO
 from typing import Any
 
 import numpy as np
@@ -57,6 +57,30 @@ def cents_to_text(cents: pd.Series) -> pd.Series:
     text = ((magnitude // 100).astype(str) + "." + (magnitude % 100).astype(str).str.zfill(2))
     text = text.where(values >= 0, "-" + text)
     return text.where(values.notna(), None)
+
+
+def copy_out_frame(conn: psycopg.Connection, query: str, params: Mapping[str, Any] | None,
+                   dtype: Mapping[str, str]) -> pd.DataFrame:
+    """Run a query through COPY ... TO STDOUT (CSV) and parse it with pandas: much faster
+    than fetching rows as Python objects for large reads. `dtype` names every column's
+    type; give money columns "string" (their exact decimal text, never a float). NULLs
+    become missing values."""
+    stmt = sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER true)").format(
+        sql.SQL(query.strip().rstrip(";")))
+    buffer = BytesIO()
+    with conn.cursor() as cur, cur.copy(stmt, params) as copy:
+        for block in copy:
+            buffer.write(block)
+    buffer.seek(0)
+    return pd.read_csv(buffer, dtype=dict(dtype), keep_default_na=False,
+                       na_values={c: [""] for c in dtype})
+
+
+def key_and_count_dtypes(counts: Sequence[str]) -> dict[str, str]:
+    """COPY read types of a frame keyed by (member_id, benefit_code, year) whose other
+    columns are integer cents or counts (never NULL)."""
+    return {"member_id": "string", "benefit_code": "string", "year": "int64",
+            **{c: "int64" for c in counts}}
 
 
 def copy_frame(conn: psycopg.Connection, table: str, frame: pd.DataFrame,

@@ -1,9 +1,10 @@
 """Accumulator posting: every adjudicated, unposted claim line to the benefit service's
 ledger and accumulators, exactly once, even across a crash between the two schemas.
 
-Outbox style: claims_service keeps the queue (approved lines with posted_at NULL); the
-ledger in benefit_service is keyed by (claim line, adjudication version, post), so a replay
-of lines already posted inserts nothing and adds nothing; the lines are marked posted last.
+Outbox style: claims_service keeps the queue (posting_outbox: one row per decided line
+version, written with the decision); the ledger in benefit_service is keyed by (claim line,
+adjudication version, post|reverse), so a replay of lines already posted inserts nothing and
+adds nothing; the lines' outbox rows are deleted last.
 """
 
 from __future__ import annotations
@@ -46,8 +47,7 @@ def post_all_unposted(flow_run_id: uuid.UUID, batch_size: int = 200_000,
             posted = post_ledger_entries(ledger_entries(lines), flow_run_id)
         crash_point("after-ledger")
         with watch.step("mark posted"):
-            marked = mark_lines_posted(lines["claim_item_id"].tolist(),
-                                       lines["adjudication_version"].astype(int).tolist())
+            marked = mark_lines_posted(lines[["claim_item_id", "adjudication_version"]])
         summary.lines_read += len(lines)
         summary.entries_inserted += posted.entries_inserted
         summary.reversals += posted.reversals

@@ -25,8 +25,9 @@ from tests.test_adjudication_runs import (
 
 
 def unposted(db: TestDatabase) -> int:
-    return int(str(db.scalar("SELECT count(*) FROM claims_service.claim_item "
-                             "WHERE status = 'approved' AND posted_at IS NULL")))
+    return int(str(db.scalar("SELECT count(*) FROM claims_service.claim_item AS ci "
+                             "JOIN claims_service.posting_outbox AS o "
+                             "ON o.claim_item_id = ci.id WHERE ci.status = 'approved'")))
 
 
 def latest_posting_artifact() -> dict[str, int]:
@@ -53,8 +54,7 @@ def latest_posting_artifact() -> dict[str, int]:
 
 def queued(db: TestDatabase) -> int:
     """Decided line versions waiting for posting, whatever their status."""
-    return int(str(db.scalar("SELECT count(*) FROM claims_service.claim_item "
-                             "WHERE adjudicated_at IS NOT NULL AND posted_at IS NULL")))
+    return int(str(db.scalar("SELECT count(*) FROM claims_service.posting_outbox")))
 
 
 def adjudicate_without_posting(db: TestDatabase, api_url: str) -> None:
