@@ -18,10 +18,13 @@ from claims_askes.db import service_connection
 from claims_askes.errors import ClaimsAskesError
 from claims_askes.faults import crash_point
 from claims_askes.frames_io import (
+    CsvRows,
     cents_to_text,
     copy_frame,
+    copy_out_csv,
     copy_out_frame,
     fetch_frame,
+    frame_from_csv,
     key_and_count_dtypes,
     uuid_array,
 )
@@ -194,22 +197,21 @@ def write_decisions(run_id: uuid.UUID, flow_run_id: uuid.UUID, lines: pd.DataFra
     return WriteResult(int(row[0]), written_lines, int(row[1]), notes, payments, readjustments)
 
 
-#: the posting queue's columns as read by COPY: ids and codes as text, money as its exact
-#: decimal text (never a float), counts as nullable integers
+#: what the flow itself reads of the posting queue (the rest passes to the benefit service
+#: as CSV): line, version, member
 QUEUE_DTYPES = {"claim_item_id": "string", "adjudication_version": "int64",
-                "entry_type": "string", "member_id": "string", "benefit_code": "string",
-                "year": "Int64", "amount": "string", "deductible": "string", "oop": "string",
-                "visits": "Int64", "days": "Int64"}
+                "member_id": "string"}
 POSTED_COLUMNS = ["claim_item_id", "adjudication_version"]
 
 
 @task(name="read unposted lines", cache_policy=NO_CACHE)
-def read_unposted_lines(limit: int, claim_ids: list[str] | None = None) -> pd.DataFrame:
+def read_unposted_lines(limit: int, claim_ids: list[str] | None = None) -> CsvRows:
     """Decided line versions not yet through posting (the posting queue), all or of the
-    given claims."""
+    given claims: the CSV of posting's input columns (money as exact decimal text) and a
+    frame of line, version and member."""
     with service_connection("claims") as conn:
-        return copy_out_frame(conn, Q.unposted_lines, {"limit": limit, "claim_ids": claim_ids},
-                              QUEUE_DTYPES)
+        data = copy_out_csv(conn, Q.unposted_lines, {"limit": limit, "claim_ids": claim_ids})
+    return CsvRows(data, frame_from_csv(data, QUEUE_DTYPES))
 
 
 @task(name="mark lines posted", cache_policy=NO_CACHE)

@@ -2,8 +2,9 @@
 -- Decided line versions not yet through posting (the posting queue, posting_outbox): an
 -- approved version is posted, and any version reverses the earlier versions' postings. All
 -- of them, or those of the given claims (a chunk posting its own lines, so parallel shards
--- do not contend). Read with COPY ... TO STDOUT (CSV, a header row); amounts as their exact
--- decimal text. Parameters: limit, claim_ids (uuid[] or NULL).
+-- do not contend). Read with COPY ... TO STDOUT (CSV, a header row; amounts as their exact
+-- decimal text), which goes to the benefit service's posting_input as it is: the columns
+-- are posting_input's, by name and in order. Parameters: limit, claim_ids (uuid[] or NULL).
 WITH queue AS (
     SELECT o.claim_item_id, o.adjudication_version
     FROM claims_service.posting_outbox AS o
