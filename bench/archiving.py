@@ -49,9 +49,9 @@ def build(url: str, claims: int) -> dict[str, int]:
             FROM generate_series(1, %(n)s) AS g""", {"n": claims})
         conn.execute("""
             INSERT INTO claims_service.claim_item (claim_id, line_number, benefit_code,
-                charged_amount, approved_amount, status, posted_at)
+                charged_amount, approved_amount, status)
             SELECT c.id, l, 'OP_GP', 75000, 60000,
-                   CASE WHEN c.status = 'rejected' THEN 'rejected' ELSE 'approved' END, now()
+                   CASE WHEN c.status = 'rejected' THEN 'rejected' ELSE 'approved' END
             FROM claims_service.claim AS c, generate_series(1, 2) AS l""")
         conn.execute("""
             INSERT INTO claims_service.claim_status_history (claim_id, from_status, to_status)

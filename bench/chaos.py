@@ -292,7 +292,9 @@ def outcome() -> Outcome:
             "FROM claims_service.claim")}
         lines: Rows = {(r[0], r[1]): tuple(r[2:]) for r in conn.execute(
             "SELECT c.claim_number, ci.line_number, ci.status, ci.reason_code, "
-            "ci.approved_amount, ci.deductible_amount, ci.oop_amount, ci.posted_at IS NOT NULL "
+            "ci.approved_amount, ci.deductible_amount, ci.oop_amount, ci.adjudicated_at IS NOT "
+            "NULL AND NOT EXISTS (SELECT 1 FROM claims_service.posting_outbox o "
+            "WHERE o.claim_item_id = ci.id) "
             "FROM claims_service.claim_item ci JOIN claims_service.claim c "
             "ON c.id = ci.claim_id")}
         accumulators: Rows = {(r[0], r[1], r[2]): tuple(r[3:]) for r in conn.execute(

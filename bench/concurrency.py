@@ -163,8 +163,7 @@ def database_facts() -> dict[str, int]:
             "backlog lines": count(conn, "SELECT count(*) FROM claims_service.claim_item ci "
                                          "JOIN claims_service.claim c ON c.id = ci.claim_id "
                                          "WHERE c.status IN ('submitted', 'pended')"),
-            "unposted": count(conn, "SELECT count(*) FROM claims_service.claim_item "
-                                    "WHERE adjudicated_at IS NOT NULL AND posted_at IS NULL"),
+            "unposted": count(conn, "SELECT count(*) FROM claims_service.posting_outbox"),
             "in review": count(conn, "SELECT count(*) FROM claims_service.claim "
                                      "WHERE status = 'in_review'"),
         }

@@ -10,7 +10,8 @@ measured. Then, in this process:
 
 1. the `accumulator-posting` flow (Prefect's local API, warmed up first), with this
    process's peak RSS sampled; its reconciliation checkpoint runs on the members posted;
-2. the floor: one INSERT ... SELECT of the same ledger rows (the queue joined to its claims)
+2. the floor: one INSERT ... SELECT of the same ledger rows (the queue, posting_outbox,
+   joined to its lines and claims)
    into an empty table of the ledger's columns without index, constraint or trigger; the
    posting time is given as a multiple of it. The same statement into
    benefit_service.accumulator_posting itself (its key and index; rolled back) is timed too.
@@ -74,6 +75,9 @@ SELECT md5('line' || i || '-' || k)::uuid, md5('claim' || i)::uuid, k,
 FROM generate_series(1, %(claims)s) AS i
 CROSS JOIN generate_series(1, %(per_claim)s) AS k;
 
+INSERT INTO claims_service.posting_outbox (claim_item_id, adjudication_version)
+SELECT id, adjudication_version FROM claims_service.claim_item;
+
 INSERT INTO benefit_service.accumulator_opening (member_id, benefit_code, year, amount_used,
     deductible_used, oop_used, visits_used, days_used)
 SELECT md5('member' || m)::uuid, b.code, 2025, 1000000, 50000, 150000, 2, 0
@@ -89,6 +93,7 @@ FROM benefit_service.accumulator_opening;
 
 ANALYZE claims_service.claim;
 ANALYZE claims_service.claim_item;
+ANALYZE claims_service.posting_outbox;
 ANALYZE benefit_service.accumulator
 """
 
@@ -97,9 +102,11 @@ FLOOR_SELECT = """
 SELECT ci.id, ci.adjudication_version, 'post', c.member_id, ci.benefit_code,
        ci.benefit_year, ci.approved_amount, ci.deductible_amount, ci.oop_amount, ci.visits,
        ci.covered_days, %(run)s::uuid
-FROM claims_service.claim_item AS ci
+FROM claims_service.posting_outbox AS o
+JOIN claims_service.claim_item AS ci
+  ON ci.id = o.claim_item_id AND ci.adjudication_version = o.adjudication_version
 JOIN claims_service.claim AS c ON c.id = ci.claim_id
-WHERE ci.posted_at IS NULL AND ci.adjudicated_at IS NOT NULL AND ci.status = 'approved'
+WHERE ci.status = 'approved'
 """
 LEDGER_COLUMNS = ("claim_item_id, adjudication_version, entry_type, member_id, benefit_code, "
                   "year, amount, deductible, oop, visits, days, flow_run_id")
@@ -162,8 +169,7 @@ expected AS (
     FULL JOIN benefit_service.accumulator_opening AS o
            ON (o.member_id, o.benefit_code, o.year) = (l.member_id, l.benefit_code, l.year)
 )
-SELECT (SELECT count(*) FROM claims_service.claim_item
-        WHERE posted_at IS NULL AND adjudicated_at IS NOT NULL) AS unposted,
+SELECT (SELECT count(*) FROM claims_service.posting_outbox) AS unposted,
        (SELECT count(*) FROM (SELECT claim_item_id FROM benefit_service.accumulator_posting
                               GROUP BY 1 HAVING count(*) > 1) AS d) AS posted_twice,
        (SELECT count(*) FROM expected AS e

@@ -1,9 +1,10 @@
 """Accumulator posting: every adjudicated, unposted claim line to the benefit service's
 ledger and accumulators, exactly once, even across a crash between the two schemas.
 
-Outbox style: claims_service keeps the queue (approved lines with posted_at NULL); the
-ledger in benefit_service is keyed by (claim line, adjudication version, post), so a replay
-of lines already posted inserts nothing and adds nothing; the lines are marked posted last.
+Outbox style: claims_service keeps the queue (posting_outbox: one row per decided line
+version, written with the decision); the ledger in benefit_service is keyed by (claim line,
+adjudication version, post|reverse), so a replay of lines already posted inserts nothing and
+adds nothing; the lines' outbox rows are deleted last.
 """
 
 from __future__ import annotations
@@ -19,15 +20,9 @@ from claims_askes.faults import crash_point
 from claims_askes.runtime import Stopwatch, current_flow_run_id
 from schemas.parameters import PostingParameters
 from schemas.reports import PostingSummary
-from tasks.benefits import POSTING_COLUMNS, post_ledger_entries, read_reconciliation
+from tasks.benefits import post_ledger_entries, read_reconciliation
 from tasks.claims import mark_lines_posted, read_posted_line_totals, read_unposted_lines
 from tasks.quality import check_reconciliation
-
-
-def ledger_entries(lines: pd.DataFrame) -> pd.DataFrame:
-    """Queued line versions as posting input: 'post' for approved versions, 'none' for the
-    others (which only reverse what their line had posted before)."""
-    return lines[POSTING_COLUMNS]
 
 
 def post_all_unposted(flow_run_id: uuid.UUID, batch_size: int = 200_000,
@@ -38,16 +33,18 @@ def post_all_unposted(flow_run_id: uuid.UUID, batch_size: int = 200_000,
     watch = Stopwatch()
     while True:
         with watch.step("read queue"):
-            lines = read_unposted_lines(batch_size, claim_ids)
+            queue = read_unposted_lines(batch_size, claim_ids)
+        lines = queue.frame
         if lines.empty:
             summary.step_seconds = {k: round(v, 3) for k, v in watch.seconds.items()}
             return summary
         with watch.step("ledger and accumulators"):
-            posted = post_ledger_entries(ledger_entries(lines), flow_run_id)
+            # The queue's CSV is posting's input as it stands: the claims query names the
+            # ledger input columns, and the benefit COPY checks its header (HEADER MATCH).
+            posted = post_ledger_entries(queue.csv, flow_run_id)
         crash_point("after-ledger")
         with watch.step("mark posted"):
-            marked = mark_lines_posted(lines["claim_item_id"].tolist(),
-                                       lines["adjudication_version"].astype(int).tolist())
+            marked = mark_lines_posted(lines[["claim_item_id", "adjudication_version"]])
         summary.lines_read += len(lines)
         summary.entries_inserted += posted.entries_inserted
         summary.reversals += posted.reversals

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from claims_askes.db import service_connection
-from claims_askes.frames_io import copy_frame, fetch_frame
+from claims_askes.frames_io import copy_csv, copy_out_frame, fetch_frame, key_and_count_dtypes
 from claims_askes.sqlfiles import queries
 
 Q = queries("benefit_service")
@@ -46,21 +47,29 @@ class PostingResult:
     accumulators_touched: int
 
 
-@task(name="post to accumulator ledger")
-def post_ledger_entries(entries: pd.DataFrame, flow_run_id: uuid.UUID) -> PostingResult:
+@task(name="post to accumulator ledger", cache_policy=NO_CACHE)
+def post_ledger_entries(entries: bytes, flow_run_id: uuid.UUID) -> PostingResult:
     """Post ledger entries (and the reversals of the lines' earlier versions) and their sums
-    to the accumulators, exactly once per entry key."""
+    to the accumulators, exactly once per entry key. `entries`: CSV whose header row names
+    POSTING_COLUMNS in order (the claims service's posting queue, as COPY wrote it)."""
     with service_connection("benefit") as conn, conn.transaction():
         conn.execute(Q.create_posting_table)
-        copy_frame(conn, "posting_input", entries, POSTING_COLUMNS)
+        copy_csv(conn, "posting_input", entries, POSTING_COLUMNS)
         conn.execute(Q.analyze_posting_table)
         row = conn.execute(Q.post_ledger_entries, {"flow_run_id": flow_run_id}).fetchone()
     assert row is not None
     return PostingResult(int(row[0]), int(row[1]), int(row[2]))
 
 
-@task(name="read accumulators, openings and ledger")
+#: the reconciliation's sums per key, in cents (or counts)
+RECONCILIATION_COUNTS = [f"{side}_{measure}" for side in ("accumulator", "opening", "ledger")
+                         for measure in ("amount_cents", "deductible_cents", "oop_cents",
+                                         "visits", "days")]
+
+
+@task(name="read accumulators, openings and ledger", cache_policy=NO_CACHE)
 def read_reconciliation(member_ids: list[str] | None) -> pd.DataFrame:
     """Per (member, benefit, year): accumulator, opening balance and ledger sums, in cents."""
     with service_connection("benefit") as conn:
-        return fetch_frame(conn, Q.reconciliation_by_key, {"member_ids": member_ids})
+        return copy_out_frame(conn, Q.reconciliation_by_key, {"member_ids": member_ids},
+                              key_and_count_dtypes(RECONCILIATION_COUNTS))

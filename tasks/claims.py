@@ -12,11 +12,22 @@ from datetime import datetime
 import pandas as pd
 import psycopg
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from claims_askes.db import service_connection
 from claims_askes.errors import ClaimsAskesError
 from claims_askes.faults import crash_point
-from claims_askes.frames_io import cents_to_text, copy_frame, fetch_frame, uuid_array
+from claims_askes.frames_io import (
+    CsvRows,
+    cents_to_text,
+    copy_frame,
+    copy_out_csv,
+    copy_out_frame,
+    fetch_frame,
+    frame_from_csv,
+    key_and_count_dtypes,
+    uuid_array,
+)
 from claims_askes.sqlfiles import queries
 
 Q = queries("claims_service")
@@ -186,20 +197,31 @@ def write_decisions(run_id: uuid.UUID, flow_run_id: uuid.UUID, lines: pd.DataFra
     return WriteResult(int(row[0]), written_lines, int(row[1]), notes, payments, readjustments)
 
 
-@task(name="read unposted lines")
-def read_unposted_lines(limit: int, claim_ids: list[str] | None = None) -> pd.DataFrame:
+#: what the flow itself reads of the posting queue (the rest passes to the benefit service
+#: as CSV): line, version, member
+QUEUE_DTYPES = {"claim_item_id": "string", "adjudication_version": "int64",
+                "member_id": "string"}
+POSTED_COLUMNS = ["claim_item_id", "adjudication_version"]
+
+
+@task(name="read unposted lines", cache_policy=NO_CACHE)
+def read_unposted_lines(limit: int, claim_ids: list[str] | None = None) -> CsvRows:
     """Decided line versions not yet through posting (the posting queue), all or of the
-    given claims."""
+    given claims: the CSV of posting's input columns (money as exact decimal text) and a
+    frame of line, version and member."""
     with service_connection("claims") as conn:
-        return fetch_frame(conn, Q.unposted_lines, {"limit": limit, "claim_ids": claim_ids})
+        data = copy_out_csv(conn, Q.unposted_lines, {"limit": limit, "claim_ids": claim_ids})
+    return CsvRows(data, frame_from_csv(data, QUEUE_DTYPES))
 
 
-@task(name="mark lines posted")
-def mark_lines_posted(line_ids: list[str], versions: list[int]) -> int:
-    """Mark these line versions posted (a line decided again meanwhile stays queued)."""
-    with service_connection("claims") as conn:
-        return conn.execute(Q.mark_lines_posted,
-                            {"line_ids": line_ids, "versions": versions}).rowcount
+@task(name="mark lines posted", cache_policy=NO_CACHE)
+def mark_lines_posted(lines: pd.DataFrame) -> int:
+    """Take these line versions (claim_item_id, adjudication_version) out of the posting
+    queue (a line decided again meanwhile stays queued)."""
+    with service_connection("claims") as conn, conn.transaction():
+        conn.execute(Q.create_posted_table)
+        copy_frame(conn, "posted_line", lines, POSTED_COLUMNS)
+        return conn.execute(Q.mark_lines_posted).rowcount
 
 
 @task(name="count unposted lines")
@@ -209,11 +231,16 @@ def count_unposted_lines() -> int:
     return int(row[0]) if row else 0
 
 
-@task(name="read posted line totals")
+LINE_TOTAL_COUNTS = ["lines_amount_cents", "lines_deductible_cents", "lines_oop_cents",
+                     "lines_visits", "lines_days"]
+
+
+@task(name="read posted line totals", cache_policy=NO_CACHE)
 def read_posted_line_totals(member_ids: list[str] | None) -> pd.DataFrame:
     """Per (member, benefit, year): sums of the approved lines already posted, in cents."""
     with service_connection("claims") as conn:
-        return fetch_frame(conn, Q.posted_line_totals, {"member_ids": member_ids})
+        return copy_out_frame(conn, Q.posted_line_totals, {"member_ids": member_ids},
+                              key_and_count_dtypes(LINE_TOTAL_COUNTS))
 
 
 

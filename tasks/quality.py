@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
 
 from claims_askes import quality as q
 from claims_askes.adjudication.frames import MAX_CENTS
@@ -99,7 +100,7 @@ def check_decisions(lines: pd.DataFrame, claims: pd.DataFrame, input_lines: pd.D
     ], ["claim_id"])
 
 
-@task(name="check reconciliation")
+@task(name="check reconciliation", cache_policy=NO_CACHE)
 def check_reconciliation(frame: pd.DataFrame) -> None:
     """Accumulator = opening balance + ledger, and ledger = posted lines, key by key; a
     mismatch fails the run naming the members, benefits, years and amounts."""

@@ -176,7 +176,10 @@ class Scenario:
             SELECT ci.status, ci.reason_code, ci.allowed_amount, ci.deductible_amount,
                    ci.copay_amount, ci.coinsurance_amount, ci.network_reduction_amount,
                    ci.limit_amount, ci.approved_amount, ci.member_responsibility, ci.oop_amount,
-                   ci.covered_days, ci.visits, ci.posted_at IS NOT NULL AS posted
+                   ci.covered_days, ci.visits,
+                   ci.adjudicated_at IS NOT NULL AND NOT EXISTS (
+                       SELECT 1 FROM claims_service.posting_outbox o
+                       WHERE o.claim_item_id = ci.id) AS posted
             FROM claims_service.claim_item ci
             JOIN claims_service.claim c ON c.id = ci.claim_id
             WHERE c.claim_number = %s AND ci.line_number = %s

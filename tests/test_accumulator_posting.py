@@ -25,8 +25,9 @@ from tests.test_adjudication_runs import (
 
 
 def unposted(db: TestDatabase) -> int:
-    return int(str(db.scalar("SELECT count(*) FROM claims_service.claim_item "
-                             "WHERE status = 'approved' AND posted_at IS NULL")))
+    return int(str(db.scalar("SELECT count(*) FROM claims_service.claim_item AS ci "
+                             "JOIN claims_service.posting_outbox AS o "
+                             "ON o.claim_item_id = ci.id WHERE ci.status = 'approved'")))
 
 
 def latest_posting_artifact() -> dict[str, int]:
@@ -53,8 +54,7 @@ def latest_posting_artifact() -> dict[str, int]:
 
 def queued(db: TestDatabase) -> int:
     """Decided line versions waiting for posting, whatever their status."""
-    return int(str(db.scalar("SELECT count(*) FROM claims_service.claim_item "
-                             "WHERE adjudicated_at IS NOT NULL AND posted_at IS NULL")))
+    return int(str(db.scalar("SELECT count(*) FROM claims_service.posting_outbox")))
 
 
 def adjudicate_without_posting(db: TestDatabase, api_url: str) -> None:
@@ -143,3 +143,30 @@ def test_year_rollover_starts_new_accumulators(db: TestDatabase, prefect_api: st
             assert s.accumulator_row(member, "LAB", year) == (
                 Decimal("30000.00"), Decimal("50000.00"), Decimal("50000.00"), 1, 1)
         assert accumulator_posting(full_reconciliation=True).keys_reconciled == 2
+
+
+def test_queue_csv_goes_to_posting_input_only_with_its_columns(db: TestDatabase) -> None:
+    """The claims queue's CSV passes to the benefit service's COPY as it is; the COPY checks
+    the header against posting_input's columns (HEADER MATCH), so a renamed or reordered
+    queue column fails instead of landing in the wrong ledger column."""
+    import psycopg
+
+    from claims_askes.frames_io import copy_csv, copy_out_csv, frame_from_csv
+    from tasks.benefits import POSTING_COLUMNS, Q
+
+    with db.admin() as conn:
+        data = copy_out_csv(conn, "SELECT gen_random_uuid() AS claim_item_id, 2 AS "
+                            "adjudication_version, 'post' AS entry_type, gen_random_uuid() "
+                            "AS member_id, 'LAB' AS benefit_code, 2026 AS year, 1234.05 AS "
+                            "amount, 0.10 AS deductible, 0 AS oop, 1 AS visits, NULL AS days",
+                            None)
+        assert frame_from_csv(data, {"amount": "string"})["amount"].tolist() == ["1234.05"]
+        with conn.transaction():
+            conn.execute(Q.create_posting_table)
+            assert copy_csv(conn, "posting_input", data, POSTING_COLUMNS) == 1
+            assert conn.execute("SELECT amount::text, days FROM posting_input").fetchone() == (
+                "1234.05", None)
+        swapped = data.replace(b"amount,deductible", b"deductible,amount", 1)
+        with pytest.raises(psycopg.errors.BadCopyFileFormat), conn.transaction():
+            conn.execute(Q.create_posting_table)
+            copy_csv(conn, "posting_input", swapped, POSTING_COLUMNS)

@@ -306,8 +306,7 @@ def test_payments_to_provider_or_member(world: World) -> None:
 
 def test_every_approved_line_posted_once(world: World) -> None:
     unposted = world.s.conn.execute(
-        "SELECT count(*) FROM claims_service.claim_item WHERE adjudicated_at IS NOT NULL "
-        "AND posted_at IS NULL").fetchone()
+        "SELECT count(*) FROM claims_service.posting_outbox").fetchone()
     ledger = world.s.conn.execute(
         "SELECT count(*), count(DISTINCT claim_item_id) FROM "
         "benefit_service.accumulator_posting").fetchone()

@@ -83,8 +83,7 @@ def assert_exactly_once(conn: psycopg.Connection) -> None:
         "claims without exactly one history row": (
             "SELECT count(*) FROM claims_service.claim c WHERE (SELECT count(*) FROM "
             "claims_service.claim_status_history h WHERE h.claim_id = c.id) <> 1"),
-        "decided lines unposted": "SELECT count(*) FROM claims_service.claim_item "
-                                  "WHERE adjudicated_at IS NOT NULL AND posted_at IS NULL",
+        "decided lines unposted": "SELECT count(*) FROM claims_service.posting_outbox",
         "claims with more than one payment": (
             "SELECT count(*) FROM (SELECT claim_id FROM claims_service.claim_payment "
             "GROUP BY claim_id HAVING count(*) > 1) x"),
@@ -151,8 +150,9 @@ def test_killed_run_is_completed_by_the_next(db: TestDatabase, prefect_api: str,
             "(SELECT count(*) FROM claims_service.claim_status_history), "
             "(SELECT count(*) FROM claims_service.claim_item WHERE adjudicated_at IS NOT NULL), "
             "(SELECT count(*) FROM benefit_service.accumulator_posting), "
-            "(SELECT count(*) FROM claims_service.claim_item WHERE status = 'approved' "
-            "AND posted_at IS NULL)").fetchone() or ()
+            "(SELECT count(*) FROM claims_service.claim_item ci JOIN "
+            "claims_service.posting_outbox o ON o.claim_item_id = ci.id "
+            "WHERE ci.status = 'approved')").fetchone() or ()
         if point in ("after-lease", "before-commit"):
             # The chunk is leased and nothing of it is written (the open transaction died).
             assert leased > 0 and (history, adjudicated, ledger) == (0, 0, 0)

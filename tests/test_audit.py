@@ -14,18 +14,20 @@ def line_update_rows(db: TestDatabase) -> int:
         "AND operation = 'UPDATE'")))
 
 
-def test_posting_mark_is_not_audited_but_content_is(db: TestDatabase) -> None:
+def test_bookkeeping_is_not_audited_but_content_is(db: TestDatabase) -> None:
+    """A touch of updated_at alone is bookkeeping (the posting mark of a line is no update
+    of claim_item at all any more, but a posting_outbox row); a change of content is logged."""
     with db.admin() as conn:
         s = Scenario(conn)
         plan = s.plan("PLAN-AUDIT")
         number = s.claim(s.member(plan), s.provider(), date(2026, 3, 1),
                          [Line("LAB", 10_000), Line("LAB", 20_000, procedure_code="L2")])
-        conn.execute("UPDATE claims_service.claim_item SET posted_at = now(), "
-                     "posted_version = 1 WHERE claim_id = (SELECT id FROM "
+        conn.execute("UPDATE claims_service.claim_item SET updated_at = now() "
+                     "WHERE claim_id = (SELECT id FROM "
                      "claims_service.claim WHERE claim_number = %s)", (number,))
         assert line_update_rows(db) == 0
-        conn.execute("UPDATE claims_service.claim_item SET approved_amount = 5, "
-                     "posted_at = NULL WHERE line_number = 2 AND claim_id = (SELECT id FROM "
+        conn.execute("UPDATE claims_service.claim_item SET approved_amount = 5 "
+                     "WHERE line_number = 2 AND claim_id = (SELECT id FROM "
                      "claims_service.claim WHERE claim_number = %s)", (number,))
         assert line_update_rows(db) == 1
         old, new = conn.execute(

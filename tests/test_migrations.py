@@ -166,3 +166,53 @@ def test_upgrade_is_idempotent(db: TestDatabase) -> None:
 def test_version_table_of_each_service_lives_in_its_schema(db: TestDatabase) -> None:
     for schema, revision in migrate.current(db.url).items():
         assert revision is not None and revision.startswith(f"{schema}_0")
+
+
+def test_posting_outbox_backfill_and_back(db: TestDatabase) -> None:
+    """claims_service 0007 puts every decided line version not yet posted (posted_at NULL)
+    into posting_outbox, and none other; its downgrade marks the others posted again."""
+    from alembic import command
+
+    config = migrate.alembic_config("claims_service", db.url)
+    command.downgrade(config, "claims_service_0006")
+    with db.admin() as conn:
+        conn.execute("""
+            INSERT INTO claims_service.claim (id, claim_number, member_id, provider_id,
+                policy_id, claim_type, service_type, service_date, total_charged_amount,
+                status, adjudication_version)
+            VALUES ('00000000-0000-0000-0000-0000000000c1', 'CLM-OUTBOX-1',
+                    gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'cashless',
+                    'outpatient', DATE '2026-01-05', 4000, 'approved', 2)""")
+        # line 1: decided, posted; 2: decided (version 2), not posted; 3: rejected, not
+        # posted; 4: never decided.
+        conn.execute("""
+            INSERT INTO claims_service.claim_item (id, claim_id, line_number, charged_amount,
+                status, adjudicated_at, adjudication_version, posted_at, posted_version)
+            VALUES
+              ('00000000-0000-0000-0000-000000000001', '00000000-0000-0000-0000-0000000000c1',
+               1, 1000, 'approved', now(), 1, now(), 1),
+              ('00000000-0000-0000-0000-000000000002', '00000000-0000-0000-0000-0000000000c1',
+               2, 1000, 'approved', now(), 2, NULL, NULL),
+              ('00000000-0000-0000-0000-000000000003', '00000000-0000-0000-0000-0000000000c1',
+               3, 1000, 'rejected', now(), 1, NULL, NULL),
+              ('00000000-0000-0000-0000-000000000004', '00000000-0000-0000-0000-0000000000c1',
+               4, 1000, 'submitted', NULL, 0, NULL, NULL)""")
+    command.upgrade(config, "head")
+    with db.admin() as conn:
+        queued = conn.execute("SELECT claim_item_id::text, adjudication_version FROM "
+                              "claims_service.posting_outbox ORDER BY 1").fetchall()
+        assert queued == [("00000000-0000-0000-0000-000000000002", 2),
+                          ("00000000-0000-0000-0000-000000000003", 1)]
+        assert conn.execute(
+            "SELECT count(*) FROM information_schema.columns WHERE table_schema = "
+            "'claims_service' AND table_name = 'claim_item' AND column_name LIKE 'posted%'"
+        ).fetchone() == (0,)
+        conn.execute("DELETE FROM claims_service.posting_outbox WHERE claim_item_id = "
+                     "'00000000-0000-0000-0000-000000000003'")  # posted meanwhile
+    command.downgrade(config, "claims_service_0006")
+    with db.admin() as conn:
+        marks = conn.execute("SELECT line_number, posted_at IS NOT NULL, posted_version FROM "
+                             "claims_service.claim_item WHERE claim_id = "
+                             "'00000000-0000-0000-0000-0000000000c1' ORDER BY 1").fetchall()
+        assert marks == [(1, True, 1), (2, False, None), (3, True, 1), (4, False, None)]
+    command.upgrade(config, "head")

@@ -34,7 +34,8 @@ TABLES = (*LINE_CHILDREN, *CHILDREN, "claim")
 def build_claims(conn: psycopg.Connection, claims: int = 60) -> None:
     """Claims from 2024-05-01 over 90 days: every 10th still submitted (held back), every 7th
     with a payment still pending (held back), every 11th with a readjustment still open (held
-    back), the rest settled; 2 lines each and one row in every other child table; every line
+    back), every 13th with a line version still waiting for posting (held back), the rest
+    settled; 2 lines each and one row in every other child table; every line
     an earlier decision (version 1), every 4th claim's first line a reviewer's override, every
     5th claim a settled readjustment; plus claim_partitioned rows in January, February and
     June."""
@@ -49,11 +50,10 @@ def build_claims(conn: psycopg.Connection, claims: int = 60) -> None:
         FROM generate_series(1, %(n)s) AS g""", {"n": claims})
     conn.execute("""
         INSERT INTO claims_service.claim_item (claim_id, line_number, charged_amount, status,
-            approved_amount, posted_at)
+            approved_amount)
         SELECT c.id, l, 50000 + l, CASE c.status WHEN 'submitted' THEN 'submitted'
                WHEN 'rejected' THEN 'rejected' ELSE 'approved' END,
-               CASE WHEN c.status = 'approved' THEN 40000 END,
-               CASE WHEN c.status = 'approved' THEN now() END
+               CASE WHEN c.status = 'approved' THEN 40000 END
         FROM claims_service.claim AS c, generate_series(1, 2) AS l""")
     conn.execute("""
         INSERT INTO claims_service.claim_status_history (claim_id, from_status, to_status)
@@ -92,6 +92,12 @@ def build_claims(conn: psycopg.Connection, claims: int = 60) -> None:
         FROM claims_service.claim AS c
         WHERE right(c.claim_number, 5)::int % 5 = 0
            OR right(c.claim_number, 5)::int % 11 = 0""")
+    conn.execute("""
+        INSERT INTO claims_service.posting_outbox (claim_item_id, adjudication_version)
+        SELECT i.id, 1
+        FROM claims_service.claim_item AS i
+        JOIN claims_service.claim AS c ON c.id = i.claim_id
+        WHERE i.line_number = 2 AND right(c.claim_number, 5)::int % 13 = 0""")
     conn.execute("SELECT claims_service.create_monthly_partition(DATE '2024-06-01')")
     conn.execute("""
         INSERT INTO claims_service.claim_partitioned (id, claim_number, member_id, provider_id,
@@ -137,7 +143,10 @@ def expected_archived(conn: psycopg.Connection) -> set[str]:
           AND NOT EXISTS (SELECT 1 FROM claims_service.claim_payment AS p
                           WHERE p.claim_id = c.id AND p.status = 'pending')
           AND NOT EXISTS (SELECT 1 FROM claims_service.claim_readjustment AS r
-                          WHERE r.claim_id = c.id AND r.status = 'open')""",
+                          WHERE r.claim_id = c.id AND r.status = 'open')
+          AND NOT EXISTS (SELECT 1 FROM claims_service.claim_item AS i
+                          JOIN claims_service.posting_outbox AS o ON o.claim_item_id = i.id
+                          WHERE i.claim_id = c.id)""",
                         (CUTOFF,)).fetchall()
     return {r[0] for r in rows}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from typer.testing import CliRunner
 
 from claims_askes.cli import app
@@ -118,3 +119,47 @@ def test_manual_override_survives_readjudication(db: TestDatabase, prefect_api: 
         acc = s.accumulator_row(member, "OP_GP", 2026)
         assert acc is not None and acc[0] == Decimal("190000.00")
         assert accumulator_posting(full_reconciliation=True).keys_reconciled == 1
+
+
+def test_a_line_decided_again_reenters_the_posting_queue_once(
+        db: TestDatabase, prefect_api: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Decided, posted (outbox empty), decided again: each line is queued once with its new
+    version; while queued the claim cannot be leased again; posting reverses version 1, posts
+    version 2 and empties the queue; a second posting adds nothing."""
+    import flows.claim_readjudication as readjudication
+    from schemas.reports import PostingSummary
+
+    with db.admin() as conn:
+        s = Scenario(conn)
+        plan = s.plan("PLAN-OUTBOX")
+        s.benefit(plan, "OP_GP", copay_amount=25_000)
+        member = s.member(plan)
+        number = s.claim(member, s.provider(), MONTHS[0], [
+            Line("OP_GP", 200_000), Line("OP_GP", 90_000, procedure_code="X2")])
+        claim_adjudication()
+        outbox = "SELECT count(*), min(adjudication_version), max(adjudication_version) " \
+                 "FROM claims_service.posting_outbox"
+        assert conn.execute(outbox).fetchone() == (0, None, None)
+        assert s.line_row(number, 1)["posted"] and s.line_row(number, 2)["posted"]
+
+        monkeypatch.setattr(readjudication, "post_all_unposted",
+                            lambda *args, **kwargs: PostingSummary())
+        first = claim_readjudication(claim_numbers=[number], reason="rule change")
+        assert (first.claims, first.lines) == (1, 2)
+        assert conn.execute(outbox).fetchone() == (2, 2, 2)
+        assert not s.line_row(number, 1)["posted"]
+        # Not through posting yet: not leased again, the queue unchanged.
+        again = claim_readjudication(claim_numbers=[number], reason="rule change")
+        assert again.claims == 0
+        assert conn.execute(outbox).fetchone() == (2, 2, 2)
+        monkeypatch.undo()
+
+        posted = accumulator_posting(full_reconciliation=True)
+        assert (posted.lines_marked, posted.entries_inserted, posted.reversals) == (2, 4, 2)
+        assert conn.execute(outbox).fetchone() == (0, None, None)
+        ledger = conn.execute(
+            "SELECT adjudication_version, entry_type, count(*) FROM "
+            "benefit_service.accumulator_posting GROUP BY 1, 2 ORDER BY 1, 2").fetchall()
+        assert ledger == [(1, "post", 2), (1, "reverse", 2), (2, "post", 2)]
+        assert s.line_row(number, 1)["posted"] and s.line_row(number, 2)["posted"]
+        assert accumulator_posting().lines_marked == 0

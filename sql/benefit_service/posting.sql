@@ -22,7 +22,8 @@ ANALYZE posting_input;
 -- name: post_ledger_entries
 -- Exactly-once posting in one statement. For each line version in posting_input: every
 -- earlier version's 'post' entry of the line gets its 'reverse' (the exact negative, taken
--- from the ledger itself), and an approved version ('post' rows) gets its own entry. Entries
+-- from the ledger itself; only a version above 1 has earlier ones, so a first decision
+-- never reads the ledger), and an approved version ('post' rows) gets its own entry. Entries
 -- already in the ledger (a replay after a crash, or a concurrent run) insert nothing and so
 -- add nothing; the accumulators receive the sums of the entries actually inserted.
 -- Parameters: flow_run_id.
@@ -32,9 +33,10 @@ WITH reversed AS (
          amount, deductible, oop, visits, days, flow_run_id)
     SELECT e.claim_item_id, e.adjudication_version, 'reverse', e.member_id, e.benefit_code,
            e.year, -e.amount, -e.deductible, -e.oop, -e.visits, -e.days, %(flow_run_id)s
-    FROM benefit_service.accumulator_posting AS e
-    JOIN posting_input AS p ON p.claim_item_id = e.claim_item_id
-    WHERE e.entry_type = 'post'
+    FROM posting_input AS p
+    JOIN benefit_service.accumulator_posting AS e ON e.claim_item_id = p.claim_item_id
+    WHERE p.adjudication_version > 1
+      AND e.entry_type = 'post'
       AND e.adjudication_version < p.adjudication_version
     ORDER BY e.claim_item_id, e.adjudication_version
     ON CONFLICT ON CONSTRAINT pk_accumulator_posting DO NOTHING

@@ -33,8 +33,10 @@ WHERE i.claim_id IN (SELECT b.claim_id FROM archive_batch AS b)
 
 -- name: select_batch
 -- Locks and stages the next batch of settled claims whose service date is before the
--- cutoff: a final status, no approved line waiting for the accumulators, no payment pending
--- or scheduled, no readjustment open (its money still waits for follow-up). Claims locked by another session (e.g. being adjudicated) are skipped.
+-- cutoff: a final status, no line version waiting for posting (in posting_outbox: an approved
+-- line for the accumulators, or any line whose earlier posting waits for its reversal), no
+-- payment pending or scheduled, no readjustment open (its money still waits for follow-up).
+-- Claims locked by another session (e.g. being adjudicated) are skipped.
 -- Parameters: %(cutoff)s, %(batch_size)s.
 INSERT INTO archive_batch (claim_id, claim_number)
 SELECT c.id, c.claim_number
@@ -42,7 +44,8 @@ FROM claims_service.claim AS c
 WHERE c.service_date < %(cutoff)s
   AND c.status IN ('approved', 'partially_approved', 'rejected', 'paid', 'cancelled')
   AND NOT EXISTS (SELECT 1 FROM claims_service.claim_item AS i
-                  WHERE i.claim_id = c.id AND i.status = 'approved' AND i.posted_at IS NULL)
+                  JOIN claims_service.posting_outbox AS o ON o.claim_item_id = i.id
+                  WHERE i.claim_id = c.id)
   AND NOT EXISTS (SELECT 1 FROM claims_service.claim_payment AS p
                   WHERE p.claim_id = c.id AND p.status IN ('pending', 'scheduled'))
   AND NOT EXISTS (SELECT 1 FROM claims_service.claim_readjustment AS r
@@ -63,7 +66,8 @@ SELECT count(*) AS held_back
 FROM old
 WHERE old.status NOT IN ('approved', 'partially_approved', 'rejected', 'paid', 'cancelled')
    OR EXISTS (SELECT 1 FROM claims_service.claim_item AS i
-              WHERE i.claim_id = old.id AND i.status = 'approved' AND i.posted_at IS NULL)
+              JOIN claims_service.posting_outbox AS o ON o.claim_item_id = i.id
+              WHERE i.claim_id = old.id)
    OR EXISTS (SELECT 1 FROM claims_service.claim_payment AS p
               WHERE p.claim_id = old.id AND p.status IN ('pending', 'scheduled'))
    OR EXISTS (SELECT 1 FROM claims_service.claim_readjustment AS r

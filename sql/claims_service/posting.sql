@@ -1,12 +1,23 @@
 -- name: unposted_lines
--- Decided line versions not yet through posting (the posting queue): an approved version is
--- posted, and any version reverses the earlier versions' postings. All of them, or those of
--- the given claims (a chunk posting its own lines, so parallel shards do not contend).
--- Parameters: limit, claim_ids (uuid[] or NULL).
-SELECT ci.id::text AS claim_item_id,
+-- Decided line versions not yet through posting (the posting queue, posting_outbox): an
+-- approved version is posted, and any version reverses the earlier versions' postings. All
+-- of them, or those of the given claims (a chunk posting its own lines, so parallel shards
+-- do not contend). Read with COPY ... TO STDOUT (CSV, a header row; amounts as their exact
+-- decimal text), which goes to the benefit service's posting_input as it is: the columns
+-- are posting_input's, by name and in order. Parameters: limit, claim_ids (uuid[] or NULL).
+WITH queue AS (
+    SELECT o.claim_item_id, o.adjudication_version
+    FROM claims_service.posting_outbox AS o
+    WHERE %(claim_ids)s::uuid[] IS NULL
+       OR o.claim_item_id IN (SELECT ci.id FROM claims_service.claim_item AS ci
+                              WHERE ci.claim_id = ANY(%(claim_ids)s::uuid[]))
+    ORDER BY o.claim_item_id
+    LIMIT %(limit)s
+)
+SELECT ci.id AS claim_item_id,
        ci.adjudication_version,
        CASE WHEN ci.status = 'approved' THEN 'post' ELSE 'none' END AS entry_type,
-       c.member_id::text AS member_id,
+       c.member_id,
        ci.benefit_code,
        ci.benefit_year AS year,
        ci.approved_amount AS amount,
@@ -14,39 +25,38 @@ SELECT ci.id::text AS claim_item_id,
        ci.oop_amount AS oop,
        ci.visits,
        ci.covered_days AS days
-FROM claims_service.claim_item AS ci
+FROM queue AS q
+JOIN claims_service.claim_item AS ci
+  ON ci.id = q.claim_item_id AND ci.adjudication_version = q.adjudication_version
 JOIN claims_service.claim AS c ON c.id = ci.claim_id
-WHERE ci.posted_at IS NULL
-  AND ci.adjudicated_at IS NOT NULL
-  AND (%(claim_ids)s::uuid[] IS NULL OR ci.claim_id = ANY(%(claim_ids)s::uuid[]))
-ORDER BY ci.id
-LIMIT %(limit)s;
+ORDER BY ci.id;
 
 -- name: count_unposted_lines
 -- How many decided line versions wait for posting. Parameters: none.
 SELECT count(*) AS unposted
-FROM claims_service.claim_item AS ci
-WHERE ci.posted_at IS NULL
-  AND ci.adjudicated_at IS NOT NULL;
+FROM claims_service.posting_outbox AS o;
+
+-- name: create_posted_table
+-- Session-local staging table of the line versions the ledger now holds, filled with COPY.
+-- Parameters: none.
+CREATE TEMPORARY TABLE posted_line (
+    claim_item_id        UUID NOT NULL,
+    adjudication_version INTEGER NOT NULL
+) ON COMMIT DROP;
 
 -- name: mark_lines_posted
--- Marks line versions posted once the ledger holds them; a line decided again meanwhile (a
--- newer version) stays in the queue. Parameters: line_ids (uuid[]), versions (int[]).
-WITH posted AS (
-    SELECT p.id, p.version
-    FROM unnest(%(line_ids)s::uuid[], %(versions)s::int[]) AS p (id, version)
-)
-UPDATE claims_service.claim_item AS ci
-SET posted_at = now(),
-    posted_version = ci.adjudication_version
-FROM posted AS p
-WHERE ci.id = p.id
-  AND ci.adjudication_version = p.version
-  AND ci.posted_at IS NULL;
+-- Takes the line versions in posted_line out of the posting queue once the ledger holds
+-- them; a line decided again meanwhile (a newer version in its outbox row) stays queued.
+-- Parameters: none.
+DELETE FROM claims_service.posting_outbox AS o
+USING posted_line AS p
+WHERE o.claim_item_id = p.claim_item_id
+  AND o.adjudication_version = p.adjudication_version;
 
 -- name: posted_line_totals
--- Per (member, benefit, year), the sums of the approved lines already posted, in cents: what
--- the posting ledger must net to. Lines of the given members, or all when member_ids is NULL.
+-- Per (member, benefit, year), the sums of the approved lines already posted (decided, not
+-- in the posting queue), in cents: what the posting ledger must net to. Lines of the given
+-- members, or all when member_ids is NULL.
 -- Parameters: member_ids (uuid[] or NULL).
 WITH posted AS (
     SELECT c.member_id, ci.benefit_code, ci.benefit_year AS year, ci.approved_amount,
@@ -54,7 +64,9 @@ WITH posted AS (
     FROM claims_service.claim_item AS ci
     JOIN claims_service.claim AS c ON c.id = ci.claim_id
     WHERE ci.status = 'approved'
-      AND ci.posted_at IS NOT NULL
+      AND ci.adjudicated_at IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM claims_service.posting_outbox AS o
+                      WHERE o.claim_item_id = ci.id)
       AND (%(member_ids)s::uuid[] IS NULL OR c.member_id = ANY(%(member_ids)s::uuid[]))
 )
 SELECT member_id::text AS member_id, benefit_code, year,

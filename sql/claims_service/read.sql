@@ -53,8 +53,8 @@ WHERE c.member_id = ANY(%(member_ids)s)
   AND ci.status = 'approved';
 
 -- name: leased_effective_postings
--- What the leased claims' lines have in the accumulators now (their approved, posted
--- version), per (member, benefit, year) in cents: a claim adjudicated again must not count
+-- What the leased claims' lines have in the accumulators now (their approved version,
+-- posted: no longer in posting_outbox), per (member, benefit, year) in cents: a claim adjudicated again must not count
 -- against itself, so the engine sees the accumulators without it (posting then reverses
 -- that version for real). Parameters: run_id.
 WITH effective AS (
@@ -65,7 +65,8 @@ WITH effective AS (
     WHERE c.lease_owner = %(run_id)s
       AND c.status = 'in_review'
       AND ci.status = 'approved'
-      AND ci.posted_at IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM claims_service.posting_outbox AS o
+                      WHERE o.claim_item_id = ci.id)
 )
 SELECT member_id::text AS member_id, benefit_code, year,
        (sum(approved_amount) * 100)::bigint AS amount_used_cents,

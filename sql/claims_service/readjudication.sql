@@ -11,9 +11,8 @@ WITH wanted AS (
       AND NOT EXISTS (
           SELECT 1
           FROM claims_service.claim_item AS ci
-          WHERE ci.claim_id = c.id
-            AND ci.adjudicated_at IS NOT NULL
-            AND ci.posted_at IS NULL)
+          JOIN claims_service.posting_outbox AS o ON o.claim_item_id = ci.id
+          WHERE ci.claim_id = c.id)
     FOR UPDATE OF c SKIP LOCKED
 ),
 leased AS (

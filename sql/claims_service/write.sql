@@ -68,10 +68,21 @@ FROM noted;
 -- name: apply_line_decisions
 -- Writes every line's decision and amounts as a new version; the decision it replaces (of a
 -- pended or re-adjudicated line) is kept in claim_item_decision first, never overwritten.
--- The line leaves the posted state: its earlier posting was reversed before adjudication,
--- and the new version waits in the posting queue (a data-modifying CTE always runs to the
--- end, and both parts see the lines as they were). Parameters: flow_run_id.
-WITH superseded AS (
+-- The new version enters the posting queue (posting_outbox, in the same statement: the
+-- outbox row of an earlier version not yet posted is replaced, since posting reverses every
+-- earlier version anyway); every data-modifying CTE runs to the end, and all parts see the
+-- lines as they were. Parameters: flow_run_id.
+WITH queued AS (
+    INSERT INTO claims_service.posting_outbox AS o (claim_item_id, adjudication_version)
+    SELECT ci.id, ci.adjudication_version + 1
+    FROM claims_service.claim_item AS ci
+    JOIN decision_line AS d ON d.line_id = ci.id
+    ORDER BY ci.id
+    ON CONFLICT (claim_item_id) DO UPDATE SET
+        adjudication_version = EXCLUDED.adjudication_version,
+        queued_at = now()
+),
+superseded AS (
     INSERT INTO claims_service.claim_item_decision
         (claim_item_id, adjudication_version, status, reason_code, allowed_amount,
          deductible_amount, copay_amount, coinsurance_amount, network_reduction_amount,
@@ -106,9 +117,7 @@ SET status = d.status,
     plan_id = d.plan_id,
     benefit_year = d.benefit_year,
     adjudicated_at = now(),
-    adjudication_version = ci.adjudication_version + 1,
-    posted_at = NULL,
-    posted_version = NULL
+    adjudication_version = ci.adjudication_version + 1
 FROM decision_line AS d
 WHERE ci.id = d.line_id;
 
