@@ -254,7 +254,7 @@ def _partition_columns(conn: psycopg.Connection) -> list[str]:
     return [r[0] for r in conn.execute(Q.parent_columns).fetchall()]
 
 
-@task(name="archive whole partitions")
+@task(name="archive whole partitions", cache_policy=NO_CACHE)
 def archive_partitions(run_id: uuid.UUID, cutoff: date, lock_timeout_seconds: float,
                        first_batch_number: int) -> list[str]:
     """Detach every month of claim_partitioned that ends on or before the cutoff and move it,

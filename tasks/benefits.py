@@ -24,7 +24,7 @@ class BenefitRules:
     accumulators: pd.DataFrame
 
 
-@task(name="read benefit rules and accumulators")
+@task(name="read benefit rules and accumulators", cache_policy=NO_CACHE)
 def read_benefit_rules(plan_ids: list[str], member_ids: list[str]) -> BenefitRules:
     with service_connection("benefit") as conn:
         return BenefitRules(

@@ -47,7 +47,7 @@ class Lease:
     members: int
 
 
-@task(name="read queue clock")
+@task(name="read queue clock", cache_policy=NO_CACHE)
 def read_queue_clock() -> datetime:
     """The claims database's time at the start of a run: claims this run pends after it are
     not leased again by the same run."""
@@ -57,7 +57,7 @@ def read_queue_clock() -> datetime:
     return row[0]
 
 
-@task(name="lease claims")
+@task(name="lease claims", cache_policy=NO_CACHE)
 def lease_claims(run_id: uuid.UUID, run_started: datetime, max_claims: int,
                  lease_seconds: int, shard: int = 0, shards: int = 1) -> Lease:
     """Lease the next chunk of whole members' adjudicable claims for this run.
@@ -82,14 +82,14 @@ def lease_claims(run_id: uuid.UUID, run_started: datetime, max_claims: int,
     raise AssertionError("unreachable")
 
 
-@task(name="release lease")
+@task(name="release lease", cache_policy=NO_CACHE)
 def release_lease(run_id: uuid.UUID) -> int:
     """Give the run's leased claims back to the queue unchanged."""
     with service_connection("claims") as conn:
         return conn.execute(Q.release_lease, {"run_id": run_id}).rowcount
 
 
-@task(name="read leased claims")
+@task(name="read leased claims", cache_policy=NO_CACHE)
 def read_leased_claims(run_id: uuid.UUID) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The chunk's claims and lines, and the members' earlier non-rejected lines (for R4)."""
     with service_connection("claims") as conn:
@@ -100,14 +100,14 @@ def read_leased_claims(run_id: uuid.UUID) -> tuple[pd.DataFrame, pd.DataFrame, p
     return claims, lines, prior
 
 
-@task(name="read leased claims' postings")
+@task(name="read leased claims' postings", cache_policy=NO_CACHE)
 def read_leased_effective_postings(run_id: uuid.UUID) -> pd.DataFrame:
     """What the leased claims' posted lines count in the accumulators (re-adjudication)."""
     with service_connection("claims") as conn:
         return fetch_frame(conn, Q.leased_effective_postings, {"run_id": run_id})
 
 
-@task(name="read reason codes")
+@task(name="read reason codes", cache_policy=NO_CACHE)
 def read_reason_codes() -> pd.DataFrame:
     with service_connection("claims") as conn:
         return fetch_frame(conn, Q.reason_codes)
@@ -168,7 +168,7 @@ class WriteResult:
     readjustments: int = 0
 
 
-@task(name="write decisions")
+@task(name="write decisions", cache_policy=NO_CACHE)
 def write_decisions(run_id: uuid.UUID, flow_run_id: uuid.UUID, lines: pd.DataFrame,
                     claims: pd.DataFrame, reason: str = "re-adjudication") -> WriteResult:
     """One transaction: lines, claims (ending the lease), status history, notes, payments.
@@ -224,7 +224,7 @@ def mark_lines_posted(lines: pd.DataFrame) -> int:
         return conn.execute(Q.mark_lines_posted).rowcount
 
 
-@task(name="count unposted lines")
+@task(name="count unposted lines", cache_policy=NO_CACHE)
 def count_unposted_lines() -> int:
     with service_connection("claims") as conn:
         row = conn.execute(Q.count_unposted_lines).fetchone()
@@ -244,7 +244,7 @@ def read_posted_line_totals(member_ids: list[str] | None) -> pd.DataFrame:
 
 
 
-@task(name="lease claims for re-adjudication")
+@task(name="lease claims for re-adjudication", cache_policy=NO_CACHE)
 def lease_for_readjudication(run_id: uuid.UUID, claim_numbers: list[str],
                              lease_seconds: int) -> Lease:
     """Lease the named decided claims (all their lines posted) for one re-adjudication."""
@@ -256,14 +256,14 @@ def lease_for_readjudication(run_id: uuid.UUID, claim_numbers: list[str],
     return Lease(run_id, int(row[0]), int(row[1]))
 
 
-@task(name="read claim statuses")
+@task(name="read claim statuses", cache_policy=NO_CACHE)
 def read_claim_statuses(claim_numbers: list[str]) -> dict[str, str]:
     with service_connection("claims") as conn:
         rows = conn.execute(Q.claims_by_number, {"claim_numbers": claim_numbers}).fetchall()
     return {str(number): str(status) for number, status in rows}
 
 
-@task(name="read overrides")
+@task(name="read overrides", cache_policy=NO_CACHE)
 def read_leased_overrides(run_id: uuid.UUID) -> pd.DataFrame:
     """Reviewers' manual decisions on the leased lines (they win over the engine's)."""
     with service_connection("claims") as conn:

@@ -26,6 +26,7 @@ import pandas as pd
 import psycopg
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
 
 from claims_askes import quality as q
 from claims_askes.db import service_connection
@@ -195,21 +196,21 @@ def copy_out_frame(conn: psycopg.Connection, query: str, params: dict[str, objec
     return pd.read_csv(buffer, dtype=str, keep_default_na=False, na_values=[""])
 
 
-@task(name="read previous sweep date")
+@task(name="read previous sweep date", cache_policy=NO_CACHE)
 def read_previous_sweep_date(as_of: date) -> date | None:
     with service_connection("member") as conn:
         row = conn.execute(MQ.previous_sweep_date, {"as_of": as_of}).fetchone()
     return row[0] if row else None
 
 
-@task(name="terminate expired coverages")
+@task(name="terminate expired coverages", cache_policy=NO_CACHE)
 def terminate_expired_coverages(as_of: date) -> int:
     """Active coverages whose termination date is before the as-of date become terminated."""
     with service_connection("member") as conn:
         return conn.execute(MQ.terminate_expired_coverages, {"as_of": as_of}).rowcount
 
 
-@task(name="read sweep batch")
+@task(name="read sweep batch", cache_policy=NO_CACHE)
 def read_sweep_batch(after: str | None, batch_size: int) -> pd.DataFrame:
     """The next `batch_size` members after `after`, one row per (member, coverage)."""
     with service_connection("member") as conn:
@@ -226,7 +227,7 @@ def _publish_failure(report: CheckpointReport) -> None:
                              description=f"Failed data-quality checkpoint {report.name}")
 
 
-@task(name="check member data faults")
+@task(name="check member data faults", cache_policy=NO_CACHE)
 def check_member_faults(flags: pd.DataFrame) -> CheckpointReport:
     """The fault checkpoint: reports, never raises (faults of members do not stop a sweep)."""
     return q.run_checkpoint("eligibility-member-faults", flags,
@@ -234,7 +235,7 @@ def check_member_faults(flags: pd.DataFrame) -> CheckpointReport:
                             id_columns=["member_id", "coverage_id"], raise_on_failure=False)
 
 
-@task(name="check eligibility snapshot")
+@task(name="check eligibility snapshot", cache_policy=NO_CACHE)
 def check_snapshot(snapshot: pd.DataFrame, as_of: date) -> None:
     """The write checkpoint: a failure raises DataQualityError and nothing is written."""
     try:
@@ -259,7 +260,7 @@ class SnapshotWrite:
     became_ineligible: int
 
 
-@task(name="write eligibility snapshot")
+@task(name="write eligibility snapshot", cache_policy=NO_CACHE)
 def write_snapshot(snapshot: pd.DataFrame, as_of: date, previous_as_of: date | None,
                    flow_run_id: uuid.UUID) -> SnapshotWrite:
     """One transaction: COPY the batch's rows into a stage, count the changes against the
@@ -282,7 +283,7 @@ def write_snapshot(snapshot: pd.DataFrame, as_of: date, previous_as_of: date | N
 # --- claims service ---------------------------------------------------------------------
 
 
-@task(name="read approved claims")
+@task(name="read approved claims", cache_policy=NO_CACHE)
 def read_approved_claims(first_member: str, last_member: str, as_of: date) -> pd.DataFrame:
     """Approved claims of the members with ids in [first_member, last_member]."""
     with service_connection("claims") as conn:

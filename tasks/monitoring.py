@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from claims_askes.db import admin_connection
 from claims_askes.ops import set_lock_timeout
@@ -19,7 +20,7 @@ Q = queries("common")
 NO_VERIFIED_BACKUP = "-infinity"
 
 
-@task(name="sizes and connections")
+@task(name="sizes and connections", cache_policy=NO_CACHE)
 def sizes_and_connections(table_limit: int = 15) -> MonitoringReport:
     with admin_connection() as conn:
         set_lock_timeout(conn, REPORT_LOCK_TIMEOUT_SECONDS)
@@ -31,7 +32,7 @@ def sizes_and_connections(table_limit: int = 15) -> MonitoringReport:
                             max_connections=int(row[2]), tables=tables)
 
 
-@task(name="slow statements")
+@task(name="slow statements", cache_policy=NO_CACHE)
 def slow_statements(slow_ms: float) -> tuple[list[dict[str, object]], str | None]:
     """From pg_stat_statements when installed in this database (and preloaded)."""
     with admin_connection() as conn:
@@ -44,7 +45,7 @@ def slow_statements(slow_ms: float) -> tuple[list[dict[str, object]], str | None
             return [], f"pg_stat_statements unavailable: {str(exc).splitlines()[0]}"
 
 
-@task(name="health checks")
+@task(name="health checks", cache_policy=NO_CACHE)
 def health_checks(newest_backup: datetime | None, backup_max_age_hours: float,
                   min_runway_months: int, archive_interval: str, today: date
                   ) -> list[HealthCheck]:

@@ -14,6 +14,7 @@ from datetime import date
 import pandas as pd
 import psycopg
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 from psycopg import sql
 
 from claims_askes import quality as q
@@ -142,7 +143,7 @@ class PartitionWork:
     default_rows: int
 
 
-@task(name="maintain claim partitions")
+@task(name="maintain claim partitions", cache_policy=NO_CACHE)
 def maintain_partitions(current_month: date, premake: int, move_default_rows: bool,
                         lock_timeout_seconds: float) -> PartitionWork:
     """Create every missing month from the oldest data through the current month plus

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from claims_askes.db import service_connection
 from claims_askes.frames_io import fetch_frame
@@ -12,7 +13,7 @@ from claims_askes.sqlfiles import queries
 Q = queries("provider_service")
 
 
-@task(name="read contracts and fee schedules")
+@task(name="read contracts and fee schedules", cache_policy=NO_CACHE)
 def read_contracts_and_fee_schedules(provider_ids: list[str]
                                      ) -> tuple[pd.DataFrame, pd.DataFrame, set[str]]:
     """Contracts, fee schedules, and which of the providers the registry knows (I23)."""

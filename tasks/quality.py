@@ -38,7 +38,7 @@ def _run(name: str, frame: pd.DataFrame, expectations: list[q.Expectation], ids:
         raise
 
 
-@task(name="check leased input")
+@task(name="check leased input", cache_policy=NO_CACHE)
 def check_leased_input(claims: pd.DataFrame, lines: pd.DataFrame) -> None:
     """Required identity and structure of the leased claims and lines."""
     _run("adjudication-input-claims", claims, [
@@ -80,7 +80,7 @@ def decision_checks(lines: pd.DataFrame, claims: pd.DataFrame, input_lines: pd.D
     return checked, totals
 
 
-@task(name="check decisions")
+@task(name="check decisions", cache_policy=NO_CACHE)
 def check_decisions(lines: pd.DataFrame, claims: pd.DataFrame, input_lines: pd.DataFrame
                     ) -> None:
     """Approved ≤ allowed; allowed ≤ charged in network; the parts add up to allowed; claim

@@ -15,8 +15,9 @@ import os
 import secrets
 import shutil
 import tempfile
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,6 +66,15 @@ class TestDatabase:
         with self.admin() as conn:
             row = conn.execute(query, params).fetchone()
             return row[0] if row else None
+
+
+def run_in_threads(target: Callable[[int], None], count: int) -> None:
+    """Run target(0) .. target(count - 1) in threads at once and wait for them all."""
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def _service_env(passwords: dict[str, str]) -> dict[str, str]:

@@ -22,7 +22,7 @@ import pytest
 from claims_askes.faults import CRASH_POINTS
 from claims_askes.frames_io import fetch_frame
 from flows.claim_adjudication import claim_adjudication
-from tests.conftest import TestDatabase
+from tests.conftest import TestDatabase, run_in_threads
 from tests.scenario import Line, Scenario
 
 CLI = str(Path(sys.executable).parent / "claims-askes")
@@ -263,11 +263,7 @@ def test_leases_taken_at_the_same_moment_never_fail_nor_split_a_member(
             barrier.wait()
             release_lease.fn(run_id)
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(runs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(run, runs)
     assert failures == []
     assert splits == [0] * rounds
     assert sum(leased) > 0 and len(leased) == runs * rounds

@@ -11,7 +11,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from tests.conftest import TestDatabase
+from tests.conftest import TestDatabase, run_in_threads
 from tests.fixtures_sql import add_claim, add_coverage, add_member
 
 CLAIM_NUMBER = re.compile(r"^CLM-\d{4}-\d{2}-\d{6,}$")
@@ -39,11 +39,7 @@ def test_generate_claim_number_is_unique_across_8_concurrent_connections(db: Tes
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_in_threads(work, workers)
     assert errors == []
     numbers = [n for r in results for n in r]
     assert len(numbers) == per_worker * workers

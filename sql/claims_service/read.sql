@@ -54,9 +54,9 @@ WHERE c.member_id = ANY(%(member_ids)s)
 
 -- name: leased_effective_postings
 -- What the leased claims' lines have in the accumulators now (their approved version,
--- posted: no longer in posting_outbox), per (member, benefit, year) in cents: a claim adjudicated again must not count
--- against itself, so the engine sees the accumulators without it (posting then reverses
--- that version for real). Parameters: run_id.
+-- posted: no longer in posting_outbox), per (member, benefit, year) in cents: a claim
+-- adjudicated again must not count against itself, so the engine sees the accumulators
+-- without it (posting then reverses that version for real). Parameters: run_id.
 WITH effective AS (
     SELECT c.member_id, ci.benefit_code, ci.benefit_year AS year, ci.approved_amount,
            ci.deductible_amount, ci.oop_amount, ci.visits, ci.covered_days
