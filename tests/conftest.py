@@ -196,5 +196,9 @@ def prefect_api() -> Iterator[str]:
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
+    # The throwaway API is SQLite: under load it answers 503 while the file is locked (seen
+    # once in CI with two CLI runs of chunk size 1). Clients retry 503; the runs started in
+    # other processes get twice Prefect's default retries.
+    os.environ.setdefault("PREFECT_CLIENT_MAX_RETRIES", "10")
     with prefect_test_harness(server_startup_timeout=120):
         yield str(PREFECT_API_URL.value())
