@@ -37,6 +37,7 @@ from rich.table import Table
 
 from bench.seed import drop_database, fresh_database
 from claims_askes.db import admin_url, service_connection
+from claims_askes.runtime import patient_local_api
 from claims_askes.seed import generate as generation
 
 console = Console()
@@ -203,4 +204,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with patient_local_api():
+        main()

@@ -27,6 +27,7 @@ from rich.console import Console
 
 from bench.seed import drop_database, fresh_database
 from claims_askes.backup import count_rows
+from claims_askes.runtime import patient_local_api
 
 console = Console()
 DATABASE = "claims_askes_bench_archive"
@@ -139,4 +140,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with patient_local_api():
+        main()

@@ -29,6 +29,7 @@ from rich.console import Console
 
 from bench.archiving import DATABASE, build
 from bench.seed import drop_database, fresh_database
+from claims_askes.runtime import patient_local_api
 
 console = Console()
 
@@ -93,4 +94,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with patient_local_api():
+        main()

@@ -67,6 +67,7 @@ from bench.adjudication import seed_in_child
 from bench.seed import drop_database, fresh_database
 from claims_askes.db import admin_url, local_server, uses_local_server, with_database
 from claims_askes.localdb import _run_as_server_user
+from claims_askes.runtime import patient_local_api
 from claims_askes.settings import get_settings, reset_settings
 
 CLI = str(Path(sys.executable).parent / "claims-askes")
@@ -834,4 +835,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with patient_local_api():
+        main()

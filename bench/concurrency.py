@@ -54,6 +54,7 @@ from bench.chaos import CLI, Outcome, backlog, compare, prefect_api
 from bench.chaos import outcome as chaos_outcome
 from bench.seed import drop_database, fresh_database
 from claims_askes.db import admin_url
+from claims_askes.runtime import patient_local_api
 from claims_askes.seed import generate as generation
 
 REFERENCE_DB = "claims_askes_concurrency_reference"
@@ -351,4 +352,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with patient_local_api():
+        main()

@@ -46,6 +46,7 @@ from rich.table import Table
 from bench.adjudication import RssSampler
 from bench.seed import drop_database, fresh_database
 from claims_askes.db import admin_url
+from claims_askes.runtime import patient_local_api
 
 console = Console()
 GOAL_MEMBERS = 1_000_000
@@ -249,4 +250,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with patient_local_api():
+        main()

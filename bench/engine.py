@@ -32,6 +32,7 @@ import psutil
 
 from claims_askes.adjudication import EngineInput, EngineResult, adjudicate
 from claims_askes.adjudication.reference import adjudicate_reference
+from claims_askes.runtime import patient_local_api
 
 IntArray = npt.NDArray[np.int64]
 
@@ -522,4 +523,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with patient_local_api():
+        main()

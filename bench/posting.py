@@ -37,6 +37,7 @@ from rich.table import Table
 from bench.adjudication import RssSampler
 from bench.seed import drop_database, fresh_database
 from claims_askes.db import admin_url
+from claims_askes.runtime import patient_local_api
 
 console = Console()
 GOAL_LINES = 1_000_000
@@ -251,4 +252,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with patient_local_api():
+        main()

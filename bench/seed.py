@@ -40,6 +40,7 @@ from rich.table import Table
 
 from claims_askes import migrate
 from claims_askes.db import admin_url, local_server, uses_local_server, with_database
+from claims_askes.runtime import patient_local_api
 from claims_askes.seed import SeedReport, seed_demo_data
 from claims_askes.seed import generate as generation
 from claims_askes.seed import load as loading
@@ -182,4 +183,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with patient_local_api():
+        main()

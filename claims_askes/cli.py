@@ -479,6 +479,7 @@ def eob(claim_number: Annotated[str, typer.Argument(help="e.g. CLM-2026-01-00012
 # Commands of the operations and deployment flows live in their own modules.
 from claims_askes import cli_deploy, cli_ops  # noqa: E402
 from claims_askes.cli_eligibility import register_eligibility  # noqa: E402
+from claims_askes.runtime import patient_local_api  # noqa: E402
 
 cli_ops.register(app, run_app)
 cli_deploy.register(app, run_app)
@@ -486,7 +487,8 @@ register_eligibility(run_app)
 
 
 def main() -> None:
-    app()
+    with patient_local_api():
+        app()
 
 
 if __name__ == "__main__":

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+#: Seconds Prefect's local (ephemeral) API may take to start. Prefect's default, 20, is too
+#: short on a busy 2-core machine: `claims-askes run ...` and the benchmarks then failed with
+#: "Timed out while attempting to connect to ephemeral Prefect API server" before any flow ran.
+LOCAL_API_STARTUP_SECONDS = 120
+_STARTUP_VARIABLE = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
 
 
 def current_flow_run_id() -> uuid.UUID:
@@ -15,6 +22,21 @@ def current_flow_run_id() -> uuid.UUID:
 
     run_id = flow_run.id
     return uuid.UUID(str(run_id)) if run_id else uuid.uuid4()
+
+
+@contextmanager
+def patient_local_api() -> Iterator[None]:
+    """Within the block, Prefect's local API gets LOCAL_API_STARTUP_SECONDS to start, unless
+    the user chose a time (the environment variable, or a Prefect profile's setting)."""
+    from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS as setting
+    from prefect.settings import temporary_settings
+
+    chosen = _STARTUP_VARIABLE in os.environ or setting.value() != setting.default()
+    if chosen:
+        yield
+        return
+    with temporary_settings({setting: LOCAL_API_STARTUP_SECONDS}):
+        yield
 
 
 @dataclass

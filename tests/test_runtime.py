@@ -1,0 +1,35 @@
+"""Prefect's local API is given time to start on a busy machine, unless the user chose."""
+
+from __future__ import annotations
+
+import pytest
+from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS as startup
+from prefect.settings import temporary_settings
+
+from claims_askes.runtime import LOCAL_API_STARTUP_SECONDS, patient_local_api
+
+VARIABLE = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
+
+
+def test_the_local_api_gets_longer_than_prefects_default_to_start(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(VARIABLE, raising=False)
+    assert startup.value() == startup.default() == 20
+    with patient_local_api():
+        assert startup.value() == LOCAL_API_STARTUP_SECONDS == 120
+    assert startup.value() == 20
+
+
+def test_a_startup_time_chosen_in_a_prefect_profile_is_kept(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(VARIABLE, raising=False)
+    with temporary_settings({startup: 45}), patient_local_api():
+        assert startup.value() == 45
+
+
+def test_a_startup_time_chosen_in_the_environment_is_kept(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Even Prefect's own 20, when the user set it: the variable is the user's choice.
+    monkeypatch.setenv(VARIABLE, "20")
+    with patient_local_api():
+        assert startup.value() == 20
