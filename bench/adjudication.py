@@ -7,9 +7,14 @@ about N claim lines in a child process, then in this process:
    sampling this process's RSS;
 2. the write floor: one `UPDATE ... FROM` writing constant results to the same lines and
    claims (after a COPY of their ids), the least any engine must spend to store decisions;
+   and the same without triggers (as the owner, rolled back), which shows what the seed's
+   audit of every row costs;
 3. the per-line style of the engines we replace, on a sample of lines: for each line its
    own queries for the claim, member, coverage, contract, benefit and accumulators, and its
    own UPDATE, each through the service's connection.
+
+`--floor-only` seeds and times the two floors only, scaled to 1.6 M lines: whether the
+60 s goal is within reach at all of the writes every engine must make on this machine.
 
 Prints lines/s, flow time / write floor, per-line time of (3) / per-line time of the flow,
 and the peak RSS, against the goals (1.6 M lines in 60 s; at most 3x the floor; at least
@@ -36,7 +41,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.seed import drop_database, fresh_database
-from claims_askes.db import admin_url, service_connection
+from claims_askes.db import admin_connection, admin_url, service_connection
 from claims_askes.runtime import patient_local_api
 from claims_askes.seed import generate as generation
 
@@ -79,38 +84,66 @@ def count(conn: psycopg.Connection, query: str) -> int:
     return int(row[0]) if row else 0
 
 
-def write_floor() -> float:
+def write_floor(triggers: bool = True, commit: bool = True) -> float:
     """Seconds for one transaction that COPYs every line's and claim's id and writes
-    constant decisions to them with UPDATE ... FROM."""
+    constant decisions to them with UPDATE ... FROM. Without `triggers`, the same as the
+    owner with every trigger off (session_replication_role = replica: the seed's audit and
+    timestamp triggers), rolled back: what the audit costs, for the record."""
     with service_connection("claims") as conn:
         line_ids = [r[0] for r in conn.execute("SELECT id::text FROM claims_service.claim_item")]
         claim_ids = [r[0] for r in conn.execute("SELECT id::text FROM claims_service.claim")]
+    connect = (service_connection("claims", autocommit=True) if triggers
+               else admin_connection(autocommit=True))
+    with connect as conn:
         started = time.perf_counter()
-        with conn.transaction():
-            conn.execute("CREATE TEMPORARY TABLE floor_line (id uuid PRIMARY KEY) "
-                         "ON COMMIT DROP")
-            conn.execute("CREATE TEMPORARY TABLE floor_claim (id uuid PRIMARY KEY) "
-                         "ON COMMIT DROP")
-            for table, ids in (("floor_line", line_ids), ("floor_claim", claim_ids)):
-                stmt = sql.SQL("COPY {} (id) FROM STDIN").format(sql.Identifier(table))
-                with conn.cursor() as cur, cur.copy(stmt) as copy:
-                    copy.write("\n".join(ids) + "\n")
-            conn.execute("""
-                UPDATE claims_service.claim_item AS ci
-                SET status = 'approved', reason_code = NULL, allowed_amount = 100,
-                    deductible_amount = 0, copay_amount = 0, coinsurance_amount = 0,
-                    network_reduction_amount = 0, limit_amount = 0, approved_amount = 100,
-                    member_responsibility = 0, oop_amount = 0, covered_days = 0, visits = 1,
-                    in_network = true, benefit_year = 2026, adjudicated_at = now(),
-                    adjudication_version = ci.adjudication_version + 1
-                FROM floor_line AS f WHERE ci.id = f.id""")
-            conn.execute("""
-                UPDATE claims_service.claim AS c
-                SET status = 'approved', total_approved_amount = 100,
-                    member_responsibility = 0, adjudicated_at = now(),
-                    adjudication_version = c.adjudication_version + 1
-                FROM floor_claim AS f WHERE c.id = f.id""")
+        conn.execute("BEGIN")
+        if not triggers:
+            conn.execute("SET LOCAL session_replication_role = replica")
+        conn.execute("CREATE TEMPORARY TABLE floor_line (id uuid PRIMARY KEY) ON COMMIT DROP")
+        conn.execute("CREATE TEMPORARY TABLE floor_claim (id uuid PRIMARY KEY) ON COMMIT DROP")
+        for table, ids in (("floor_line", line_ids), ("floor_claim", claim_ids)):
+            stmt = sql.SQL("COPY {} (id) FROM STDIN").format(sql.Identifier(table))
+            with conn.cursor() as cur, cur.copy(stmt) as copy:
+                copy.write("\n".join(ids) + "\n")
+        conn.execute("""
+            UPDATE claims_service.claim_item AS ci
+            SET status = 'approved', reason_code = NULL, allowed_amount = 100,
+                deductible_amount = 0, copay_amount = 0, coinsurance_amount = 0,
+                network_reduction_amount = 0, limit_amount = 0, approved_amount = 100,
+                member_responsibility = 0, oop_amount = 0, covered_days = 0, visits = 1,
+                in_network = true, benefit_year = 2026, adjudicated_at = now(),
+                adjudication_version = ci.adjudication_version + 1
+            FROM floor_line AS f WHERE ci.id = f.id""")
+        conn.execute("""
+            UPDATE claims_service.claim AS c
+            SET status = 'approved', total_approved_amount = 100,
+                member_responsibility = 0, adjudicated_at = now(),
+                adjudication_version = c.adjudication_version + 1
+            FROM floor_claim AS f WHERE c.id = f.id""")
+        conn.execute("COMMIT" if commit and triggers else "ROLLBACK")
         return time.perf_counter() - started
+
+
+def measure_floors() -> tuple[float, float]:
+    """The write floor with the audit triggers and without (both rolled back: the database
+    stays as seeded), a VACUUM before each so that neither pays the other's dead rows."""
+    results = []
+    for triggers in (True, False):
+        with admin_connection(autocommit=True) as conn:
+            conn.execute("VACUUM claims_service.claim_item, claims_service.claim")
+        results.append(write_floor(triggers=triggers, commit=False))
+    return results[0], results[1]
+
+
+def print_floors(lines: int, floors: tuple[float, float]) -> None:
+    """The floors, and what they mean for the goal (1.6 M lines in 60 s) at this rate."""
+    table = Table("measure", "value", "goal", title=f"write floors: {lines:,} lines")
+    for label, seconds in (("write floor (UPDATE ... FROM, seed's triggers)", floors[0]),
+                           ("write floor without triggers (audit off)", floors[1])):
+        table.add_row(label, f"{seconds:.1f} s", "")
+        table.add_row("  scaled to 1.6 M lines", f"{seconds * 1_600_000 / lines:.1f} s",
+                      "< 60 s")
+    console.print(table)
 
 
 def per_line_style(sample: int) -> tuple[float, int]:
@@ -155,6 +188,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--database", default="claims_askes_bench")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument("--floor-only", action="store_true",
+                        help="seed and time the write floors only (no flow): is the goal "
+                             "within reach of the least any engine must write?")
     args = parser.parse_args()
 
     claims = max(1, round(args.lines / generation.MEAN_LINES_PER_CLAIM))
@@ -164,15 +200,20 @@ def main() -> None:
     try:
         console.print(f"seeding {members:,} members, {claims:,} claims")
         seed_in_child(members, claims, args.seed)
-        from flows.claim_adjudication import claim_adjudication
-
         with service_connection("claims") as conn:
             lines = count(conn, "SELECT count(*) FROM claims_service.claim_item")
+        if args.floor_only:
+            floors = measure_floors()
+            print_floors(lines, floors)
+            return
+        from flows.claim_adjudication import claim_adjudication
+
         console.print(f"adjudicating {lines:,} lines")
         with RssSampler() as rss:
             started = time.perf_counter()
             summary = claim_adjudication(chunk_size=args.chunk_size, shards=args.shards)
             flow_seconds = time.perf_counter() - started
+        untriggered_seconds = write_floor(triggers=False)
         floor_seconds = write_floor()
         per_line_seconds, sampled = per_line_style(args.sample)
     finally:
@@ -188,6 +229,8 @@ def main() -> None:
     table.add_row("time for 1.6 M lines at this rate", f"{1_600_000 / rate:.1f} s", "< 60 s")
     table.add_row("write floor", f"{floor_seconds:.1f} s", "")
     table.add_row("flow / write floor", f"{flow_seconds / floor_seconds:.2f}x", "<= 3x")
+    table.add_row("write floor without triggers (audit off; rolled back)",
+                  f"{untriggered_seconds:.1f} s", "")
     table.add_row(f"per-line style ({sampled:,} lines)", f"{per_line_seconds * 1e3:.2f} ms/line",
                   "")
     table.add_row("per-line style / flow, per line",

@@ -14,7 +14,10 @@ measured. Then, in this process:
    joined to its lines and claims)
    into an empty table of the ledger's columns without index, constraint or trigger; the
    posting time is given as a multiple of it. The same statement into
-   benefit_service.accumulator_posting itself (its key and index; rolled back) is timed too.
+   benefit_service.accumulator_posting itself (its key and index; rolled back) is timed too,
+   and with it every write posting must make, one set-based statement each (the ledger rows,
+   their sums into the accumulators through the seed's audit trigger, the queue emptied;
+   rolled back): whether the goal is within reach of the mandated writes on this machine.
 
 Then checks that every line is posted once and that the accumulators equal opening balance
 plus the approved lines. Prints time, lines/s, the ratios, the flow's steps and the peak RSS,
@@ -26,6 +29,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -126,9 +130,40 @@ def build_queue(url: str, lines: int) -> tuple[int, int]:
     return claims, members
 
 
-def floors(url: str) -> tuple[float, float, int]:
+#: the accumulators' share of the mandated writes: the sums of the ledger rows just inserted
+#: (by the floor's run id), added to their keys, through the table's audit triggers
+ACCUMULATOR_FLOOR = """
+INSERT INTO benefit_service.accumulator AS a
+    (member_id, benefit_code, year, amount_used, deductible_used, oop_used, visits_used,
+     days_used, last_updated)
+SELECT p.member_id, p.benefit_code, p.year, sum(p.amount), sum(p.deductible), sum(p.oop),
+       sum(p.visits), sum(p.days), now()
+FROM benefit_service.accumulator_posting AS p
+WHERE p.flow_run_id = %(run)s
+GROUP BY p.member_id, p.benefit_code, p.year
+ON CONFLICT ON CONSTRAINT uk_accumulator DO UPDATE SET
+    amount_used = a.amount_used + EXCLUDED.amount_used,
+    deductible_used = a.deductible_used + EXCLUDED.deductible_used,
+    oop_used = a.oop_used + EXCLUDED.oop_used,
+    visits_used = a.visits_used + EXCLUDED.visits_used,
+    days_used = a.days_used + EXCLUDED.days_used,
+    last_updated = now()
+"""
+
+
+@dataclass(frozen=True)
+class Floors:
+    bare: float  # INSERT ... SELECT of the ledger rows into a bare table
+    keyed: float  # the same into the ledger itself (key, index)
+    mandated: float  # ledger, accumulators (audited) and the queue's rows deleted
+    rows: int
+
+
+def floors(url: str) -> Floors:
     """Seconds of the INSERT ... SELECT into a bare table (committed) and into the ledger
-    itself (rolled back), and the rows, all on the queue as it stands before posting."""
+    itself, and of every write posting must make, one set-based statement each: the ledger
+    rows, their sums into the accumulators (with the seed's audit trigger) and the queue
+    emptied (rolled back); all on the queue as it stands before posting."""
     with psycopg.connect(url) as conn:
         conn.execute("CREATE TABLE public.bench_posting_floor (claim_item_id UUID, "
                      "adjudication_version INT, entry_type VARCHAR(10), member_id UUID, "
@@ -147,8 +182,11 @@ def floors(url: str) -> tuple[float, float, int]:
         conn.execute("INSERT INTO benefit_service.accumulator_posting (" + LEDGER_COLUMNS
                      + ") " + FLOOR_SELECT, {"run": RUN})
         keyed = time.perf_counter() - started
+        conn.execute(ACCUMULATOR_FLOOR, {"run": RUN})
+        conn.execute("DELETE FROM claims_service.posting_outbox")
+        mandated = time.perf_counter() - started
         conn.rollback()
-    return bare, keyed, rows
+    return Floors(bare, keyed, mandated, rows)
 
 
 CHECK_SQL = """
@@ -207,7 +245,7 @@ def main() -> None:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE")  # as a live database is: hint bits, statistics
         console.print(f"built in {time.perf_counter() - started:.1f} s")
-        bare, keyed, floor_rows = floors(url)
+        floor = floors(url)
         from prefect import flow
 
         from flows.accumulator_posting import accumulator_posting
@@ -232,10 +270,14 @@ def main() -> None:
     table.add_row("lines/s", f"{summary.lines_read / seconds:,.0f}",
                   f">= {GOAL_LINES / GOAL_SECONDS:,.0f}")
     table.add_row("INSERT ... SELECT floor (bare table)",
-                  f"{bare:.1f} s ({floor_rows:,} rows)", "")
-    table.add_row("posting / floor", f"{seconds / bare:.2f}x", "")
-    table.add_row("same INSERT ... SELECT into the ledger (key, index)", f"{keyed:.1f} s", "")
-    table.add_row("posting / that", f"{seconds / keyed:.2f}x", "")
+                  f"{floor.bare:.1f} s ({floor.rows:,} rows)", "")
+    table.add_row("posting / floor", f"{seconds / floor.bare:.2f}x", "")
+    table.add_row("same INSERT ... SELECT into the ledger (key, index)", f"{floor.keyed:.1f} s",
+                  "")
+    table.add_row("posting / that", f"{seconds / floor.keyed:.2f}x", "")
+    table.add_row("mandated writes: that, + sums into the accumulators (audited), + queue "
+                  "emptied", f"{floor.mandated:.1f} s", f"< {budget:.1f} s")
+    table.add_row("posting / mandated writes", f"{seconds / floor.mandated:.2f}x", "")
     for step, step_seconds in summary.step_seconds.items():
         table.add_row(f"  step: {step}", f"{step_seconds:.1f} s", "")
     table.add_row("ledger entries inserted", f"{summary.entries_inserted:,}", "")
