@@ -248,12 +248,26 @@ def test_backup_killed_before_verification_is_verified_by_the_next_run(
     assert all(e.verified for e in b.list_backups())
 
 
+def connected_drills(db: TestDatabase) -> list[str]:
+    """The drill databases with a session connected and idle: the run's connection to its
+    drill is made (a process frozen in the middle of its handshake would be cut off by the
+    server's authentication_timeout, 60 s, and fail when resumed: not what is tested)."""
+    with db.admin() as conn:
+        rows = conn.execute(
+            "SELECT d.datname FROM pg_database AS d WHERE starts_with(d.datname, %s) "
+            "AND EXISTS (SELECT 1 FROM pg_stat_activity AS a WHERE a.datid = d.oid "
+            "            AND a.state = 'idle') ORDER BY 1", (f"{db.name[:40]}_drill_",)
+        ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
 def wait_for_drill(db: TestDatabase, process: subprocess.Popen[str], timeout: float = 240
                    ) -> str:
-    """The drill database of `process` as soon as it exists (polled every 20 ms)."""
+    """The drill database of `process` as soon as the process is connected to it (polled
+    every 20 ms)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = drill_databases(db)
+        found = connected_drills(db)
         if found:
             return found[0]
         assert process.poll() is None, "the run ended before its drill was seen"
