@@ -36,7 +36,8 @@ WHERE i.claim_id IN (SELECT b.claim_id FROM archive_batch AS b)
 -- cutoff: a final status, no line version waiting for posting (in posting_outbox: an approved
 -- line for the accumulators, or any line whose earlier posting waits for its reversal), no
 -- payment pending or scheduled, no readjustment open (its money still waits for follow-up).
--- Claims locked by another session (e.g. being adjudicated) are skipped.
+-- Claims locked by another session (e.g. being adjudicated) are skipped. These conditions
+-- are also common.health_check()'s archive_backlog (common 0003): keep them in step.
 -- Parameters: %(cutoff)s, %(batch_size)s.
 INSERT INTO archive_batch (claim_id, claim_number)
 SELECT c.id, c.claim_number
