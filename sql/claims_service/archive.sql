@@ -111,3 +111,10 @@ FROM batch
 SELECT count(*) AS claims
 FROM claims_service.claim AS c
 WHERE c.service_date < %(cutoff)s
+
+-- name: oldest_service_date
+-- The earliest service date of the claims, here or already archived (NULL when there are
+-- none): the main job fits its archiving age to data younger than the retention period, and
+-- what it archived keeps that age where it was. No parameters.
+SELECT least((SELECT min(c.service_date) FROM claims_service.claim AS c),
+             (SELECT min(a.service_date) FROM archive.claim AS a)) AS oldest
