@@ -4,14 +4,21 @@ configured database (the demo's, by default), with a progress bar per flow and a
 Each step is a plain call of the flow (Prefect's local API, or PREFECT_API_URL's server,
 where the runs then show in the UI). A step that fails is shown with its one-line reason and
 the job goes on with the others (they are independent), then exits non-zero.
+
+Archiving (and the archive backlog that monitoring checks) uses the retention period, 2
+years, unless every claim is younger than that: the demo data spans about 18 months, so the
+job then archives the oldest third of the months its claims span (`archive_age`), and
+archiving has something to show.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from rich.console import Console
@@ -35,6 +42,35 @@ class Outcome:
     result: Any = None
 
 
+RETENTION_MONTHS = 24  # the archiving deployment's default age, 2y
+MIN_AGE_MONTHS = 3  # never archive younger claims: the dashboard shows the last 30 days
+
+
+def archive_age(oldest: date | None, today: date) -> str:
+    """How old a claim must be for the main job to archive it (an age for `claim_archiving`'s
+    `older_than`): the retention period when some claim (`oldest`: the earliest service date)
+    is older than that, or no claim is there; else the oldest third of the whole months the
+    claims span, and at least `MIN_AGE_MONTHS`."""
+    if oldest is None:
+        return f"{RETENTION_MONTHS // 12}y"
+    span = (today.year * 12 + today.month) - (oldest.year * 12 + oldest.month)
+    if span >= RETENTION_MONTHS:
+        return f"{RETENTION_MONTHS // 12}y"
+    return f"{max(span - span // 3, MIN_AGE_MONTHS)}m"
+
+
+def demo_archive_age() -> str:
+    """`archive_age` of the claims in the configured database (archived ones too), today in
+    Jakarta."""
+    from claims_askes.db import service_connection
+    from claims_askes.ops import business_today
+    from claims_askes.sqlfiles import queries
+
+    with service_connection("claims") as conn:
+        row = conn.execute(queries("claims_service").oldest_service_date).fetchone()
+    return archive_age(row[0] if row else None, business_today())
+
+
 def steps() -> list[Step]:
     """The flows of the main job, in their production order."""
     from flows.accumulator_posting import accumulator_posting
@@ -46,6 +82,7 @@ def steps() -> list[Step]:
     from flows.eligibility_sweep import eligibility_sweep
     from flows.partition_maintenance import partition_maintenance
 
+    age = functools.cache(demo_archive_age)  # read once, when archiving starts
     return [
         Step("partition-maintenance", lambda: partition_maintenance(premake=4),
              lambda r: f"{len(r.created)} partitions created, covered {r.covered_from} to "
@@ -58,14 +95,15 @@ def steps() -> list[Step]:
         Step("accumulator-posting", lambda: accumulator_posting(full_reconciliation=True),
              lambda r: f"{r.lines_marked:,} lines posted, {r.keys_reconciled:,} accumulator "
                        "keys reconciled"),
-        Step("claim-archiving", lambda: claim_archiving(older_than="2y"),
-             lambda r: f"{r.claims_moved:,} claims before {r.cutoff} archived"),
+        Step("claim-archiving", lambda: claim_archiving(older_than=age()),
+             lambda r: f"{r.claims_moved:,} claims before {r.cutoff} ({age()}) archived, "
+                       f"{r.held_back:,} held back (not settled)"),
         Step("database-backup", lambda: database_backup(drill="always"),
              lambda r: f"backup {r.backup_id} ({r.size_bytes / 2**20:,.1f} MiB) verified"
                        + ("" if r.seconds_drill is None else ", restore drill passed")),
         Step("database-maintenance", lambda: database_maintenance(vacuum=True),
              lambda r: "VACUUM (ANALYZE) done, bloat reported"),
-        Step("database-monitoring", lambda: database_monitoring(),
+        Step("database-monitoring", lambda: database_monitoring(archive_older_than=age()),
              lambda r: f"{len(r.checks)} health checks, {r.connections} of "
                        f"{r.max_connections} connections"),
     ]

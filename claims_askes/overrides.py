@@ -3,17 +3,17 @@
 Applied to the engine's result before the decision checkpoint: an approved override pays
 its amount (allowed = paid, no cost sharing; the member owes the rest of the charge), a
 rejected one pays nothing with the reviewer's reason; the claims' totals and statuses are
-then rolled up again from their lines by the rules of ADJUDICATION.md.
+then rolled up again from their lines by the engine's own roll-up (ADJUDICATION.md's claim
+results, I20).
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-import numpy as np
 import pandas as pd
 
-from claims_askes.adjudication import EngineResult
+from claims_askes.adjudication import EngineResult, roll_up_claims
 from claims_askes.errors import ClaimsAskesError
 
 ZEROED = ["deductible_cents", "copay_cents", "coinsurance_cents", "network_reduction_cents",
@@ -40,39 +40,7 @@ def apply_overrides(result: EngineResult, overrides: pd.DataFrame, lines: pd.Dat
     decided.loc[hit, "allowed_cents"] = paid
     decided.loc[hit, "approved_cents"] = paid
     decided.loc[hit, "member_responsibility_cents"] = (charged[hit] - paid).clip(lower=0)
-    return EngineResult(lines=decided, claims=roll_up(result.claims, decided))
-
-
-def roll_up(claims: pd.DataFrame, decided: pd.DataFrame) -> pd.DataFrame:
-    """Claim totals and status from the lines: all approved → approved, all rejected →
-    rejected, any pended → pended, mixed → partially_approved; no lines: unchanged."""
-    per_claim = decided.groupby("claim_id").agg(
-        approved=("approved_cents", "sum"), owed=("member_responsibility_cents", "sum"),
-        lines=("status", "size"), approved_lines=("status", lambda s: int((s == "approved").sum())),
-        rejected_lines=("status", lambda s: int((s == "rejected").sum())),
-        pended_lines=("status", lambda s: int((s == "pended").sum())))
-    # The reason of a claim not wholly approved: its first rejected line's, as the engine.
-    rejected = decided[decided["status"] == "rejected"]
-    per_claim["first_reason"] = rejected.groupby("claim_id")["reason_code"].first()
-    out = claims.copy()
-    stats = per_claim.reindex(out["claim_id"])
-    has = stats["lines"].notna().to_numpy()
-    status = np.select(
-        [stats["pended_lines"].to_numpy() > 0,
-         stats["rejected_lines"].to_numpy() == stats["lines"].to_numpy(),
-         stats["approved_lines"].to_numpy() == stats["lines"].to_numpy()],
-        ["pended", "rejected", "approved"], default="partially_approved")
-    out.loc[has, "status"] = status[has]
-    out.loc[has, "total_approved_cents"] = stats["approved"].to_numpy()[has].astype("int64")
-    out.loc[has, "member_responsibility_cents"] = stats["owed"].to_numpy()[has].astype("int64")
-    reason = pd.Series(stats["first_reason"].to_numpy(), dtype=object, index=out.index)
-    reason = reason.where(pd.Series(status != "approved", index=out.index), None)
-    change = has & (status != "pended")
-    out.loc[change, "reason_code"] = reason[change]
-    return out
-
-
-MAX_CENTS = 10**13 - 1  # DECIMAL(15,2)
+    return EngineResult(lines=decided, claims=roll_up_claims(result.claims, lines, decided))
 
 
 def record_override(claim_number: str, line_number: int, *, approve: Decimal | None,

@@ -168,6 +168,26 @@ def test_version_table_of_each_service_lives_in_its_schema(db: TestDatabase) -> 
         assert revision is not None and revision.startswith(f"{schema}_0")
 
 
+def test_common_0003_down_restores_0002s_health_check_exactly(db: TestDatabase) -> None:
+    """common 0003 rewrites health_check()'s archive_backlog; its downgrade gives back the
+    function 0002 creates, to the character."""
+    from alembic import command
+
+    config = migrate.alembic_config("common", db.url)
+    definition = ("SELECT pg_get_functiondef('common.health_check(timestamptz, interval, "
+                  "integer, interval, date)'::regprocedure)")
+    head = str(db.scalar(definition))
+    command.downgrade(config, "common_0002")
+    down = str(db.scalar(definition))
+    command.downgrade(config, "common_0001")
+    command.upgrade(config, "common_0002")
+    assert db.scalar(definition) == down
+    assert "ready to archive" in head and "ready to archive" not in down
+    command.upgrade(config, "head")
+    assert db.scalar(definition) == head
+    assert migrate.current(db.url)["common"] == "common_0003"
+
+
 def test_posting_outbox_backfill_and_back(db: TestDatabase) -> None:
     """claims_service 0007 puts every decided line version not yet posted (posted_at NULL)
     into posting_outbox, and none other; its downgrade marks the others posted again."""

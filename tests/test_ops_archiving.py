@@ -7,6 +7,7 @@ duplicates nothing; a conflict in the archive stops the run with nothing moved."
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from datetime import date
@@ -216,6 +217,71 @@ def test_archives_exactly_the_settled_claims_before_the_cutoff(db: TestDatabase,
         assert svc.execute("SELECT count(*) FROM archive.claim_2024_02").fetchone() == (10,)
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             svc.execute("DELETE FROM archive.claim_2024_02")
+
+
+BACKLOG = re.compile(r"(\d+) settled claims ready to archive and (\d+) held back \((\d+) with "
+                     r"lines not posted yet, (\d+) with a payment pending or scheduled, (\d+) "
+                     r"with a readjustment open\), (\d+) non-empty partitions older than 2 years "
+                     r"\(cutoff 2024-06-15\)")
+
+
+def archive_backlog(conn: psycopg.Connection) -> tuple[str, tuple[int, ...]]:
+    """common.health_check()'s archive_backlog on AS_OF: its status, and from its details
+    (ready, held back, of which unposted, unpaid, readjusting, partitions)."""
+    row = conn.execute("SELECT status, details FROM common.health_check(NULL, '26 hours', 2, "
+                       "'2 years', %s) WHERE check_name = 'archive_backlog'", (AS_OF,)
+                       ).fetchone()
+    assert row is not None
+    found = BACKLOG.fullmatch(row[1])
+    assert found, row[1]
+    return row[0], tuple(int(n) for n in found.groups())
+
+
+def backlog_of_build_claims(claims: int = 60) -> tuple[int, ...]:
+    """What build_claims' rules give before the cutoff, worked out apart from the SQL:
+    (ready, held back, unposted, unpaid, readjusting)."""
+    ready = held = unposted = unpaid = readjusting = 0
+    for g in range(1, claims + 1):
+        if (g * 3 % 90) >= 45 or g % 10 == 0:  # on or after 2024-06-15, or not settled
+            continue
+        in_outbox, payment_pending, readjustment_open = (
+            g % 13 == 0, g % 3 != 0 and g % 7 == 0, g % 11 == 0)  # (approved: g % 3 != 0)
+        unposted += in_outbox
+        unpaid += payment_pending
+        readjusting += readjustment_open
+        if in_outbox or payment_pending or readjustment_open:
+            held += 1
+        else:
+            ready += 1
+    return ready, held, unposted, unpaid, readjusting
+
+
+def test_archive_backlog_counts_what_the_archiver_takes(db: TestDatabase,
+                                                        prefect_api: str) -> None:
+    """common 0003: the settled claims the archiver holds back (a line not posted, a payment
+    pending, a readjustment open) are no backlog: the details report them apart, and alone
+    they are not a warning."""
+    with db.admin() as conn:
+        build_claims(conn)
+        ready, held, unposted, unpaid, readjusting = backlog_of_build_claims()
+        assert ready == len(expected_archived(conn)) and min(held, unposted, unpaid,
+                                                             readjusting) > 0
+        assert archive_backlog(conn) == (
+            "warning", (ready, held, unposted, unpaid, readjusting, 2))
+
+        report = claim_archiving(older_than="2y", batch_size=100, as_of=AS_OF)
+        assert report.claims_moved == ready
+        assert archive_backlog(conn) == (
+            "healthy", (0, held, unposted, unpaid, readjusting, 0))
+
+        # CLM-A-00007 waits for its payment only: paid, it is ready, a backlog again.
+        conn.execute("UPDATE claims_service.claim_payment AS p SET status = 'paid' "
+                     "FROM claims_service.claim AS c WHERE c.id = p.claim_id "
+                     "AND c.claim_number = 'CLM-A-00007'")
+        assert archive_backlog(conn) == (
+            "warning", (1, held - 1, unposted, unpaid - 1, readjusting, 0))
+        assert claim_archiving(older_than="2y", as_of=AS_OF).claims_moved == 1
+        assert archive_backlog(conn)[0] == "healthy"
 
 
 def test_a_conflict_in_the_archive_stops_the_run_with_nothing_lost(db: TestDatabase,

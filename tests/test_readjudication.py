@@ -121,6 +121,47 @@ def test_manual_override_survives_readjudication(db: TestDatabase, prefect_api: 
         assert accumulator_posting(full_reconciliation=True).keys_reconciled == 1
 
 
+def test_approving_the_only_rejected_line_approves_the_claim(db: TestDatabase,
+                                                             prefect_api: str) -> None:
+    """The claim roll-up after an override: the engine's rules with the reviewer's line."""
+    with db.admin() as conn:
+        s = Scenario(conn)
+        plan = s.plan("PLAN-OVERRIDE-ALL")
+        s.benefit(plan, "OP_GP", copay_amount=25_000)
+        member = s.member(plan)
+        number = s.claim(member, s.provider(), MONTHS[0], [Line("OP_GP", 200_000),
+                                                           Line("DENTAL", 80_000)])
+        claim_adjudication()
+        assert (s.line_row(number, 2)["status"], s.line_row(number, 2)["reason_code"]) == (
+            "rejected", "BENEFIT_NOT_COVERED")
+        claim = "SELECT status, total_charged_amount, total_approved_amount, " \
+                "member_responsibility FROM claims_service.claim WHERE claim_number = %s"
+        assert conn.execute(claim, (number,)).fetchone() == (
+            "partially_approved", Decimal("280000.00"), Decimal("175000.00"),
+            Decimal("105000.00"))
+
+        done = CliRunner().invoke(app, ["override", number, "2", "--approve", "60000",
+                                        "--note", "dental rider of the employer's policy"])
+        assert done.exit_code == 0, done.output
+        # line 1: 200.000 less the 25.000 copay; line 2: the reviewer's 60.000, the member
+        # owes the other 20.000 of its charge
+        assert s.amounts(number, 2) == tuple(Decimal(v).quantize(Decimal("0.01")) for v in (
+            60_000, 0, 0, 0, 0, 0, 60_000, 20_000))
+        assert conn.execute(claim, (number,)).fetchone() == (
+            "approved", Decimal("280000.00"), Decimal("235000.00"), Decimal("45000.00"))
+        history = conn.execute(
+            "SELECT h.from_status, h.to_status, h.reason_code FROM "
+            "claims_service.claim_status_history h JOIN claims_service.claim c ON "
+            "c.id = h.claim_id WHERE c.claim_number = %s ORDER BY h.id", (number,)).fetchall()
+        assert history == [("submitted", "partially_approved", "BENEFIT_NOT_COVERED"),
+                           ("partially_approved", "approved", None)]
+        # Paid once for the first decision; the difference waits as an underpayment.
+        assert conn.execute(
+            "SELECT r.kind, r.difference FROM claims_service.claim_readjustment r JOIN "
+            "claims_service.claim c ON c.id = r.claim_id WHERE c.claim_number = %s",
+            (number,)).fetchall() == [("underpayment", Decimal("60000.00"))]
+
+
 def test_a_line_decided_again_reenters_the_posting_queue_once(
         db: TestDatabase, prefect_api: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Decided, posted (outbox empty), decided again: each line is queued once with its new

@@ -36,7 +36,7 @@ fees and accumulators are assumed non-negative (the database's CHECKs).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -1134,36 +1134,87 @@ def _line_frame(inp: EngineInput, c: _Claims, ln: _Lines, a: _Amounts, amounts: 
 def _claim_frame(inp: EngineInput, c: _Claims, ln: _Lines, rejected: BoolArray,
                  approved: IntArray, member_responsibility: IntArray) -> pd.DataFrame:
     """The ``claims`` output: sums of the lines, a status from the line statuses (I20)."""
-    n = ln.n
-    lines_of, approved_of, rejected_of, pended_of, paid, owed = _segment_sums(
-        [np.ones(n, dtype=np.int64), ln.alive.astype(np.int64), rejected.astype(np.int64),
-         ln.pended.astype(np.int64), approved, member_responsibility],
-        ln.claim, c.n) if n else [np.zeros(c.n, np.int64)] * 6
+    status, reason, (paid, owed) = _roll_up(
+        ln.claim, c.n, ln.alive, rejected, ln.pended, [approved, member_responsibility],
+        lambda first: _REASON_NAMES[ln.reason[first]])
     # I22: the raw charges' sum, clamped to what DECIMAL(15,2) holds (only a claim R1 rejects
     # for its size can reach the clamp)
     charged = np.zeros(c.n, dtype=np.int64)
-    if n:
+    if ln.n:
         starts = np.flatnonzero(_run_starts(ln.claim))
         charged[ln.claim[starts]] = clamped_segment_sums(ln.charged, starts, -F.MAX_CENTS,
                                                          F.MAX_CENTS)
-    first_rejected = np.flatnonzero(rejected)
-    first_rejected = first_rejected[_run_starts(ln.claim[first_rejected])]
-    first_reason = np.zeros(c.n, dtype=np.int64)
-    first_reason[ln.claim[first_rejected]] = ln.reason[first_rejected]
-    status = np.select(
-        [lines_of == 0, pended_of > 0, rejected_of == lines_of, approved_of == lines_of],
-        [2, 3, 2, 0], default=1)  # indexes of _CLAIM_STATUS_NAMES
-    reason = np.select(
-        [lines_of == 0, status == 3, status == 0],
-        [_R[F.INVALID_CLAIM], _R[F.PREAUTH_PENDING], 0], default=first_reason)
     return F.make_claim_result({
         "claim_id": _text_column(inp.claims["claim_id"]),
-        "status": _CLAIM_STATUS_NAMES[status],
-        "reason_code": _REASON_NAMES[reason],
+        "status": status,
+        "reason_code": reason,
         "total_charged_cents": charged,
         "total_approved_cents": paid,
         "member_responsibility_cents": owed,
     }, trusted=True)
+
+
+def _roll_up(claim: IntArray, n_claims: int, approved: BoolArray, rejected: BoolArray,
+             pended: BoolArray, amounts: Sequence[IntArray],
+             reasons_of: Callable[[IntArray], ObjArray]
+             ) -> tuple[ObjArray, ObjArray, list[IntArray]]:
+    """The claim results of the contract from their lines, which come in batch order (a
+    claim's lines contiguous, by line_number then line_id: I1); ``claim`` is each line's claim
+    row (of ``n_claims``). Per claim: its status (any line pended → pended, every line
+    rejected → rejected, every line approved → approved, else partially_approved; no lines:
+    rejected), its reason (I20: PREAUTH_PENDING when pended, None when approved,
+    INVALID_CLAIM without lines, else that of its first rejected line, which
+    ``reasons_of(positions)`` names) and the exact sums of each of ``amounts``."""
+    n = len(claim)
+    sums = _segment_sums(
+        [np.ones(n, dtype=np.int64), approved.astype(np.int64), rejected.astype(np.int64),
+         pended.astype(np.int64), *amounts], claim, n_claims
+    ) if n else [np.zeros(n_claims, dtype=np.int64)] * (4 + len(amounts))
+    lines_of, approved_of, rejected_of, pended_of = sums[:4]
+    first_rejected = np.flatnonzero(rejected)
+    first_rejected = first_rejected[_run_starts(claim[first_rejected])]
+    reason = np.full(n_claims, None, dtype=object)
+    reason[claim[first_rejected]] = reasons_of(first_rejected)
+    status = np.select(
+        [lines_of == 0, pended_of > 0, rejected_of == lines_of, approved_of == lines_of],
+        [2, 3, 2, 0], default=1)  # indexes of _CLAIM_STATUS_NAMES
+    reason[status == 0] = None
+    reason[status == 3] = F.PREAUTH_PENDING
+    reason[lines_of == 0] = F.INVALID_CLAIM
+    return _CLAIM_STATUS_NAMES[status], reason, sums[4:]
+
+
+def roll_up_claims(claims: pd.DataFrame, lines: pd.DataFrame, decided: pd.DataFrame
+                   ) -> pd.DataFrame:
+    """``claims`` (a ``claims`` result) rolled up again from ``decided``, a ``lines`` result
+    whose decisions changed since (a reviewer's overrides), by the rules of the engine's own
+    roll-up (:func:`_roll_up`). ``lines``: the input lines, whose line_number gives the order
+    of a claim's lines (I20's first rejected line). The charges are the same, so
+    total_charged_cents is kept."""
+    claim_ids = pd.Index(claims["claim_id"])
+    claim = claim_ids.get_indexer(decided["claim_id"])
+    if (claim < 0).any() or not claim_ids.is_unique:
+        raise ValueError("roll_up_claims: every decided line's claim must be once in claims")
+    line_number = decided["line_id"].map(lines.set_index("line_id")["line_number"])
+    order = pd.DataFrame({"claim": claim, "line_number": line_number.to_numpy(),
+                          "line_id": decided["line_id"].to_numpy()}).sort_values(
+        ["claim", "line_number", "line_id"], kind="stable").index.to_numpy()
+    status = decided["status"].to_numpy(dtype=object)[order]
+    reasons = decided["reason_code"].to_numpy(dtype=object)[order]
+    claim_status, reason, (paid, owed) = _roll_up(
+        claim[order].astype(np.int64), len(claims), status == F.APPROVED,
+        status == F.REJECTED, status == F.PENDED,
+        [_ints(decided["approved_cents"])[order],
+         _ints(decided["member_responsibility_cents"])[order]],
+        lambda first: reasons[first])
+    return F.make_claim_result({
+        "claim_id": claims["claim_id"].to_numpy(dtype=object),
+        "status": claim_status,
+        "reason_code": reason,
+        "total_charged_cents": claims["total_charged_cents"].to_numpy(dtype=np.int64),
+        "total_approved_cents": paid,
+        "member_responsibility_cents": owed,
+    })
 
 
 def adjudicate(inp: EngineInput, *, timezone: str = F.BUSINESS_TIMEZONE) -> EngineResult:

@@ -36,7 +36,8 @@ WHERE i.claim_id IN (SELECT b.claim_id FROM archive_batch AS b)
 -- cutoff: a final status, no line version waiting for posting (in posting_outbox: an approved
 -- line for the accumulators, or any line whose earlier posting waits for its reversal), no
 -- payment pending or scheduled, no readjustment open (its money still waits for follow-up).
--- Claims locked by another session (e.g. being adjudicated) are skipped.
+-- Claims locked by another session (e.g. being adjudicated) are skipped. These conditions
+-- are also common.health_check()'s archive_backlog (common 0003): keep them in step.
 -- Parameters: %(cutoff)s, %(batch_size)s.
 INSERT INTO archive_batch (claim_id, claim_number)
 SELECT c.id, c.claim_number
@@ -110,3 +111,10 @@ FROM batch
 SELECT count(*) AS claims
 FROM claims_service.claim AS c
 WHERE c.service_date < %(cutoff)s
+
+-- name: oldest_service_date
+-- The earliest service date of the claims, here or already archived (NULL when there are
+-- none): the main job fits its archiving age to data younger than the retention period, and
+-- what it archived keeps that age where it was. No parameters.
+SELECT least((SELECT min(c.service_date) FROM claims_service.claim AS c),
+             (SELECT min(a.service_date) FROM archive.claim AS a)) AS oldest
