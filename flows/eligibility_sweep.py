@@ -6,7 +6,8 @@
    them for data faults (a Great Expectations checkpoint that reports and never stops the
    run or fixes anything); compute the snapshot with check_eligibility's rules (R2-R3,
    vectorised); check what is about to be written (a failing checkpoint stops the write);
-   upsert it into member_eligibility in one transaction.
+   upsert it into member_eligibility in one transaction. The write runs in a task while the
+   next batch is checked and computed (see `eligibility_sweep`).
 3. Per batch, through the claims service: read the members' approved claims and match them in
    pandas against the coverage frame just read; claims whose service date is no longer
    covered (a retroactive change) go to `claim-readjudication` when that flow is installed.
@@ -39,6 +40,7 @@ from claims_askes.runtime import Stopwatch, current_flow_run_id
 from schemas.eligibility import EligibilitySweepParameters, EligibilitySweepSummary, FaultGroup
 from tasks.eligibility import (
     FAULT_KINDS,
+    SnapshotWrite,
     check_member_faults,
     check_snapshot,
     compute_snapshot,
@@ -105,6 +107,14 @@ class FaultTally:
                     member_ids=sorted(set(rows["member_id"])),
                     coverage_ids=sorted(set(rows["coverage_id"]))))
         return groups
+
+
+@dataclass
+class BatchWrite:
+    """A batch's snapshot write, submitted and not yet collected."""
+
+    future: PrefectFuture[SnapshotWrite]
+    snapshot: pd.DataFrame
 
 
 def send_to_readjudication(claim_numbers: list[str], logger: AnyLogger
@@ -198,7 +208,18 @@ def eligibility_sweep(as_of: date | str | None = None, batch_size: int = 250_000
                       readjudicate: bool = True) -> EligibilitySweepSummary:
     """Snapshot every member's eligibility as of a date (default today in the business time
     zone), terminate expired coverages, report data faults, and send approved claims that a
-    retroactive change left uncovered to re-adjudication."""
+    retroactive change left uncovered to re-adjudication.
+
+    Batch k's write (a task, mostly the database's time) runs while batch k+1 is checked for
+    faults, computed and checked (this process's time), and while batch k's claims are read.
+    That is safe because at most one write is in flight and it is collected before the next
+    is submitted: the database gets the same transactions in the same order as one batch at a
+    time; a batch is submitted only once its checkpoint passed, so a failing checkpoint still
+    stops the run before its batch is written (the batches before it are written, the one in
+    flight is waited for); `sweep-after-batch` fires once a write is committed, before the
+    next is submitted; the summary counts a batch once its write is done. The writes read
+    only the snapshot and the previous sweep date, not what the other steps compute.
+    """
     params = EligibilitySweepParameters(as_of=as_of, batch_size=batch_size,
                                         readjudicate=readjudicate)
     day = params.sweep_date
@@ -215,28 +236,18 @@ def eligibility_sweep(as_of: date | str | None = None, batch_size: int = 250_000
     uncovered: list[pd.DataFrame] = []
     upcoming: PrefectFuture[pd.DataFrame] | None = read_sweep_batch.submit(
         None, params.batch_size)
-    while upcoming is not None:
-        with watch.step("read members (waiting)"):
-            batch = upcoming.result()
-        if batch.empty:
-            break
-        members = members_of(batch)["member_id"]
-        # The next batch is read while this one is checked and written (reads only).
-        upcoming = None if len(members) < params.batch_size else read_sweep_batch.submit(
-            str(members.iloc[-1]), params.batch_size)
-        with watch.step("faults"):
-            flags = fault_flags(batch, day)
-            faults.add(flags, check_member_faults(flags))
-        with watch.step("compute"):
-            snapshot = compute_snapshot(batch, day)
-        with watch.step("check snapshot"):
-            check_snapshot(snapshot, day)
-        with watch.step("write"):
-            written = write_snapshot(snapshot, day, summary.previous_as_of, flow_run_id)
+    in_flight: BatchWrite | None = None
+
+    def finish_write() -> None:
+        """Wait for the batch write in flight, then count it (as committed)."""
+        nonlocal in_flight, reasons
+        if in_flight is None:
+            return
+        done, in_flight = in_flight, None
+        with watch.step("write (waiting)"):
+            written = done.future.result()
         crash_point("sweep-after-batch")
-        with watch.step("claims"):
-            claims = read_approved_claims(str(members.iloc[0]), str(members.iloc[-1]), day)
-            uncovered.append(uncovered_claims(claims, batch))
+        snapshot = done.snapshot
         summary.batches += 1
         summary.members_swept += len(snapshot)
         summary.eligible += int(snapshot["is_eligible"].sum())
@@ -250,6 +261,32 @@ def eligibility_sweep(as_of: date | str | None = None, batch_size: int = 250_000
         reasons = counts if reasons is None else reasons.add(counts, fill_value=0)
         logger.info("batch %s: %s members swept (%s snapshot rows written)", summary.batches,
                     len(snapshot), written.inserted + written.updated)
+
+    try:
+        while upcoming is not None:
+            with watch.step("read members (waiting)"):
+                batch = upcoming.result()
+            if batch.empty:
+                break
+            members = members_of(batch)["member_id"]
+            # The next batch is read while this one is checked and written (reads only).
+            upcoming = None if len(members) < params.batch_size else read_sweep_batch.submit(
+                str(members.iloc[-1]), params.batch_size)
+            with watch.step("faults"):
+                flags = fault_flags(batch, day)
+                faults.add(flags, check_member_faults(flags))
+            with watch.step("compute"):
+                snapshot = compute_snapshot(batch, day)
+            with watch.step("check snapshot"):
+                check_snapshot(snapshot, day)
+            finish_write()  # the previous batch's: one write in flight, in batch order
+            in_flight = BatchWrite(write_snapshot.submit(
+                snapshot, day, summary.previous_as_of, flow_run_id), snapshot)
+            with watch.step("claims"):
+                claims = read_approved_claims(str(members.iloc[0]), str(members.iloc[-1]), day)
+                uncovered.append(uncovered_claims(claims, batch))
+    finally:
+        finish_write()  # also when a later batch failed: the run stops with it committed
     summary.not_eligible = summary.members_swept - summary.eligible
     summary.snapshot_rows_unchanged = (summary.members_swept - summary.snapshot_rows_inserted
                                        - summary.snapshot_rows_updated)

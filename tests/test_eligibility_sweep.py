@@ -449,6 +449,30 @@ def test_a_failing_write_checkpoint_stops_the_write(db: TestDatabase, prefect_ap
         assert scalar(conn, "SELECT count(*) FROM member_service.member_eligibility") == 0
 
 
+def test_a_failing_checkpoint_on_a_later_batch_stops_before_it(
+        db: TestDatabase, prefect_api: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second batch fails its checkpoint while the first one's write may be in flight:
+    the run stops with the first batch written (waited for) and the second not."""
+    import flows.eligibility_sweep as sweep_module
+    from tasks.eligibility import compute_snapshot
+
+    batches = 0
+
+    def broken_second(batch: pd.DataFrame, as_of: date) -> pd.DataFrame:
+        nonlocal batches
+        batches += 1
+        snapshot = compute_snapshot(batch, as_of)
+        return snapshot.assign(plan_id=None) if batches == 2 else snapshot
+
+    monkeypatch.setattr(sweep_module, "compute_snapshot", broken_second)
+    with db.admin() as conn:
+        build_population(conn, 300, tag="F")
+        with pytest.raises(DataQualityError, match="eligible_has_coverage"):
+            eligibility_sweep(as_of=AS_OF, batch_size=100, readjudicate=False)
+        assert batches == 2
+        assert scalar(conn, "SELECT count(*) FROM member_service.member_eligibility") == 100
+
+
 def test_uncovered_claims_go_to_readjudication_when_installed(db: TestDatabase,
                                                              prefect_api: str) -> None:
     with db.admin() as conn:
