@@ -19,11 +19,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
-from io import BytesIO
 
 import numpy as np
 import pandas as pd
-import psycopg
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
@@ -31,7 +29,7 @@ from prefect.cache_policies import NO_CACHE
 from claims_askes import quality as q
 from claims_askes.db import service_connection
 from claims_askes.faults import crash_point
-from claims_askes.frames_io import copy_frame, fetch_frame
+from claims_askes.frames_io import copy_frame, copy_out_frame, fetch_frame
 from claims_askes.quality import CheckpointReport, DataQualityError
 from claims_askes.sqlfiles import queries
 
@@ -47,6 +45,8 @@ SNAPSHOT_COLUMNS = ["member_id", "is_eligible", "reason", "coverage_id", "plan_i
 BATCH_DATES = ["enrollment_date", "member_termination_date", "effective_date",
                "termination_date"]
 BATCH_TEXT = ["member_id", "member_status", "coverage_id", "plan_id", "coverage_status"]
+#: how a sweep batch is read with COPY: every column as text, converted below
+BATCH_READ_DTYPES = {column: "str" for column in BATCH_TEXT + BATCH_DATES}
 #: one check per fault kind: the column of fault_flags that must be true, what it means
 FAULT_KINDS = {
     "overlapping_coverage": (
@@ -183,19 +183,6 @@ def snapshot_checks(snapshot: pd.DataFrame, as_of: date) -> pd.DataFrame:
 # --- member service ---------------------------------------------------------------------
 
 
-def copy_out_frame(conn: psycopg.Connection, query: str, params: dict[str, object]
-                   ) -> pd.DataFrame:
-    """A query's rows through COPY ... TO STDOUT (CSV): much faster than fetching tuples for
-    hundreds of thousands of rows. Parameters are bound client-side, as COPY requires."""
-    statement = "COPY (\n" + query.strip().rstrip(";") + "\n) TO STDOUT WITH (FORMAT csv, HEADER)"
-    buffer = BytesIO()
-    with conn.cursor() as cur, cur.copy(statement, params) as copy:
-        for block in copy:
-            buffer.write(block)
-    buffer.seek(0)
-    return pd.read_csv(buffer, dtype=str, keep_default_na=False, na_values=[""])
-
-
 @task(name="read previous sweep date", cache_policy=NO_CACHE)
 def read_previous_sweep_date(as_of: date) -> date | None:
     with service_connection("member") as conn:
@@ -214,7 +201,8 @@ def terminate_expired_coverages(as_of: date) -> int:
 def read_sweep_batch(after: str | None, batch_size: int) -> pd.DataFrame:
     """The next `batch_size` members after `after`, one row per (member, coverage)."""
     with service_connection("member") as conn:
-        batch = copy_out_frame(conn, MQ.sweep_batch, {"after": after, "batch_size": batch_size})
+        batch = copy_out_frame(conn, MQ.sweep_batch, {"after": after, "batch_size": batch_size},
+                               BATCH_READ_DTYPES)
     for column in BATCH_TEXT:
         batch[column] = batch[column].astype(object).where(batch[column].notna(), None)
     for column in BATCH_DATES:
