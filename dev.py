@@ -2,8 +2,8 @@
 """Set-up and the two entry points of a fresh machine (Python 3.11+, nothing else needed).
 
     python3 dev.py main    # venv, install, local database, migrations, demo data, every flow
-    python3 dev.py test    # venv, install, the whole test suite (embedded server, then
-                           # Debian's PostgreSQL 15 when it is installed)
+    python3 dev.py test    # venv, install, ruff, mypy, import contracts, then the whole test
+                           # suite (embedded server, then Debian's PostgreSQL 15 if installed)
 
 Everything else is the `claims-askes` command inside .venv (see README.md).
 """
@@ -56,9 +56,33 @@ def main_job(extra: list[str]) -> int:
     return run([str(BIN / "claims-askes"), "demo", *extra])
 
 
+#: The static checks, each a command that must pass before the tests run.
+CHECKS = {
+    "ruff check": ["ruff", "check", "--quiet", "."],
+    "ruff format --check": ["ruff", "format", "--check", "--quiet", "."],
+    "mypy": ["mypy"],
+    "import contracts (lint-imports)": ["lint-imports", "--no-cache"],
+}
+
+
+def static_checks() -> int:
+    """Lint, formatting, types and the layer contracts (pyproject.toml): the first failure
+    stops the run with the tool's own report."""
+    for name, command in CHECKS.items():
+        say(name)
+        code = run([str(BIN / command[0]), *command[1:]])
+        if code != 0:
+            return code
+    return 0
+
+
 def tests(extra: list[str]) -> int:
-    """The whole suite: on the embedded server, then on Debian's PostgreSQL 15 if present."""
+    """The static checks, then the whole suite: on the embedded server, then on Debian's
+    PostgreSQL 15 if present."""
     ensure_environment()
+    code = static_checks()
+    if code != 0:
+        return code
     pytest = [str(BIN / "python"), "-m", "pytest", "-n", "2", "-p", "no:cacheprovider", *extra]
     say("test suite on the embedded PostgreSQL server")
     code = run(pytest)

@@ -41,9 +41,9 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.seed import drop_database, fresh_database
-from claims_askes.db import admin_connection, admin_url, service_connection
-from claims_askes.runtime import patient_local_api
-from claims_askes.seed import generate as generation
+from claims_askes.core.runtime import patient_local_api
+from claims_askes.db.connections import admin_connection, admin_url, service_connection
+from claims_askes.demo.seed import generate as generation
 
 console = Console()
 GOAL_LINES_PER_SECOND = 1_600_000 / 60

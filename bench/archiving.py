@@ -26,8 +26,8 @@ from psycopg import sql
 from rich.console import Console
 
 from bench.seed import drop_database, fresh_database
-from claims_askes.backup import count_rows
-from claims_askes.runtime import patient_local_api
+from claims_askes.core.runtime import patient_local_api
+from claims_askes.operations.backup import count_rows
 
 console = Console()
 DATABASE = "claims_askes_bench_archive"
@@ -110,14 +110,14 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     args = parser.parse_args()
 
-    from claims_askes.db import admin_url
+    from claims_askes.db.connections import admin_url
     base = admin_url()
     url = fresh_database(DATABASE)
     try:
         started = time.perf_counter()
         rows = build(url, args.claims)
         console.print(f"built {rows} in {time.perf_counter() - started:.1f} s")
-        import claims_askes.quality  # noqa: F401  (Great Expectations loads once, untimed)
+        import claims_askes.quality.checkpoints  # noqa: F401  (Great Expectations loads once, untimed)
         from flows.claim_archiving import claim_archiving
 
         claim_archiving(older_than="100y")  # warm-up: Prefect's local API starts, untimed

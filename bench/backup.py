@@ -29,13 +29,13 @@ from rich.console import Console
 
 from bench.archiving import DATABASE, build
 from bench.seed import drop_database, fresh_database
-from claims_askes.runtime import patient_local_api
+from claims_askes.core.runtime import patient_local_api
 
 console = Console()
 
 
 def bare_pg_dump(url: str) -> float:
-    from claims_askes import backup as b
+    from claims_askes.operations import backup as b
 
     with psycopg.connect(url) as conn:
         bin_dir = b.client_bin_dir(b.server_major(conn))
@@ -54,8 +54,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     args = parser.parse_args()
 
-    from claims_askes.db import admin_url
-    from claims_askes.settings import reset_settings
+    from claims_askes.core.settings import reset_settings
+    from claims_askes.db.connections import admin_url
 
     base = admin_url()
     url = fresh_database(DATABASE)
@@ -67,7 +67,7 @@ def main() -> None:
             rows = build(url, args.claims)
             console.print(f"built {rows} in {time.perf_counter() - started:.1f} s")
             bare = bare_pg_dump(url)
-            from claims_askes import backup as b
+            from claims_askes.operations import backup as b
             from flows.database_backup import database_backup
             from flows.database_monitoring import database_monitoring
 

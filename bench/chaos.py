@@ -65,10 +65,10 @@ from rich.table import Table
 
 from bench.adjudication import seed_in_child
 from bench.seed import drop_database, fresh_database
-from claims_askes.db import admin_url, local_server, uses_local_server, with_database
-from claims_askes.localdb import _run_as_server_user
-from claims_askes.runtime import patient_local_api
-from claims_askes.settings import get_settings, reset_settings
+from claims_askes.core.runtime import patient_local_api
+from claims_askes.core.settings import get_settings, reset_settings
+from claims_askes.db.connections import admin_url, local_server, uses_local_server, with_database
+from claims_askes.db.localserver import _run_as_server_user
 
 CLI = str(Path(sys.executable).parent / "claims-askes")
 LEASE_SECONDS = 5
@@ -375,7 +375,7 @@ def prepare_archiving(bench: Bench) -> None:
     seed_in_child(bench.members, bench.claims, bench.seed)
     if finish(adjudicate(bench)) != 0 or backlog():
         run_to_completion(bench)
-    from claims_askes.sqlfiles import queries
+    from claims_askes.db.sqlfiles import queries
 
     with psycopg.connect(admin_url()) as conn:
         conn.execute("""
@@ -424,7 +424,7 @@ def clone_database(base: str, source: str, target: str) -> None:
 def archived_tables(conn: psycopg.Connection) -> dict[str, list[str]]:
     """Every table archiving moves, with the columns it moves (the flow's own list), plus
     claim_partitioned, whose months move whole."""
-    from claims_askes.sqlfiles import queries
+    from claims_askes.db.sqlfiles import queries
     from tasks.archive import archived_columns
 
     tables = archived_columns(conn)
@@ -479,7 +479,7 @@ def compare_placement(before: Placed, after: Placed, reference: Placed | None = 
 def settled_left(conn: psycopg.Connection, cutoff: date) -> int:
     """Claims before the cutoff still in claims_service that the flow would archive (the
     flow's own counts: all before the cutoff minus those held back)."""
-    from claims_askes.sqlfiles import queries
+    from claims_askes.db.sqlfiles import queries
 
     q = queries("claims_service")
     before = conn.execute(q.count_before_cutoff, {"cutoff": cutoff}).fetchone()
@@ -531,7 +531,7 @@ def chaos_archiving(bench: Bench, batch_size: int) -> Tally:
     """Archiving: SIGKILLs (every fifth disruption a server restart) until nothing is left
     to archive, then undisturbed runs; every row exactly once, where a clean run put it,
     and nothing the flow should archive left behind."""
-    from claims_askes.ops import business_today
+    from claims_askes.operations.common import business_today
     from schemas.ops import cutoff_date
 
     tally = Tally("archiving", "all survived; 0, 0, 0 (as a clean run), 0 left")
@@ -639,7 +639,7 @@ def check_counted(checks: BackupChecks, live: dict[tuple[str, str], int]) -> tup
     """Verify every backup the product counts, as `backup verify` does but writing
     nothing; note each one that fails, and each manifest whose row counts differ from the
     database (which nothing writes during this part). Returns (counted, marked verified)."""
-    from claims_askes import backup as b
+    from claims_askes.operations import backup as b
 
     directory = b.backup_directory()
     bin_dir = b.bin_dir_for_restore()
@@ -665,7 +665,7 @@ def check_counted(checks: BackupChecks, live: dict[tuple[str, str], int]) -> tup
 def leftovers(database: str) -> tuple[list[str], list[str]]:
     """Files in the backup directory that belong to no counted backup (temporary files,
     dumps or verifications without a manifest, restore lists), and drill databases."""
-    from claims_askes import backup as b
+    from claims_askes.operations import backup as b
 
     directory = b.backup_directory()
     mine = {".lock"}
@@ -681,7 +681,7 @@ def leftovers(database: str) -> tuple[list[str], list[str]]:
 
 
 def live_counts() -> dict[tuple[str, str], int]:
-    from claims_askes import backup as b
+    from claims_askes.operations import backup as b
 
     with psycopg.connect(admin_url()) as conn:
         return {(c.schema_name, c.table): c.rows
@@ -691,7 +691,7 @@ def live_counts() -> dict[tuple[str, str], int]:
 def chaos_backup(bench: Bench, keep: bool) -> Tally:
     """Backups: SIGKILLs (every fifth disruption a server restart) at random moments of
     runs with and without a restore drill; after each, every counted backup verified."""
-    from claims_askes import backup as b
+    from claims_askes.operations import backup as b
     from schemas.ops import RetentionPolicy
 
     tally = Tally("backup", "all survived; 0, 0, 0 (manifests = database); 0 counted "

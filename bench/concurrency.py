@@ -53,9 +53,9 @@ from bench.adjudication import count, seed_in_child
 from bench.chaos import CLI, Outcome, backlog, compare, prefect_api
 from bench.chaos import outcome as chaos_outcome
 from bench.seed import drop_database, fresh_database
-from claims_askes.db import admin_url
-from claims_askes.runtime import patient_local_api
-from claims_askes.seed import generate as generation
+from claims_askes.core.runtime import patient_local_api
+from claims_askes.db.connections import admin_url
+from claims_askes.demo.seed import generate as generation
 
 REFERENCE_DB = "claims_askes_concurrency_reference"
 CONCURRENT_DB = "claims_askes_concurrency"

@@ -45,8 +45,8 @@ from rich.table import Table
 
 from bench.adjudication import RssSampler
 from bench.seed import drop_database, fresh_database
-from claims_askes.db import admin_url
-from claims_askes.runtime import patient_local_api
+from claims_askes.core.runtime import patient_local_api
+from claims_askes.db.connections import admin_url
 
 console = Console()
 GOAL_MEMBERS = 1_000_000

@@ -32,7 +32,7 @@ import psutil
 
 from claims_askes.adjudication import EngineInput, EngineResult, adjudicate
 from claims_askes.adjudication.reference import adjudicate_reference
-from claims_askes.runtime import patient_local_api
+from claims_askes.core.runtime import patient_local_api
 
 IntArray = npt.NDArray[np.int64]
 

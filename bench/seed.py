@@ -38,14 +38,14 @@ from psycopg import sql
 from rich.console import Console
 from rich.table import Table
 
-from claims_askes import migrate
-from claims_askes.db import admin_url, local_server, uses_local_server, with_database
-from claims_askes.runtime import patient_local_api
-from claims_askes.seed import SeedReport, seed_demo_data
-from claims_askes.seed import generate as generation
-from claims_askes.seed import load as loading
-from claims_askes.services import SERVICES
-from claims_askes.settings import get_settings, reset_settings
+from claims_askes.core.runtime import patient_local_api
+from claims_askes.core.services import SERVICES
+from claims_askes.core.settings import get_settings, reset_settings
+from claims_askes.db import migrate
+from claims_askes.db.connections import admin_url, local_server, uses_local_server, with_database
+from claims_askes.demo.seed import SeedReport, seed_demo_data
+from claims_askes.demo.seed import generate as generation
+from claims_askes.demo.seed import load as loading
 
 TARGET_LINES = 1_000_000
 TARGET_SECONDS = 120.0

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from claims_askes.errors import ClaimsAskesError
+from claims_askes.core.errors import ClaimsAskesError
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFECT_YAML = ROOT / "prefect.yaml"

@@ -48,7 +48,7 @@ QUEUES: tuple[QueueSpec, ...] = (
 def all_secret_variables() -> list[str]:
     """Every database secret a run may need: the admin URL, the per-service URLs and
     passwords, the reporting ones."""
-    from claims_askes.services import SERVICES
+    from claims_askes.core.services import SERVICES
 
     return ["DATABASE_URL", "REPORTING_DATABASE_URL", "REPORTING_DB_PASSWORD",
             *(v for s in SERVICES for v in (s.url_variable, s.password_variable))]
@@ -116,7 +116,7 @@ def _ensure_pool(client: Any, secret_vars: list[str]) -> str:
                                                description=description))
         return f"{WORK_POOL} (created)"
     if pool.type != POOL_TYPE:
-        from claims_askes.errors import ConfigError
+        from claims_askes.core.errors import ConfigError
 
         raise ConfigError(f"work pool {WORK_POOL!r} exists with type {pool.type!r}; "
                           f"this project needs {POOL_TYPE!r} (delete it or rename yours)")

@@ -10,67 +10,19 @@ adds nothing; the lines' outbox rows are deleted last.
 from __future__ import annotations
 
 import time
-import uuid
 
-import pandas as pd
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 
-from claims_askes.faults import crash_point
-from claims_askes.runtime import Stopwatch, current_flow_run_id
+from claims_askes.adjudication.accumulators import reconciliation_frame
+from claims_askes.core.parameters import takes
+from claims_askes.core.runtime import current_flow_run_id
+from flows.steps.posting import post_all_unposted
 from schemas.parameters import PostingParameters
 from schemas.reports import PostingSummary
-from tasks.benefits import post_ledger_entries, read_reconciliation
-from tasks.claims import mark_lines_posted, read_posted_line_totals, read_unposted_lines
+from tasks.benefits import read_reconciliation
+from tasks.claims import read_posted_line_totals
 from tasks.quality import check_reconciliation
-
-
-def post_all_unposted(flow_run_id: uuid.UUID, batch_size: int = 200_000,
-                      claim_ids: list[str] | None = None) -> PostingSummary:
-    """Drain the posting queue, or the part of it of the given claims, in batches (each
-    batch: ledger and accumulators in one transaction, then mark the lines posted)."""
-    summary = PostingSummary()
-    watch = Stopwatch()
-    while True:
-        with watch.step("read queue"):
-            queue = read_unposted_lines(batch_size, claim_ids)
-        lines = queue.frame
-        if lines.empty:
-            summary.step_seconds = {k: round(v, 3) for k, v in watch.seconds.items()}
-            return summary
-        with watch.step("ledger and accumulators"):
-            # The queue's CSV is posting's input as it stands: the claims query names the
-            # ledger input columns, and the benefit COPY checks its header (HEADER MATCH).
-            posted = post_ledger_entries(queue.csv, flow_run_id)
-        crash_point("after-ledger")
-        with watch.step("mark posted"):
-            marked = mark_lines_posted(lines[["claim_item_id", "adjudication_version"]])
-        summary.lines_read += len(lines)
-        summary.entries_inserted += posted.entries_inserted
-        summary.reversals += posted.reversals
-        summary.lines_marked += marked
-        summary.members.update(lines["member_id"].astype(str))
-
-
-MEASURES = ["amount_cents", "deductible_cents", "oop_cents", "visits", "days"]
-KEY = ["member_id", "benefit_code", "year"]
-
-
-def reconciliation_frame(benefit: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
-    """Join the benefit side (accumulator, opening, ledger) and the claims side (posted
-    lines) by key, with one boolean per proof; both frames come from their own service."""
-    frame = benefit.merge(lines, on=KEY, how="outer")
-    for column in frame.columns:
-        if column.startswith(("accumulator_", "opening_", "ledger_", "lines_")):
-            frame[column] = frame[column].fillna(0).astype("int64")
-    accumulator_ok = pd.Series(True, index=frame.index)
-    ledger_ok = pd.Series(True, index=frame.index)
-    for measure in MEASURES:
-        expected = frame[f"opening_{measure}"] + frame[f"ledger_{measure}"]
-        accumulator_ok &= frame[f"accumulator_{measure}"] == expected
-        ledger_ok &= frame[f"ledger_{measure}"] == frame[f"lines_{measure}"]
-    return frame.assign(accumulator_equals_opening_plus_ledger=accumulator_ok,
-                        ledger_equals_posted_lines=ledger_ok)
 
 
 def reconcile(member_ids: list[str] | None) -> int:
@@ -82,11 +34,10 @@ def reconcile(member_ids: list[str] | None) -> int:
 
 
 @flow(name="accumulator-posting")
-def accumulator_posting(batch_size: int = 200_000, full_reconciliation: bool = False
-                        ) -> PostingSummary:
+@takes(PostingParameters)
+def accumulator_posting(params: PostingParameters) -> PostingSummary:
     """Post every adjudicated, unposted claim line to the accumulators (idempotent), then
     reconcile the members posted (every member with full_reconciliation)."""
-    params = PostingParameters(batch_size=batch_size, full_reconciliation=full_reconciliation)
     summary = post_all_unposted(current_flow_run_id(), params.batch_size)
     members = None if params.full_reconciliation else sorted(summary.members)
     if members is None or members:

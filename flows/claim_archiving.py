@@ -12,14 +12,14 @@ A run killed anywhere and run again ends with every row exactly once, here or th
 from __future__ import annotations
 
 import time
-from datetime import date
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from claims_askes.faults import crash_point
-from claims_askes.ops import business_today, progress
-from claims_askes.runtime import current_flow_run_id
+from claims_askes.core.faults import crash_point
+from claims_askes.core.parameters import takes
+from claims_askes.core.runtime import current_flow_run_id
+from claims_askes.operations.common import business_today, progress
 from schemas.ops import ArchiveReport, ArchivingParameters, cutoff_date
 from tasks.archive import (
     archive_batch,
@@ -50,13 +50,9 @@ def publish(report: ArchiveReport) -> None:
 
 
 @flow(name="claim-archiving")
-def claim_archiving(older_than: str = "2y", batch_size: int = 5_000,
-                    max_batches: int | None = None, lock_timeout_seconds: float = 5,
-                    as_of: date | None = None) -> ArchiveReport:
+@takes(ArchivingParameters)
+def claim_archiving(params: ArchivingParameters) -> ArchiveReport:
     """Archive claims older than `older_than` (Nd, Nw, Nm, Ny); returns what moved."""
-    params = ArchivingParameters(older_than=older_than, batch_size=batch_size,
-                                 max_batches=max_batches,
-                                 lock_timeout_seconds=lock_timeout_seconds, as_of=as_of)
     logger = get_run_logger()
     started = time.monotonic()
     cutoff = cutoff_date(params.older_than, params.as_of or business_today())

@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Literal
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from claims_askes import backup as b
-from claims_askes.ops import HealthCheckFailed
-from schemas.ops import BackupParameters, BackupReport, RetentionPolicy
+from claims_askes.core.parameters import takes
+from claims_askes.operations import backup as b
+from claims_askes.operations.backup import drill_due
+from claims_askes.operations.common import HealthCheckFailed
+from schemas.ops import BackupParameters, BackupReport
 from tasks.backups import (
-    drill_due,
     drop_abandoned_drills,
     dump_database,
     prune,
@@ -57,17 +57,10 @@ def publish(report: BackupReport, tables: list[dict[str, object]]) -> None:
 
 
 @flow(name="database-backup")
-def database_backup(scope: Literal["full", "schema"] = "full", schema_name: str | None = None,
-                    drill: Literal["auto", "always", "never"] = "auto",
-                    drill_every_days: float = 7, keep_count: int = 7, keep_days: float = 14,
-                    min_verified: int = 2, max_age_hours: float = 26) -> BackupReport:
+@takes(BackupParameters)
+def database_backup(params: BackupParameters) -> BackupReport:
     """Verify what killed runs left unverified, back up, drop killed runs' drill databases,
     verify, drill when due, prune; fails on a bad backup or a stale newest one."""
-    params = BackupParameters(
-        scope=scope, schema_name=schema_name, drill=drill, drill_every_days=drill_every_days,
-        retention=RetentionPolicy(keep_count=keep_count, keep_days=keep_days,
-                                  min_verified=min_verified),
-        max_age_hours=max_age_hours)
     logger = get_run_logger()
     earlier = verify_unverified()
     for result in earlier:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from claims_askes.services import ALL_SCHEMAS
+from claims_askes.core.parameters import takes
+from claims_askes.core.services import ALL_SCHEMAS
 from schemas.ops import MaintenanceParameters, MaintenanceReport
 from tasks.maintenance import analyze, bloat_report, reindex, sessions, terminate
 
@@ -30,23 +31,17 @@ def publish(report: MaintenanceReport) -> None:
 
 
 @flow(name="database-maintenance")
-def database_maintenance(analyze_tables: bool = True, vacuum: bool = False,
-                         reindex_schemas: bool = False, schemas: list[str] | None = None,
-                         long_running_minutes: float = 5, idle_minutes: float = 30,
-                         terminate_idle: bool = False) -> MaintenanceReport:
+@takes(MaintenanceParameters)
+def database_maintenance(params: MaintenanceParameters) -> MaintenanceReport:
     """Statistics, vacuum, bloat, optional reindex; reports sessions and locks."""
-    params = MaintenanceParameters(analyze=analyze_tables, vacuum=vacuum,
-                                   reindex=reindex_schemas, schemas=schemas or [],
-                                   long_running_minutes=long_running_minutes,
-                                   idle_minutes=idle_minutes, terminate_idle=terminate_idle)
     logger = get_run_logger()
     targets = params.schemas or list(ALL_SCHEMAS)
     report = MaintenanceReport()
-    if params.analyze or params.vacuum:
+    if params.analyze_tables or params.vacuum:
         done = analyze(targets, params.vacuum)
         report.analyzed = done
         report.vacuumed = done if params.vacuum else []
-    if params.reindex:
+    if params.reindex_schemas:
         report.reindexed = reindex(targets)
     report.bloat_source, report.bloat = bloat_report(targets)
     report.long_running, report.idle, report.lock_waits = sessions(

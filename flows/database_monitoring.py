@@ -7,13 +7,12 @@ run, naming it.
 
 from __future__ import annotations
 
-from datetime import date
-
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from claims_askes import backup as b
-from claims_askes.ops import HealthCheckFailed, business_today
+from claims_askes.core.parameters import takes
+from claims_askes.operations import backup as b
+from claims_askes.operations.common import HealthCheckFailed, business_today
 from schemas.ops import MonitoringParameters, MonitoringReport, age_as_interval
 from tasks.monitoring import health_checks, sizes_and_connections, slow_statements
 
@@ -30,13 +29,9 @@ def markdown(report: MonitoringReport) -> str:
 
 
 @flow(name="database-monitoring")
-def database_monitoring(slow_ms: float = 1000, backup_max_age_hours: float = 26,
-                        min_runway_months: int = 2, archive_older_than: str = "2y",
-                        as_of: date | None = None) -> MonitoringReport:
+@takes(MonitoringParameters)
+def database_monitoring(params: MonitoringParameters) -> MonitoringReport:
     """Measure and check the database; fails when any check is critical."""
-    params = MonitoringParameters(slow_ms=slow_ms, backup_max_age_hours=backup_max_age_hours,
-                                  min_runway_months=min_runway_months,
-                                  archive_older_than=archive_older_than, as_of=as_of)
     report = sizes_and_connections()
     report.slow_statements, report.slow_statements_note = slow_statements(params.slow_ms)
     newest = b.newest_verified(b.list_backups())

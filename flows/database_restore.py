@@ -15,8 +15,9 @@ import time
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
-from claims_askes import backup as b
-from claims_askes.errors import ClaimsAskesError
+from claims_askes.core.errors import ClaimsAskesError
+from claims_askes.core.parameters import takes
+from claims_askes.operations import backup as b
 from schemas.ops import RestoreParameters, RestoreReport
 from tasks.backups import (
     database_exists,
@@ -32,11 +33,9 @@ class RestoreRefused(ClaimsAskesError):
 
 
 @flow(name="database-restore")
-def database_restore(backup_id: str, target_database: str, schema_name: str | None = None,
-                     clean: bool = False, force: bool = False) -> RestoreReport:
+@takes(RestoreParameters)
+def database_restore(params: RestoreParameters) -> RestoreReport:
     """Restore `backup_id` into `target_database`; returns the row-count comparison."""
-    params = RestoreParameters(backup_id=backup_id, target_database=target_database,
-                               schema_name=schema_name, clean=clean, force=force)
     logger = get_run_logger()
     started = time.monotonic()
     entry = b.read_entry(b.backup_directory(), params.backup_id)

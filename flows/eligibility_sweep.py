@@ -10,7 +10,7 @@
    next batch is checked and computed (see `eligibility_sweep`).
 3. Per batch, through the claims service: read the members' approved claims and match them in
    pandas against the coverage frame just read; claims whose service date is no longer
-   covered (a retroactive change) go to `claim-readjudication` when that flow is installed.
+   covered (a retroactive change) are re-adjudicated (the steps of `claim-readjudication`).
 
 Idempotent and restartable: a batch's snapshot rows are upserted (content that differs is
 replaced, identical rows are left alone, nothing is duplicated) in one transaction, and the
@@ -21,11 +21,10 @@ sweep date, so a rerun counts the same changes.
 
 from __future__ import annotations
 
-import importlib
 import time
+import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
 from logging import Logger, LoggerAdapter
 from typing import Any
 
@@ -34,79 +33,31 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.futures import PrefectFuture
 
-from claims_askes.faults import crash_point
-from claims_askes.quality import CheckpointReport, ExpectationOutcome
-from claims_askes.runtime import Stopwatch, current_flow_run_id
-from schemas.eligibility import EligibilitySweepParameters, EligibilitySweepSummary, FaultGroup
+from claims_askes.core.faults import crash_point
+from claims_askes.core.parameters import takes
+from claims_askes.core.runtime import Stopwatch, current_flow_run_id
+from claims_askes.eligibility.faults import FaultTally, fault_flags
+from claims_askes.eligibility.rules import compute_snapshot, members_of, uncovered_claims
+from claims_askes.quality.checkpoints import CheckpointReport
+from flows.steps.readjudication import readjudicate_claims
+from schemas.eligibility import EligibilitySweepParameters, EligibilitySweepSummary
+from schemas.parameters import ReadjudicationParameters
 from tasks.eligibility import (
-    FAULT_KINDS,
     SnapshotWrite,
     check_member_faults,
     check_snapshot,
-    compute_snapshot,
-    fault_flags,
-    members_of,
     read_approved_claims,
     read_previous_sweep_date,
     read_sweep_batch,
     terminate_expired_coverages,
-    uncovered_claims,
     write_snapshot,
 )
 
-READJUDICATION_MODULE = "flows.claim_readjudication"
 READJUDICATION_REASON = "retroactive eligibility change"
 ARTIFACT_ROWS = 1_000  # rows per artifact table; the summary keeps every id
 LOG_IDS = 10  # ids named per fault kind in the log
 
 AnyLogger = Logger | LoggerAdapter[Any]
-
-
-@dataclass
-class FaultTally:
-    """The fault checkpoint's findings over the batches: every faulty row, and the
-    expectations' counts and first examples merged into one report."""
-
-    rows: int = 0
-    faulty: list[pd.DataFrame] = field(default_factory=list)
-    outcomes: dict[str, ExpectationOutcome] = field(default_factory=dict)
-
-    def add(self, flags: pd.DataFrame, report: CheckpointReport) -> None:
-        self.rows += report.rows
-        for outcome in report.outcomes:
-            seen = self.outcomes.get(outcome.expectation)
-            if seen is None:
-                self.outcomes[outcome.expectation] = outcome.model_copy(deep=True)
-                continue
-            seen.success = seen.success and outcome.success
-            seen.unexpected_count += outcome.unexpected_count
-            seen.examples = (seen.examples + outcome.examples)[:5]
-            seen.error = seen.error or outcome.error
-        if not report.success:
-            for kind, (column, _) in FAULT_KINDS.items():
-                bad = flags.loc[~flags[column], ["member_id", "coverage_id"]]
-                if len(bad):
-                    self.faulty.append(bad.assign(kind=kind))
-
-    def report(self) -> CheckpointReport:
-        outcomes = list(self.outcomes.values())
-        return CheckpointReport(name="eligibility-member-faults",
-                                success=all(o.success for o in outcomes), rows=self.rows,
-                                outcomes=outcomes)
-
-    def groups(self) -> list[FaultGroup]:
-        if not self.faulty:
-            return []
-        found = pd.concat(self.faulty, ignore_index=True)
-        groups = []
-        for kind, (_, description) in FAULT_KINDS.items():
-            rows = found[found["kind"] == kind]
-            if len(rows):
-                groups.append(FaultGroup(
-                    kind=kind, description=description,
-                    member_ids=sorted(set(rows["member_id"])),
-                    coverage_ids=sorted(set(rows["coverage_id"]))))
-        return groups
 
 
 @dataclass
@@ -117,26 +68,13 @@ class BatchWrite:
     snapshot: pd.DataFrame
 
 
-def send_to_readjudication(claim_numbers: list[str], logger: AnyLogger
-                           ) -> tuple[str, dict[str, Any] | None]:
-    """Run `claim-readjudication` on the claims as a subflow, if that flow is installed."""
-    try:
-        module = importlib.import_module(READJUDICATION_MODULE)
-        readjudicate = module.claim_readjudication
-    except ImportError as exc:
-        if exc.name not in (READJUDICATION_MODULE, None):
-            raise  # the flow exists but one of its own imports is broken
-        logger.warning("%s is not installed: %s claims to re-adjudicate are reported only",
-                       READJUDICATION_MODULE, len(claim_numbers))
-        return "not available", None
-    except AttributeError:
-        logger.warning("%s has no claim_readjudication flow: %s claims reported only",
-                       READJUDICATION_MODULE, len(claim_numbers))
-        return "not available", None
-    result = readjudicate(claim_numbers=claim_numbers, reason=READJUDICATION_REASON)
-    if hasattr(result, "model_dump"):
-        return "sent", dict(result.model_dump(mode="json"))
-    return "sent", {"result": str(result)}
+def send_to_readjudication(claim_numbers: list[str], flow_run_id: uuid.UUID
+                           ) -> tuple[str, dict[str, Any]]:
+    """Re-adjudicate the claims in this run (the steps of `claim-readjudication`)."""
+    params = ReadjudicationParameters(claim_numbers=claim_numbers,
+                                      reason=READJUDICATION_REASON)
+    result = readjudicate_claims(params, flow_run_id)
+    return "sent", dict(result.model_dump(mode="json"))
 
 
 def _table(rows: Sequence[dict[str, Any]], what: str) -> tuple[list[dict[str, Any]], str]:
@@ -204,8 +142,8 @@ def log_summary(logger: AnyLogger, summary: EligibilitySweepSummary) -> None:
 
 
 @flow(name="eligibility-sweep")
-def eligibility_sweep(as_of: date | str | None = None, batch_size: int = 250_000,
-                      readjudicate: bool = True) -> EligibilitySweepSummary:
+@takes(EligibilitySweepParameters)
+def eligibility_sweep(params: EligibilitySweepParameters) -> EligibilitySweepSummary:
     """Snapshot every member's eligibility as of a date (default today in the business time
     zone), terminate expired coverages, report data faults, and send approved claims that a
     retroactive change left uncovered to re-adjudication.
@@ -220,8 +158,6 @@ def eligibility_sweep(as_of: date | str | None = None, batch_size: int = 250_000
     next is submitted; the summary counts a batch once its write is done. The writes read
     only the snapshot and the previous sweep date, not what the other steps compute.
     """
-    params = EligibilitySweepParameters(as_of=as_of, batch_size=batch_size,
-                                        readjudicate=readjudicate)
     day = params.sweep_date
     logger = get_run_logger()
     started = time.monotonic()
@@ -303,7 +239,7 @@ def eligibility_sweep(as_of: date | str | None = None, batch_size: int = 250_000
     else:
         with watch.step("readjudicate"):
             summary.readjudication, summary.readjudication_summary = send_to_readjudication(
-                summary.claims_to_readjudicate, logger)
+                summary.claims_to_readjudicate, flow_run_id)
     summary.seconds = round(time.monotonic() - started, 3)
     summary.step_seconds = {k: round(v, 3) for k, v in watch.seconds.items()}
     report = faults.report()

@@ -10,12 +10,11 @@ and checksum. Idempotent: a second run creates nothing.
 
 from __future__ import annotations
 
-from datetime import date
-
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from claims_askes.ops import HealthCheckFailed, business_today, month_start
+from claims_askes.core.parameters import takes
+from claims_askes.operations.common import HealthCheckFailed, business_today, month_start
 from schemas.ops import PartitionParameters, PartitionReport
 from tasks.partitions import maintain_partitions
 
@@ -37,12 +36,9 @@ def publish(report: PartitionReport) -> None:
 
 
 @flow(name="partition-maintenance")
-def partition_maintenance(premake: int = 4, move_default_rows: bool = False,
-                          lock_timeout_seconds: float = 5, as_of: date | None = None
-                          ) -> PartitionReport:
+@takes(PartitionParameters)
+def partition_maintenance(params: PartitionParameters) -> PartitionReport:
     """Keep claim_partitioned covered; fails (after its work) while the default has rows."""
-    params = PartitionParameters(premake=premake, move_default_rows=move_default_rows,
-                                 lock_timeout_seconds=lock_timeout_seconds, as_of=as_of)
     logger = get_run_logger()
     current = month_start(params.as_of or business_today())
     work = maintain_partitions(current, params.premake, params.move_default_rows,

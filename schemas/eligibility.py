@@ -12,7 +12,7 @@ from pydantic_core import PydanticCustomError
 
 def business_zone() -> str:
     """The business time zone (settings.timezone, Asia/Jakarta by default)."""
-    from claims_askes.settings import get_settings
+    from claims_askes.core.settings import get_settings
 
     return get_settings().timezone
 
@@ -29,13 +29,13 @@ class EligibilitySweepParameters(BaseModel):
 
     as_of: date | None = Field(
         None, description="Sweep as of this date (YYYY-MM-DD); default today in "
-                          "settings.timezone. Not in the future: the sweep terminates "
-                          "coverages that ended before it.")
+                          "CLAIMS_ASKES_TIMEZONE (Asia/Jakarta). Not in the future: the "
+                          "sweep terminates coverages that ended before it.")
     batch_size: int = Field(250_000, ge=1, le=2_000_000,
                             description="Members per batch (one transaction each)")
     readjudicate: bool = Field(
-        True, description="Send approved claims no longer covered to claim-readjudication "
-                          "(when that flow is installed); otherwise only report them")
+        True, description="Send approved claims no longer covered to claim-readjudication; "
+                          "otherwise only report them")
 
     @field_validator("as_of", mode="before")
     @classmethod

@@ -8,12 +8,12 @@ from __future__ import annotations
 import calendar
 import re
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from claims_askes.errors import UnknownIdentifierError
-from claims_askes.services import known_schema
+from claims_askes.core.errors import UnknownIdentifierError
+from claims_askes.core.services import known_schema
 
 AGE = re.compile(r"^\s*(\d+)\s*([dwmy])\s*$")
 DATABASE_NAME = r"^[a-z_][a-z0-9_]{0,62}$"
@@ -84,7 +84,8 @@ class ArchivingParameters(_Params):
     older_than: str = Field("2y", description="Archive claims older than this: Nd, Nw, Nm, Ny")
     batch_size: int = Field(5_000, ge=1, le=200_000, description="Claims per transaction")
     max_batches: int | None = Field(None, ge=1, description="Stop after this many batches")
-    lock_timeout_seconds: float = Field(5, gt=0, le=600)
+    lock_timeout_seconds: float = Field(5, gt=0, le=600,
+                                        description="Give up on a table lock after this long")
     as_of: date | None = Field(None, description="Business date (default: today in Jakarta)")
 
     @field_validator("older_than")
@@ -94,25 +95,42 @@ class ArchivingParameters(_Params):
         return value.strip()
 
 
+# The retention fields, shared by the policy and the backup flow's parameters.
+_KEEP_COUNT: dict[str, Any] = dict(default=7, ge=1, le=1000,
+                                   description="Always keep this many newest")
+_KEEP_DAYS: dict[str, Any] = dict(default=14, ge=0, le=3650,
+                                  description="Keep every backup this young")
+_MIN_VERIFIED: dict[str, Any] = dict(default=2, ge=1, le=100,
+                                     description="Never leave fewer verified backups than this")
+
+
 class RetentionPolicy(_Params):
-    keep_count: int = Field(7, ge=1, le=1000, description="Always keep this many newest")
-    keep_days: float = Field(14, ge=0, le=3650, description="Keep every backup this young")
-    min_verified: int = Field(2, ge=1, le=100,
-                              description="Never leave fewer verified backups than this")
+    keep_count: int = Field(**_KEEP_COUNT)
+    keep_days: float = Field(**_KEEP_DAYS)
+    min_verified: int = Field(**_MIN_VERIFIED)
 
 
 class BackupParameters(_Params):
     """Parameters of `database-backup`."""
 
-    scope: Literal["full", "schema"] = "full"
+    scope: Literal["full", "schema"] = Field(
+        "full", description="full: the whole database; schema: one schema (schema_name)")
     schema_name: str | None = Field(None, description="With scope 'schema': which one")
     drill: Literal["auto", "always", "never"] = Field(
         "auto", description="Restore drill into a scratch database: auto = when the last "
                             "successful drill of this scope is older than drill_every_days")
-    drill_every_days: float = Field(7, gt=0, le=365)
-    retention: RetentionPolicy = Field(default_factory=RetentionPolicy)
+    drill_every_days: float = Field(7, gt=0, le=365,
+                                    description="Days between restore drills (drill 'auto')")
+    keep_count: int = Field(**_KEEP_COUNT)
+    keep_days: float = Field(**_KEEP_DAYS)
+    min_verified: int = Field(**_MIN_VERIFIED)
     max_age_hours: float = Field(26, gt=0, le=24 * 90,
                                  description="Newest verified backup older than this: failure")
+
+    @property
+    def retention(self) -> RetentionPolicy:
+        return RetentionPolicy(keep_count=self.keep_count, keep_days=self.keep_days,
+                               min_verified=self.min_verified)
 
     @model_validator(mode="after")
     def _schema_given(self) -> BackupParameters:
@@ -132,8 +150,11 @@ class BackupParameters(_Params):
 class RestoreParameters(_Params):
     """Parameters of `database-restore`."""
 
-    backup_id: str = Field(pattern=BACKUP_ID)
-    target_database: str = Field(pattern=DATABASE_NAME)
+    backup_id: str = Field(pattern=BACKUP_ID,
+                           description="The backup to restore (`claims-askes backup list`)")
+    target_database: str = Field(pattern=DATABASE_NAME,
+                                 description="The database to restore into (a new one, or "
+                                             "one without data unless force)")
     schema_name: str | None = Field(None, description="Restore only this schema")
     clean: bool = Field(False, description="Drop the restored objects first (pg_restore --clean)")
     force: bool = Field(False, description="Restore over a database (or schema) that has data")
@@ -147,12 +168,14 @@ class RestoreParameters(_Params):
 class MaintenanceParameters(_Params):
     """Parameters of `database-maintenance`."""
 
-    analyze: bool = True
-    vacuum: bool = False
-    reindex: bool = Field(False, description="REINDEX SCHEMA ... CONCURRENTLY")
+    analyze_tables: bool = Field(True, description="ANALYZE the tables (planner statistics)")
+    vacuum: bool = Field(False, description="VACUUM (ANALYZE) the tables")
+    reindex_schemas: bool = Field(False, description="REINDEX SCHEMA ... CONCURRENTLY")
     schemas: list[str] = Field(default_factory=list, description="Default: every schema of ours")
-    long_running_minutes: float = Field(5, gt=0)
-    idle_minutes: float = Field(30, gt=0)
+    long_running_minutes: float = Field(5, gt=0, le=24 * 60,
+                                        description="Report statements running longer")
+    idle_minutes: float = Field(30, gt=0, le=7 * 24 * 60,
+                                description="Report sessions idle in a transaction longer")
     terminate_idle: bool = Field(False, description="Terminate idle sessions found (explicit)")
 
     @field_validator("schemas")
@@ -165,10 +188,14 @@ class MonitoringParameters(_Params):
     """Parameters of `database-monitoring`."""
 
     slow_ms: float = Field(1000, ge=0, description="Mean time above which a statement is slow")
-    backup_max_age_hours: float = Field(26, gt=0, le=24 * 90)
-    min_runway_months: int = Field(2, ge=0, le=60)
-    archive_older_than: str = "2y"
-    as_of: date | None = None
+    backup_max_age_hours: float = Field(26, gt=0, le=24 * 90,
+                                        description="Newest verified backup older than this: "
+                                                    "critical")
+    min_runway_months: int = Field(2, ge=0, le=60,
+                                   description="Months of partitions ahead below which to warn")
+    archive_older_than: str = Field("2y", description="The archiving age whose backlog to "
+                                                      "report: Nd, Nw, Nm, Ny")
+    as_of: date | None = Field(None, description="Business date (default: today in Jakarta)")
 
     @field_validator("archive_older_than")
     @classmethod
@@ -200,12 +227,6 @@ class PartitionReport(BaseModel):
     @property
     def healthy(self) -> bool:
         return not self.problems
-
-
-class TableMove(BaseModel):
-    table: str
-    rows: int
-    checksum: str
 
 
 class ArchiveReport(BaseModel):

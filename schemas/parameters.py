@@ -28,6 +28,8 @@ class AdjudicationParameters(BaseModel):
 
 
 class PostingParameters(BaseModel):
+    """Parameters of `accumulator-posting`."""
+
     model_config = ConfigDict(extra="forbid")
 
     batch_size: int = Field(200_000, ge=1, le=5_000_000, description="Lines per posting batch")
@@ -44,4 +46,6 @@ class ReadjudicationParameters(BaseModel):
                                      description="Claims to adjudicate again")
     reason: str = Field("re-adjudication", min_length=1, max_length=200,
                         description="Why (recorded on each readjustment)")
-    lease_seconds: int = Field(900, ge=5, le=86_400)
+    lease_seconds: int = Field(900, ge=5, le=86_400,
+                               description="How long a claim's lease lasts before another "
+                                           "run may take it")

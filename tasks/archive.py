@@ -23,22 +23,21 @@ from datetime import date
 
 import pandas as pd
 import psycopg
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from psycopg import errors, sql
 
-from claims_askes import quality as q
-from claims_askes.db import admin_connection, service_connection
-from claims_askes.errors import ClaimsAskesError
-from claims_askes.faults import crash_point
-from claims_askes.ops import (
+from claims_askes.core.errors import ClaimsAskesError
+from claims_askes.core.faults import crash_point
+from claims_askes.db.connections import admin_connection, service_connection
+from claims_askes.db.sqlfiles import queries
+from claims_askes.operations.common import (
     ArchiveConflictError,
     columns_sql,
     set_lock_timeout,
     try_session_lock,
 )
-from claims_askes.quality import DataQualityError
-from claims_askes.sqlfiles import queries
+from claims_askes.quality import checkpoints as q
+from claims_askes.quality.checkpoints import DataQualityError
+from tasks.base import batch_task
 from tasks.partitions import read_partitions
 
 Q = queries("claims_service")
@@ -217,7 +216,7 @@ def _log_failure(conn: psycopg.Connection, run_id: uuid.UUID, batch_number: int,
         pass
 
 
-@task(name="archive claim batch", cache_policy=NO_CACHE)
+@batch_task(name="archive claim batch")
 def archive_batch(conn: psycopg.Connection, run_id: uuid.UUID, batch_number: int,
                   cutoff: date, batch_size: int, columns: dict[str, list[str]]) -> BatchResult:
     """Move one batch of settled claims before `cutoff`, with their children, in one
@@ -233,19 +232,19 @@ def archive_batch(conn: psycopg.Connection, run_id: uuid.UUID, batch_number: int
     return result
 
 
-@task(name="count held-back claims", cache_policy=NO_CACHE)
+@batch_task(name="count held-back claims")
 def count_held_back(conn: psycopg.Connection, cutoff: date) -> int:
     row = conn.execute(Q.count_held_back, {"cutoff": cutoff}).fetchone()
     return int(row[0]) if row else 0
 
 
-@task(name="count claims before the cutoff", cache_policy=NO_CACHE)
+@batch_task(name="count claims before the cutoff")
 def count_before_cutoff(conn: psycopg.Connection, cutoff: date) -> int:
     row = conn.execute(Q.count_before_cutoff, {"cutoff": cutoff}).fetchone()
     return int(row[0]) if row else 0
 
 
-@task(name="read archived columns", cache_policy=NO_CACHE)
+@batch_task(name="read archived columns")
 def read_archived_columns(conn: psycopg.Connection) -> dict[str, list[str]]:
     return archived_columns(conn)
 
@@ -254,7 +253,7 @@ def _partition_columns(conn: psycopg.Connection) -> list[str]:
     return [r[0] for r in conn.execute(Q.parent_columns).fetchall()]
 
 
-@task(name="archive whole partitions", cache_policy=NO_CACHE)
+@batch_task(name="archive whole partitions")
 def archive_partitions(run_id: uuid.UUID, cutoff: date, lock_timeout_seconds: float,
                        first_batch_number: int) -> list[str]:
     """Detach every month of claim_partitioned that ends on or before the cutoff and move it,

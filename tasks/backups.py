@@ -1,49 +1,39 @@
 """Tasks of backups and restores. pg_dump of every schema, restores and scratch databases
 need the owner's rights (no service role may read another's schema or create a database),
-so these use the admin URL; see claims_askes.backup for the mechanics."""
+so these use the admin URL; see claims_askes.operations.backup for the mechanics."""
 
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from psycopg import sql
 
-from claims_askes import backup as b
-from claims_askes.db import admin_url, with_database
-from claims_askes.migrate import grant_database_access
-from claims_askes.ops import progress
-from claims_askes.services import known_schema
-from schemas.ops import BackupEntry, BackupManifest, RetentionPolicy, VerifyResult
+from claims_askes.core.services import known_schema
+from claims_askes.db.connections import admin_url, with_database
+from claims_askes.db.migrate import grant_database_access
+from claims_askes.operations import backup as b
+from claims_askes.operations.common import progress
+from schemas.ops import BackupManifest, RetentionPolicy, VerifyResult
+from tasks.base import batch_task
 
 
-@task(name="dump database", cache_policy=NO_CACHE)
+@batch_task(name="dump database")
 def dump_database(scope: str, schema: str | None) -> BackupManifest:
     """pg_dump into the backup directory; the manifest is written last."""
     return b.create_backup(scope, schema, progress=progress)
 
 
-def drill_due(entries: list[BackupEntry], scope_key: str, every_days: float,
-              now: datetime) -> bool:
-    """Whether no backup of this scope had a successful restore drill in `every_days`."""
-    drills = [e.verification.drill_at for e in entries
-              if e.manifest.scope_key == scope_key and e.verification is not None
-              and e.verification.drill_ok and e.verification.drill_at is not None]
-    return not drills or now - max(drills) > timedelta(days=every_days)
-
-
-@task(name="verify backup", cache_policy=NO_CACHE)
+@batch_task(name="verify backup")
 def verify(backup_id: str, drill: bool) -> VerifyResult:
     """sha256, table of contents, full read; with `drill`, a restore into a scratch database
     whose row counts must equal the manifest's (a data-quality checkpoint)."""
     return b.verify_backup(backup_id, drill=drill)
 
 
-@task(name="verify backups left unverified", cache_policy=NO_CACHE)
+@batch_task(name="verify backups left unverified")
 def verify_unverified() -> list[VerifyResult]:
     """Verify (without a drill) each backup an earlier run wrote the manifest of but was
     killed before verifying; otherwise it stays listed, uncounted and unverified forever.
@@ -51,14 +41,14 @@ def verify_unverified() -> list[VerifyResult]:
     return [b.verify_backup(backup_id) for backup_id in b.unverified_backups(b.list_backups())]
 
 
-@task(name="drop abandoned drill databases", cache_policy=NO_CACHE)
+@batch_task(name="drop abandoned drill databases")
 def drop_abandoned_drills() -> list[str]:
     """Drop the restore-drill databases killed runs left on the server (never a live
-    run's: see claims_askes.backup.drill_database)."""
+    run's: see claims_askes.operations.backup.drill_database)."""
     return b.drop_abandoned_drills()
 
 
-@task(name="apply retention", cache_policy=NO_CACHE)
+@batch_task(name="apply retention")
 def prune(policy: RetentionPolicy) -> list[str]:
     return b.apply_retention(policy, datetime.now(UTC))
 
@@ -101,7 +91,7 @@ def _dump_of(manifest: BackupManifest) -> Path:
     return b.paths(b.backup_directory(), manifest.backup_id)[0]
 
 
-@task(name="restore whole database", cache_policy=NO_CACHE)
+@batch_task(name="restore whole database")
 def restore_database(manifest: BackupManifest, database: str, replace: bool) -> list[str]:
     """Restore into `database`; when it exists (`replace`), into a staging database first,
     checked, then swapped in, so a failed restore leaves the target as it was. Returns the
@@ -133,7 +123,7 @@ def restore_database(manifest: BackupManifest, database: str, replace: bool) -> 
     return []
 
 
-@task(name="restore one schema", cache_policy=NO_CACHE)
+@batch_task(name="restore one schema")
 def restore_schema(manifest: BackupManifest, database: str, schema: str, replace: bool
                    ) -> list[str]:
     """Restore one schema; an existing one (`replace`) is renamed aside first and dropped

@@ -6,12 +6,11 @@ import uuid
 from dataclasses import dataclass
 
 import pandas as pd
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
-from claims_askes.db import service_connection
-from claims_askes.frames_io import copy_csv, copy_out_frame, fetch_frame, key_and_count_dtypes
-from claims_askes.sqlfiles import queries
+from claims_askes.db.connections import service_connection
+from claims_askes.db.frames import copy_csv, copy_out_frame, fetch_frame, key_and_count_dtypes
+from claims_askes.db.sqlfiles import queries
+from tasks.base import batch_task
 
 Q = queries("benefit_service")
 
@@ -24,7 +23,7 @@ class BenefitRules:
     accumulators: pd.DataFrame
 
 
-@task(name="read benefit rules and accumulators", cache_policy=NO_CACHE)
+@batch_task(name="read benefit rules and accumulators")
 def read_benefit_rules(plan_ids: list[str], member_ids: list[str]) -> BenefitRules:
     with service_connection("benefit") as conn:
         return BenefitRules(
@@ -47,7 +46,7 @@ class PostingResult:
     accumulators_touched: int
 
 
-@task(name="post to accumulator ledger", cache_policy=NO_CACHE)
+@batch_task(name="post to accumulator ledger")
 def post_ledger_entries(entries: bytes, flow_run_id: uuid.UUID) -> PostingResult:
     """Post ledger entries (and the reversals of the lines' earlier versions) and their sums
     to the accumulators, exactly once per entry key. `entries`: CSV whose header row names
@@ -67,7 +66,7 @@ RECONCILIATION_COUNTS = [f"{side}_{measure}" for side in ("accumulator", "openin
                                          "visits", "days")]
 
 
-@task(name="read accumulators, openings and ledger", cache_policy=NO_CACHE)
+@batch_task(name="read accumulators, openings and ledger")
 def read_reconciliation(member_ids: list[str] | None) -> pd.DataFrame:
     """Per (member, benefit, year): accumulator, opening balance and ledger sums, in cents."""
     with service_connection("benefit") as conn:

@@ -11,13 +11,11 @@ from datetime import datetime
 
 import pandas as pd
 import psycopg
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
-from claims_askes.db import service_connection
-from claims_askes.errors import ClaimsAskesError
-from claims_askes.faults import crash_point
-from claims_askes.frames_io import (
+from claims_askes.core.errors import ClaimsAskesError
+from claims_askes.core.faults import crash_point
+from claims_askes.db.connections import service_connection
+from claims_askes.db.frames import (
     CsvRows,
     cents_to_text,
     copy_frame,
@@ -28,7 +26,8 @@ from claims_askes.frames_io import (
     key_and_count_dtypes,
     uuid_array,
 )
-from claims_askes.sqlfiles import queries
+from claims_askes.db.sqlfiles import queries
+from tasks.base import batch_task
 
 Q = queries("claims_service")
 LEASE_LOCK_SPACE = 71_001  # advisory-lock namespace of member leases
@@ -47,7 +46,7 @@ class Lease:
     members: int
 
 
-@task(name="read queue clock", cache_policy=NO_CACHE)
+@batch_task(name="read queue clock")
 def read_queue_clock() -> datetime:
     """The claims database's time at the start of a run: claims this run pends after it are
     not leased again by the same run."""
@@ -57,7 +56,7 @@ def read_queue_clock() -> datetime:
     return row[0]
 
 
-@task(name="lease claims", cache_policy=NO_CACHE)
+@batch_task(name="lease claims")
 def lease_claims(run_id: uuid.UUID, run_started: datetime, max_claims: int,
                  lease_seconds: int, shard: int = 0, shards: int = 1) -> Lease:
     """Lease the next chunk of whole members' adjudicable claims for this run.
@@ -82,14 +81,14 @@ def lease_claims(run_id: uuid.UUID, run_started: datetime, max_claims: int,
     raise AssertionError("unreachable")
 
 
-@task(name="release lease", cache_policy=NO_CACHE)
+@batch_task(name="release lease")
 def release_lease(run_id: uuid.UUID) -> int:
     """Give the run's leased claims back to the queue unchanged."""
     with service_connection("claims") as conn:
         return conn.execute(Q.release_lease, {"run_id": run_id}).rowcount
 
 
-@task(name="read leased claims", cache_policy=NO_CACHE)
+@batch_task(name="read leased claims")
 def read_leased_claims(run_id: uuid.UUID) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The chunk's claims and lines, and the members' earlier non-rejected lines (for R4)."""
     with service_connection("claims") as conn:
@@ -100,14 +99,14 @@ def read_leased_claims(run_id: uuid.UUID) -> tuple[pd.DataFrame, pd.DataFrame, p
     return claims, lines, prior
 
 
-@task(name="read leased claims' postings", cache_policy=NO_CACHE)
+@batch_task(name="read leased claims' postings")
 def read_leased_effective_postings(run_id: uuid.UUID) -> pd.DataFrame:
     """What the leased claims' posted lines count in the accumulators (re-adjudication)."""
     with service_connection("claims") as conn:
         return fetch_frame(conn, Q.leased_effective_postings, {"run_id": run_id})
 
 
-@task(name="read reason codes", cache_policy=NO_CACHE)
+@batch_task(name="read reason codes")
 def read_reason_codes() -> pd.DataFrame:
     with service_connection("claims") as conn:
         return fetch_frame(conn, Q.reason_codes)
@@ -168,7 +167,7 @@ class WriteResult:
     readjustments: int = 0
 
 
-@task(name="write decisions", cache_policy=NO_CACHE)
+@batch_task(name="write decisions")
 def write_decisions(run_id: uuid.UUID, flow_run_id: uuid.UUID, lines: pd.DataFrame,
                     claims: pd.DataFrame, reason: str = "re-adjudication") -> WriteResult:
     """One transaction: lines, claims (ending the lease), status history, notes, payments.
@@ -204,7 +203,7 @@ QUEUE_DTYPES = {"claim_item_id": "string", "adjudication_version": "int64",
 POSTED_COLUMNS = ["claim_item_id", "adjudication_version"]
 
 
-@task(name="read unposted lines", cache_policy=NO_CACHE)
+@batch_task(name="read unposted lines")
 def read_unposted_lines(limit: int, claim_ids: list[str] | None = None) -> CsvRows:
     """Decided line versions not yet through posting (the posting queue), all or of the
     given claims: the CSV of posting's input columns (money as exact decimal text) and a
@@ -214,7 +213,7 @@ def read_unposted_lines(limit: int, claim_ids: list[str] | None = None) -> CsvRo
     return CsvRows(data, frame_from_csv(data, QUEUE_DTYPES))
 
 
-@task(name="mark lines posted", cache_policy=NO_CACHE)
+@batch_task(name="mark lines posted")
 def mark_lines_posted(lines: pd.DataFrame) -> int:
     """Take these line versions (claim_item_id, adjudication_version) out of the posting
     queue (a line decided again meanwhile stays queued)."""
@@ -224,7 +223,7 @@ def mark_lines_posted(lines: pd.DataFrame) -> int:
         return conn.execute(Q.mark_lines_posted).rowcount
 
 
-@task(name="count unposted lines", cache_policy=NO_CACHE)
+@batch_task(name="count unposted lines")
 def count_unposted_lines() -> int:
     with service_connection("claims") as conn:
         row = conn.execute(Q.count_unposted_lines).fetchone()
@@ -235,7 +234,7 @@ LINE_TOTAL_COUNTS = ["lines_amount_cents", "lines_deductible_cents", "lines_oop_
                      "lines_visits", "lines_days"]
 
 
-@task(name="read posted line totals", cache_policy=NO_CACHE)
+@batch_task(name="read posted line totals")
 def read_posted_line_totals(member_ids: list[str] | None) -> pd.DataFrame:
     """Per (member, benefit, year): sums of the approved lines already posted, in cents."""
     with service_connection("claims") as conn:
@@ -244,7 +243,7 @@ def read_posted_line_totals(member_ids: list[str] | None) -> pd.DataFrame:
 
 
 
-@task(name="lease claims for re-adjudication", cache_policy=NO_CACHE)
+@batch_task(name="lease claims for re-adjudication")
 def lease_for_readjudication(run_id: uuid.UUID, claim_numbers: list[str],
                              lease_seconds: int) -> Lease:
     """Lease the named decided claims (all their lines posted) for one re-adjudication."""
@@ -256,14 +255,14 @@ def lease_for_readjudication(run_id: uuid.UUID, claim_numbers: list[str],
     return Lease(run_id, int(row[0]), int(row[1]))
 
 
-@task(name="read claim statuses", cache_policy=NO_CACHE)
+@batch_task(name="read claim statuses")
 def read_claim_statuses(claim_numbers: list[str]) -> dict[str, str]:
     with service_connection("claims") as conn:
         rows = conn.execute(Q.claims_by_number, {"claim_numbers": claim_numbers}).fetchall()
     return {str(number): str(status) for number, status in rows}
 
 
-@task(name="read overrides", cache_policy=NO_CACHE)
+@batch_task(name="read overrides")
 def read_leased_overrides(run_id: uuid.UUID) -> pd.DataFrame:
     """Reviewers' manual decisions on the leased lines (they win over the engine's)."""
     with service_connection("claims") as conn:

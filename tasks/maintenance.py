@@ -8,15 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from psycopg import sql
 
-from claims_askes.db import admin_connection
-from claims_askes.frames_io import fetch_frame
-from claims_askes.ops import progress, set_lock_timeout
-from claims_askes.services import known_schema
-from claims_askes.sqlfiles import queries
+from claims_askes.core.services import known_schema
+from claims_askes.db.connections import admin_connection
+from claims_askes.db.frames import fetch_frame
+from claims_askes.db.sqlfiles import queries
+from claims_askes.operations.common import progress, set_lock_timeout
+from tasks.base import batch_task
 
 Q = queries("common")
 
@@ -41,7 +40,7 @@ def maintained_tables(conn: psycopg.Connection, schemas: list[str]) -> list[tupl
     return [(r[0], r[1], r[2]) for r in rows]
 
 
-@task(name="analyze", cache_policy=NO_CACHE)
+@batch_task(name="analyze")
 def analyze(schemas: list[str], vacuum: bool) -> list[str]:
     """ANALYZE (or VACUUM (ANALYZE), which cannot run in a transaction: autocommit) each
     table of `schemas`, one statement per table so that progress shows and a lock wait
@@ -60,7 +59,7 @@ def analyze(schemas: list[str], vacuum: bool) -> list[str]:
     return done
 
 
-@task(name="reindex concurrently", cache_policy=NO_CACHE)
+@batch_task(name="reindex concurrently")
 def reindex(schemas: list[str]) -> list[str]:
     """REINDEX SCHEMA ... CONCURRENTLY: rebuilds without blocking writes (autocommit)."""
     with admin_connection(autocommit=True) as conn:
@@ -74,7 +73,7 @@ def reindex(schemas: list[str]) -> list[str]:
 REPORT_LOCK_TIMEOUT_SECONDS = 5
 
 
-@task(name="bloat report", cache_policy=NO_CACHE)
+@batch_task(name="bloat report")
 def bloat_report(schemas: list[str]) -> tuple[str, list[dict[str, object]]]:
     """Measured with pgstattuple where installed, else from the statistics collector."""
     with admin_connection() as conn:
@@ -85,7 +84,7 @@ def bloat_report(schemas: list[str]) -> tuple[str, list[dict[str, object]]]:
         return "statistics", records(conn, Q.bloat_from_statistics, {"schemas": schemas})
 
 
-@task(name="sessions and locks", cache_policy=NO_CACHE)
+@batch_task(name="sessions and locks")
 def sessions(long_running_minutes: float, idle_minutes: float
              ) -> tuple[list[dict[str, object]], list[dict[str, object]], list[dict[str, object]]]:
     """Long-running statements, idle sessions and lock waits of this database."""
@@ -96,7 +95,7 @@ def sessions(long_running_minutes: float, idle_minutes: float
                 records(conn, Q.lock_waits))
 
 
-@task(name="terminate idle sessions", cache_policy=NO_CACHE)
+@batch_task(name="terminate idle sessions")
 def terminate(pids: list[int], idle_minutes: float) -> list[int]:
     """Only with the explicit flag; re-checked at the moment of terminating."""
     with admin_connection(autocommit=True) as conn:

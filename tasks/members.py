@@ -4,17 +4,16 @@
 from __future__ import annotations
 
 import pandas as pd
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
-from claims_askes.db import service_connection
-from claims_askes.frames_io import fetch_frame
-from claims_askes.sqlfiles import queries
+from claims_askes.db.connections import service_connection
+from claims_askes.db.frames import fetch_frame
+from claims_askes.db.sqlfiles import queries
+from tasks.base import batch_task
 
 Q = queries("member_service")
 
 
-@task(name="read members and coverages", cache_policy=NO_CACHE)
+@batch_task(name="read members and coverages")
 def read_members_and_coverages(member_ids: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     with service_connection("member") as conn:
         members = fetch_frame(conn, Q.members_by_id, {"member_ids": member_ids})

@@ -6,21 +6,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
-
-from claims_askes.db import admin_connection
-from claims_askes.ops import set_lock_timeout
-from claims_askes.services import ALL_SCHEMAS
-from claims_askes.sqlfiles import queries
+from claims_askes.core.services import ALL_SCHEMAS
+from claims_askes.db.connections import admin_connection
+from claims_askes.db.sqlfiles import queries
+from claims_askes.operations.common import set_lock_timeout
 from schemas.ops import HealthCheck, MonitoringReport
+from tasks.base import batch_task
 from tasks.maintenance import REPORT_LOCK_TIMEOUT_SECONDS, records
 
 Q = queries("common")
 NO_VERIFIED_BACKUP = "-infinity"
 
 
-@task(name="sizes and connections", cache_policy=NO_CACHE)
+@batch_task(name="sizes and connections")
 def sizes_and_connections(table_limit: int = 15) -> MonitoringReport:
     with admin_connection() as conn:
         set_lock_timeout(conn, REPORT_LOCK_TIMEOUT_SECONDS)
@@ -32,7 +30,7 @@ def sizes_and_connections(table_limit: int = 15) -> MonitoringReport:
                             max_connections=int(row[2]), tables=tables)
 
 
-@task(name="slow statements", cache_policy=NO_CACHE)
+@batch_task(name="slow statements")
 def slow_statements(slow_ms: float) -> tuple[list[dict[str, object]], str | None]:
     """From pg_stat_statements when installed in this database (and preloaded)."""
     with admin_connection() as conn:
@@ -45,7 +43,7 @@ def slow_statements(slow_ms: float) -> tuple[list[dict[str, object]], str | None
             return [], f"pg_stat_statements unavailable: {str(exc).splitlines()[0]}"
 
 
-@task(name="health checks", cache_policy=NO_CACHE)
+@batch_task(name="health checks")
 def health_checks(newest_backup: datetime | None, backup_max_age_hours: float,
                   min_runway_months: int, archive_interval: str, today: date
                   ) -> list[HealthCheck]:

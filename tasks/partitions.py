@@ -13,15 +13,19 @@ from datetime import date
 
 import pandas as pd
 import psycopg
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from psycopg import sql
 
-from claims_askes import quality as q
-from claims_askes.db import admin_connection
-from claims_askes.errors import ClaimsAskesError
-from claims_askes.ops import add_months, columns_sql, set_lock_timeout, try_session_lock
-from claims_askes.sqlfiles import queries
+from claims_askes.core.errors import ClaimsAskesError
+from claims_askes.db.connections import admin_connection
+from claims_askes.db.sqlfiles import queries
+from claims_askes.operations.common import (
+    add_months,
+    columns_sql,
+    set_lock_timeout,
+    try_session_lock,
+)
+from claims_askes.quality import checkpoints as q
+from tasks.base import batch_task
 
 Q = queries("claims_service")
 LOCK_NAME = "partition-maintenance"
@@ -143,7 +147,7 @@ class PartitionWork:
     default_rows: int
 
 
-@task(name="maintain claim partitions", cache_policy=NO_CACHE)
+@batch_task(name="maintain claim partitions")
 def maintain_partitions(current_month: date, premake: int, move_default_rows: bool,
                         lock_timeout_seconds: float) -> PartitionWork:
     """Create every missing month from the oldest data through the current month plus

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import pandas as pd
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
-from claims_askes.db import service_connection
-from claims_askes.frames_io import fetch_frame
-from claims_askes.sqlfiles import queries
+from claims_askes.db.connections import service_connection
+from claims_askes.db.frames import fetch_frame
+from claims_askes.db.sqlfiles import queries
+from tasks.base import batch_task
 
 Q = queries("provider_service")
 
 
-@task(name="read contracts and fee schedules", cache_policy=NO_CACHE)
+@batch_task(name="read contracts and fee schedules")
 def read_contracts_and_fee_schedules(provider_ids: list[str]
                                      ) -> tuple[pd.DataFrame, pd.DataFrame, set[str]]:
     """Contracts, fee schedules, and which of the providers the registry knows (I23)."""

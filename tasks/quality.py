@@ -9,13 +9,12 @@ own promises; when it fails nothing is written and the run fails naming the expe
 from __future__ import annotations
 
 import pandas as pd
-from prefect import task
 from prefect.artifacts import create_markdown_artifact
-from prefect.cache_policies import NO_CACHE
 
-from claims_askes import quality as q
 from claims_askes.adjudication.frames import MAX_CENTS
-from claims_askes.quality import CheckpointReport, DataQualityError
+from claims_askes.quality import checkpoints as q
+from claims_askes.quality.checkpoints import CheckpointReport, DataQualityError
+from tasks.base import batch_task
 
 LINE_STATUSES = ["approved", "rejected", "pended"]
 CLAIM_STATUSES = ["approved", "partially_approved", "rejected", "pended"]
@@ -38,7 +37,7 @@ def _run(name: str, frame: pd.DataFrame, expectations: list[q.Expectation], ids:
         raise
 
 
-@task(name="check leased input", cache_policy=NO_CACHE)
+@batch_task(name="check leased input")
 def check_leased_input(claims: pd.DataFrame, lines: pd.DataFrame) -> None:
     """Required identity and structure of the leased claims and lines."""
     _run("adjudication-input-claims", claims, [
@@ -80,7 +79,7 @@ def decision_checks(lines: pd.DataFrame, claims: pd.DataFrame, input_lines: pd.D
     return checked, totals
 
 
-@task(name="check decisions", cache_policy=NO_CACHE)
+@batch_task(name="check decisions")
 def check_decisions(lines: pd.DataFrame, claims: pd.DataFrame, input_lines: pd.DataFrame
                     ) -> None:
     """Approved ≤ allowed; allowed ≤ charged in network; the parts add up to allowed; claim
@@ -100,7 +99,7 @@ def check_decisions(lines: pd.DataFrame, claims: pd.DataFrame, input_lines: pd.D
     ], ["claim_id"])
 
 
-@task(name="check reconciliation", cache_policy=NO_CACHE)
+@batch_task(name="check reconciliation")
 def check_reconciliation(frame: pd.DataFrame) -> None:
     """Accumulator = opening balance + ledger, and ledger = posted lines, key by key; a
     mismatch fails the run naming the members, benefits, years and amounts."""

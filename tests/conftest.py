@@ -25,11 +25,11 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from claims_askes import migrate
-from claims_askes.db import with_credentials, with_database
-from claims_askes.localdb import LocalServer, embedded_bin_dir, free_port
-from claims_askes.services import REPORTING_ROLE, SERVICES
-from claims_askes.settings import reset_settings
+from claims_askes.core.services import REPORTING_ROLE, SERVICES
+from claims_askes.core.settings import reset_settings
+from claims_askes.db import migrate
+from claims_askes.db.connections import with_credentials, with_database
+from claims_askes.db.localserver import LocalServer, embedded_bin_dir, free_port
 
 TEMPLATE = "claims_askes_template"
 

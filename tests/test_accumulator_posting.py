@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from claims_askes.quality import DataQualityError
+from claims_askes.quality.checkpoints import DataQualityError
 from flows.accumulator_posting import accumulator_posting
 from flows.claim_adjudication import claim_adjudication
 from tests.conftest import TestDatabase
@@ -151,7 +151,7 @@ def test_queue_csv_goes_to_posting_input_only_with_its_columns(db: TestDatabase)
     queue column fails instead of landing in the wrong ledger column."""
     import psycopg
 
-    from claims_askes.frames_io import copy_csv, copy_out_csv, frame_from_csv
+    from claims_askes.db.frames import copy_csv, copy_out_csv, frame_from_csv
     from tasks.benefits import POSTING_COLUMNS, Q
 
     with db.admin() as conn:

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 import flows.claim_adjudication as adjudication_flow
+import flows.steps.adjudication as adjudication_steps
 from claims_askes.adjudication import EngineInput, EngineResult, adjudicate
-from claims_askes.backup import count_rows
-from claims_askes.quality import DataQualityError
+from claims_askes.operations.backup import count_rows
+from claims_askes.quality.checkpoints import DataQualityError
 from tests.conftest import TestDatabase
 from tests.scenario import Line, Scenario
 
@@ -36,7 +37,7 @@ def test_failed_decision_checkpoint_writes_nothing(db: TestDatabase, prefect_api
         hospital = s.provider()
         numbers = [s.claim(s.member(plan), hospital, date(2026, 3, 2),
                            [Line("OP_GP", 100_000 + i)]) for i in range(3)]
-        monkeypatch.setattr(adjudication_flow, "adjudicate", overpaying_engine)
+        monkeypatch.setattr(adjudication_steps, "adjudicate", overpaying_engine)
         with pytest.raises(DataQualityError) as failure:
             adjudication_flow.claim_adjudication()
         message = str(failure.value)

@@ -356,7 +356,7 @@ def test_rerun_changes_nothing_then_pended_claim_is_approved(world: World) -> No
 def test_explanation_of_benefits(world: World) -> None:
     from typer.testing import CliRunner
 
-    from claims_askes.cli import app
+    from claims_askes.cli.app import app
 
     result = CliRunner().invoke(app, ["eob", world.claims["fee"]], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output

@@ -19,8 +19,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from claims_askes.faults import CRASH_POINTS
-from claims_askes.frames_io import fetch_frame
+from claims_askes.core.faults import CRASH_POINTS
+from claims_askes.db.frames import fetch_frame
 from flows.claim_adjudication import claim_adjudication
 from tests.conftest import TestDatabase, run_in_threads
 from tests.scenario import Line, Scenario
@@ -229,7 +229,7 @@ def test_leases_taken_at_the_same_moment_never_fail_nor_split_a_member(
     import threading
     import uuid
 
-    from claims_askes.seed import seed_demo_data
+    from claims_askes.demo.seed import seed_demo_data
     from tasks.claims import lease_claims, read_queue_clock, release_lease
 
     seed_demo_data(members=600, claims=2_000, seed=7)  # members with 1 to many claims

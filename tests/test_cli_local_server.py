@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from claims_askes.localdb import free_port
+from claims_askes.db.localserver import free_port
 
 pytestmark = pytest.mark.slow
 

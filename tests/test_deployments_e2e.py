@@ -24,7 +24,7 @@ import pytest
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.objects import FlowRun
 
-from claims_askes.localdb import free_port
+from claims_askes.db.localserver import free_port
 from deployments.project import ROOT, WORK_POOL, read_project
 from tests.conftest import TestDatabase
 from tests.test_adjudication_runs import assert_exactly_once, build_world

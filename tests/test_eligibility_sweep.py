@@ -26,9 +26,9 @@ import pytest
 from typer.testing import CliRunner
 
 from bench.eligibility import build_population
-from claims_askes.frames_io import fetch_frame
-from claims_askes.quality import DataQualityError
-from claims_askes.settings import reset_settings
+from claims_askes.core.settings import reset_settings
+from claims_askes.db.frames import fetch_frame
+from claims_askes.quality.checkpoints import DataQualityError
 from flows.eligibility_sweep import eligibility_sweep
 from schemas.eligibility import EligibilitySweepParameters, EligibilitySweepSummary
 from tests.conftest import TestDatabase
@@ -435,7 +435,7 @@ def small_world(conn: psycopg.Connection) -> tuple[uuid.UUID, str]:
 def test_a_failing_write_checkpoint_stops_the_write(db: TestDatabase, prefect_api: str,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     import flows.eligibility_sweep as sweep_module
-    from tasks.eligibility import compute_snapshot
+    from claims_askes.eligibility.rules import compute_snapshot
 
     def broken(batch: pd.DataFrame, as_of: date) -> pd.DataFrame:
         snapshot = compute_snapshot(batch, as_of)
@@ -454,7 +454,7 @@ def test_a_failing_checkpoint_on_a_later_batch_stops_before_it(
     """The second batch fails its checkpoint while the first one's write may be in flight:
     the run stops with the first batch written (waited for) and the second not."""
     import flows.eligibility_sweep as sweep_module
-    from tasks.eligibility import compute_snapshot
+    from claims_askes.eligibility.rules import compute_snapshot
 
     batches = 0
 
@@ -489,7 +489,7 @@ def test_uncovered_claims_go_to_readjudication_when_installed(db: TestDatabase,
 def test_parameters_and_command_line_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     import typer
 
-    from claims_askes.cli_eligibility import register_eligibility
+    from claims_askes.cli import eligibility
 
     # The default is today in settings.timezone: 25 hours apart, these never agree.
     days = {}
@@ -505,7 +505,7 @@ def test_parameters_and_command_line_errors(monkeypatch: pytest.MonkeyPatch) -> 
     app = typer.Typer()
     run_app = typer.Typer()
     app.add_typer(run_app, name="run")
-    register_eligibility(run_app)
+    eligibility.register(run_app)
     runner = CliRunner()
     for value, message in (("2026-02-30", "--as-of: not a date: '2026-02-30' (expected "
                                           "YYYY-MM-DD, e.g. 2026-03-31)"),
@@ -517,12 +517,8 @@ def test_parameters_and_command_line_errors(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def sweep_command() -> list[str]:
-    """The installed CLI once it registers the command; until then the module's entry."""
-    from claims_askes.cli import run_app
-
-    if any(c.name == "eligibility-sweep" for c in run_app.registered_commands):
-        return [str(Path(sys.executable).parent / "claims-askes")]
-    return [sys.executable, "-m", "claims_askes.cli_eligibility"]
+    """The installed command line."""
+    return [str(Path(sys.executable).parent / "claims-askes")]
 
 
 @pytest.mark.parametrize("point", ["sweep-before-commit", "sweep-after-batch"])

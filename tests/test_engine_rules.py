@@ -1,4 +1,4 @@
-"""Hand-computed examples of every rule, amount step and roll-up of ADJUDICATION.md.
+"""Hand-computed examples of every rule, amount step and roll-up of docs/adjudication.md.
 
 Each test builds a small batch with the factories (amounts in rupiah through ``rp``; Rp 150.000
 is ``rp(150_000)``), works the expected amounts out by hand in its comments, and runs against

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from claims_askes.main_job import (
+from claims_askes.demo.main_job import (
     MIN_AGE_MONTHS,
     Outcome,
     Step,
@@ -14,7 +14,7 @@ from claims_askes.main_job import (
     demo_archive_age,
     steps,
 )
-from claims_askes.ops import business_today
+from claims_askes.operations.common import business_today
 from tests.conftest import TestDatabase
 
 
@@ -33,7 +33,7 @@ def run(step: Step) -> Outcome:
 
 def test_archiving_step_archives_old_settled_demo_claims(db: TestDatabase,
                                                          prefect_api: str) -> None:
-    from claims_askes.seed import seed_demo_data
+    from claims_askes.demo.seed import seed_demo_data
 
     seed_demo_data(members=40, claims=150, seed=7)
     by_name = {s.name: s for s in steps()}

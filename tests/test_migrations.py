@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from claims_askes import migrate
-from claims_askes.services import ALL_SCHEMAS, MIGRATION_ORDER
+from claims_askes.core.services import ALL_SCHEMAS, MIGRATION_ORDER
+from claims_askes.db import migrate
 from tests.conftest import TestDatabase
 
 SEED_TABLES = {

@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from claims_askes.db import with_credentials
+from claims_askes.db.connections import with_credentials
 from flows.claim_adjudication import claim_adjudication
 from tests.conftest import TestDatabase
 from tests.scenario import Line, Scenario

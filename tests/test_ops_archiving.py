@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from claims_askes.ops import ArchiveConflictError
+from claims_askes.operations.common import ArchiveConflictError
 from flows.claim_archiving import claim_archiving
 from tasks.archive import TABLES as ARCHIVED
 from tasks.archive import row_key_sql

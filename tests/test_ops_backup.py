@@ -22,9 +22,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from claims_askes import backup as b
-from claims_askes.ops import HealthCheckFailed
-from claims_askes.settings import reset_settings
+from claims_askes.core.settings import reset_settings
+from claims_askes.operations import backup as b
+from claims_askes.operations.common import HealthCheckFailed
 from flows.database_backup import database_backup
 from flows.database_monitoring import database_monitoring
 from flows.database_restore import RestoreRefused, database_restore
@@ -44,7 +44,7 @@ def backup_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
 
 
 def seed_demo(db: TestDatabase) -> None:
-    from claims_askes.seed import seed_demo_data
+    from claims_askes.demo.seed import seed_demo_data
 
     seed_demo_data(members=40, claims=150, seed=7)
 

@@ -9,7 +9,7 @@ from datetime import date
 import psycopg
 import pytest
 
-from claims_askes.ops import HealthCheckFailed
+from claims_askes.operations.common import HealthCheckFailed
 from flows.partition_maintenance import partition_maintenance
 from tests.conftest import TestDatabase
 
@@ -95,7 +95,7 @@ def test_rows_in_default_fail_the_run_until_moved(db: TestDatabase, prefect_api:
 
 def test_a_second_run_waits_for_nobody(db: TestDatabase, prefect_api: str) -> None:
     """The advisory lock: a run while another holds it refuses at once."""
-    from claims_askes.ops import OperationLocked, lock_key
+    from claims_askes.operations.common import OperationLocked, lock_key
 
     with db.admin() as holder:
         holder.execute("SELECT pg_advisory_lock(%s)", (lock_key("partition-maintenance"),))

@@ -1,7 +1,7 @@
 """Reviewers' overrides applied to the engine's result (``apply_overrides``), and the claim
 roll-up they share with the engine (``roll_up_claims``): pure functions, no database.
 
-The roll-up after an override is the engine's own (ADJUDICATION.md, claim results; I20): the
+The roll-up after an override is the engine's own (docs/adjudication.md, claim results; I20): the
 same frame as the engine's when nothing changed, and for lines decided otherwise the status,
 reason and totals the engine would give lines decided that way.
 """
@@ -15,7 +15,7 @@ import pandas.testing as pdt
 
 from claims_askes.adjudication import EngineResult, adjudicate, roll_up_claims
 from claims_askes.adjudication import frames as F
-from claims_askes.overrides import apply_overrides
+from claims_askes.adjudication.overrides import apply_overrides
 from tests.engine_factories import Batch, line, rp
 from tests.test_engine_rules import _inpatient
 

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from claims_askes.services import ALL_SCHEMAS, REPORTING_ROLE, SERVICES, Service
+from claims_askes.core.services import ALL_SCHEMAS, REPORTING_ROLE, SERVICES, Service
 from tests.conftest import TestDatabase
 from tests.fixtures_sql import add_member
 

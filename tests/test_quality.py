@@ -9,9 +9,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from claims_askes import quality
-from claims_askes.errors import ClaimsAskesError
-from claims_askes.quality import (
+from claims_askes.core.errors import ClaimsAskesError
+from claims_askes.quality import checkpoints as quality
+from claims_askes.quality.checkpoints import (
     CheckpointReport,
     DataQualityError,
     Expectation,

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from typer.testing import CliRunner
 
-from claims_askes.cli import app
+from claims_askes.cli.app import app
 from flows.accumulator_posting import accumulator_posting
 from flows.claim_adjudication import claim_adjudication
 from flows.claim_readjudication import claim_readjudication
@@ -167,7 +167,7 @@ def test_a_line_decided_again_reenters_the_posting_queue_once(
     """Decided, posted (outbox empty), decided again: each line is queued once with its new
     version; while queued the claim cannot be leased again; posting reverses version 1, posts
     version 2 and empties the queue; a second posting adds nothing."""
-    import flows.claim_readjudication as readjudication
+    import flows.steps.readjudication as readjudication
     from schemas.reports import PostingSummary
 
     with db.admin() as conn:

@@ -13,7 +13,13 @@ from pathlib import Path
 
 import psycopg
 
-from claims_askes.report import Dashboard, read_dashboard, render_html, rupiah, write_report
+from claims_askes.reporting.dashboard import (
+    Dashboard,
+    read_dashboard,
+    render_html,
+    rupiah,
+    write_report,
+)
 from tests.conftest import TestDatabase
 from tests.test_adjudication_runs import build_world
 

@@ -6,7 +6,7 @@ import pytest
 from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS as startup
 from prefect.settings import temporary_settings
 
-from claims_askes.runtime import LOCAL_API_STARTUP_SECONDS, patient_local_api
+from claims_askes.core.runtime import LOCAL_API_STARTUP_SECONDS, patient_local_api
 
 VARIABLE = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
 

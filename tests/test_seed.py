@@ -1,5 +1,5 @@
-"""The demo-data seed (`claims_askes.seed`): deterministic, realistic, consistent, and rich
-enough that every rule of ADJUDICATION.md has cases to decide.
+"""The demo-data seed (`claims_askes.demo.seed`): deterministic, realistic, consistent, and rich
+enough that every rule of docs/adjudication.md has cases to decide.
 
 One database is seeded once for the module (small: 200 members, 1,000 claims) and read back
 per schema through each service's own connection; what spans schemas is joined here, in
@@ -19,11 +19,11 @@ import pytest
 from faker.providers.person.id_ID import Provider as IndonesianNames
 from psycopg import sql
 
-from claims_askes.db import service_connection
-from claims_askes.seed import SeedReport, seed_demo_data
-from claims_askes.seed.generate import CITIES, DemoData, generate
-from claims_askes.seed.load import SeedTargetNotEmptyError, table_checksums
-from claims_askes.services import service
+from claims_askes.core.services import service
+from claims_askes.db.connections import service_connection
+from claims_askes.demo.seed import SeedReport, seed_demo_data
+from claims_askes.demo.seed.generate import CITIES, DemoData, generate
+from claims_askes.demo.seed.load import SeedTargetNotEmptyError, table_checksums
 from tests.conftest import Cluster, TestDatabase, fresh_database
 
 MEMBERS = 200
@@ -416,7 +416,7 @@ def any_per_line(pairs: pd.DataFrame, ok: pd.Series, index: pd.Index) -> pd.Seri
 
 def adjudicate_roughly(w: World) -> pd.DataFrame:
     """The line rules in their order, as set operations: enough to show which rule decides
-    each line (R4, R10 and R11 follow the batch order of ADJUDICATION.md)."""
+    each line (R4, R10 and R11 follow the batch order of docs/adjudication.md)."""
     ln = w.lines.set_index("line_id", drop=False).copy()
     idx = ln.index
     rule = pd.Series(None, index=idx, dtype=object)

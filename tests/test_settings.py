@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from claims_askes.db import service_url, with_credentials
-from claims_askes.errors import ConfigError
-from claims_askes.services import SERVICES
-from claims_askes.settings import Settings, load_settings, reset_settings
+from claims_askes.core.errors import ConfigError
+from claims_askes.core.services import SERVICES
+from claims_askes.core.settings import Settings, load_settings, reset_settings
+from claims_askes.db.connections import service_url, with_credentials
 
 
 @pytest.fixture(autouse=True)

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from claims_askes.services import ALL_SCHEMAS
-from claims_askes.sqlfiles import SQL_DIR, Statement, parse_file
+from claims_askes.core.services import ALL_SCHEMAS
+from claims_askes.db.sqlfiles import SQL_DIR, Statement, parse_file
 
 QUALIFIED = re.compile(r"\b([a-z_][a-z0-9_]*)\.[a-z_][a-z0-9_]*\b")
 PARAMETER = re.compile(r"%\(([a-z_][a-z0-9_]*)\)s")

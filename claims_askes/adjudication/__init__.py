@@ -1,4 +1,7 @@
-"""Claim adjudication as pure functions over pandas DataFrames (no database, no Prefect).
+"""Claim adjudication: the rules as pure functions over pandas DataFrames (no database, no
+Prefect), and the two places a person meets them, `overrides` (a reviewer's decision on a
+line) and `eob` (the explanation of benefits), which read and write through the claims
+service's own connection.
 
 ``adjudicate`` is the vectorised engine the batch flow calls; ``EngineInput`` / ``EngineResult``
 are its frame contract (see :mod:`claims_askes.adjudication.frames`); the line-by-line oracle

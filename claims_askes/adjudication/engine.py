@@ -1,9 +1,9 @@
 """The vectorised adjudication engine: a whole batch, set-wise, on ``int64`` cents.
 
 ``adjudicate(inp)`` applies the rules R1–R11 and the amount steps A1–A10 of the contract
-(``/work/shared/ADJUDICATION.md``) to every line of a batch at once. The semantics, including
-every interpretation of a rule the contract leaves open (I1–I22), are those written down in the
-docstring of :mod:`claims_askes.adjudication.reference`, the line-by-line oracle; the
+(``docs/adjudication.md``) to every line of a batch at once. The semantics, including every
+interpretation of a rule the contract leaves open (I1–I24, in the same document), are those
+of :mod:`claims_askes.adjudication.reference`, the line-by-line oracle; the
 hypothesis tests check that both agree on every output column, and
 ``tests/test_engine_rules.py`` pins hand-computed examples on both.
 

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from claims_askes.db import service_connection
-from claims_askes.errors import ClaimsAskesError
-from claims_askes.sqlfiles import queries
+from claims_askes.core.errors import ClaimsAskesError
+from claims_askes.db.connections import service_connection
+from claims_askes.db.sqlfiles import queries
 
 #: (reason code, column title, line amount) of each adjustment an EOB shows, in the order
 #: they are taken off the charge

@@ -5,7 +5,7 @@ up to 10**15 − 1 cents and percentages in hundredths of a percent fit comforta
 product below is arranged so that it cannot overflow ``int64`` for those ranges. Sums that
 could leave ``int64`` (a capped running total over thousands of maximal amounts, a claim's
 total of malformed charges) are taken in Python integers instead, exactly. Each helper is
-the vectorised form of one sentence of the contract (``ADJUDICATION.md``):
+the vectorised form of one sentence of the contract (``docs/adjudication.md``):
 
 * "every rounding is half-up to the cent" → :func:`round_half_up_div`, :func:`mul_div_half_up`;
 * "a running total capped at C gives line i min(C, T_i) − min(C, T_{i−1})" →

@@ -3,7 +3,7 @@
 Applied to the engine's result before the decision checkpoint: an approved override pays
 its amount (allowed = paid, no cost sharing; the member owes the rest of the charge), a
 rejected one pays nothing with the reviewer's reason; the claims' totals and statuses are
-then rolled up again from their lines by the engine's own roll-up (ADJUDICATION.md's claim
+then rolled up again from their lines by the engine's own roll-up (docs/adjudication.md's claim
 results, I20).
 """
 
@@ -14,7 +14,7 @@ from decimal import Decimal
 import pandas as pd
 
 from claims_askes.adjudication import EngineResult, roll_up_claims
-from claims_askes.errors import ClaimsAskesError
+from claims_askes.core.errors import ClaimsAskesError
 
 ZEROED = ["deductible_cents", "copay_cents", "coinsurance_cents", "network_reduction_cents",
           "limit_cents", "oop_cents"]
@@ -47,8 +47,8 @@ def record_override(claim_number: str, line_number: int, *, approve: Decimal | N
                     reject: str | None, note: str, by: str) -> str:
     """Validate and store a reviewer's decision on a line; returns the claim's status (the
     caller re-adjudicates a decided claim so the decision takes effect now)."""
-    from claims_askes.db import service_connection
-    from claims_askes.sqlfiles import queries
+    from claims_askes.db.connections import service_connection
+    from claims_askes.db.sqlfiles import queries
 
     if (approve is None) == (reject is None):
         raise ClaimsAskesError("give exactly one of --approve AMOUNT or --reject REASON")

@@ -1,6 +1,6 @@
 """The oracle: adjudication written for clarity, one line at a time.
 
-This module is the contract (``/work/shared/ADJUDICATION.md``) in the most literal form we could
+This module is the contract (``docs/adjudication.md``) in the most literal form we could
 write: a Python loop over the lines in batch order, Python ``int`` / ``Decimal`` arithmetic,
 dictionaries for the running totals, and one small function per rule and per amount step. It is
 slow on purpose and shares no arithmetic with the vectorised engine (only the output-frame
@@ -13,108 +13,10 @@ again in batch order, with running totals kept in dictionaries.
 
 Interpretations
 ---------------
-Where the contract is silent or ambiguous, both implementations decide as follows (each item
-names the rule it completes; the tests in ``tests/test_engine_rules.py`` pin most of them).
-
-Order and running totals
-    I1  Batch order per member is (service_date, submission_date, claim_number, line_number),
-        then claim_id and line_id, so that the order is total. submission_date is compared as
-        an instant (time of day counts; a tz-aware one is taken in UTC, a naive one as UTC).
-    I2  A running total capped at C gives line i ``min(C, T_i) − min(C, T_{i−1})`` clipped to
-        [0, v_i]. The clip only matters when the cap changes inside a group (a plan change
-        mid-year gives later lines another limit): each line then keeps between nothing and all
-        of its value. A cap ``limit − used`` is floored at 0; a null limit is no cap; a missing
-        accumulator row counts as all zeros.
-
-Line rules
-    I3  R1: also invalid are a charge above 10**15 − 1 cents (9,999,999,999,999.99 rupiah, the
-        largest ``DECIMAL(15,2)``), a quantity above 2**31 − 1 (``INTEGER`` overflow), and a
-        benefit_code that is blank (whitespace only). discharge_date < admission_date rejects
-        every line of the claim. A claim without lines is rejected with INVALID_CLAIM.
-    I4  R2: a member missing from ``members`` is not eligible, nor is one with a null
-        enrollment_date (never enrolled). Status ``terminated`` does not reject by itself: the
-        dates decide.
-    I5  R3: of several covering coverages with the same latest effective_date, the smallest
-        coverage_id. "The member's first coverage" is the earliest one with status active or
-        terminated (a cancelled coverage never existed).
-    I6  R4: "an earlier line that passed R1–R3" includes lines later rejected (also as
-        duplicates) or pended. Null procedure codes are equal. Of two identical lines of one
-        claim the second (in line order) is the duplicate.
-    I7  R6: an exclusion with neither a prefix nor a procedure excludes nothing; an empty
-        prefix matches every line that has a diagnosis code; a line without a diagnosis code
-        matches no prefix.
-    I8  R8: the age is one less until the birthday is reached; a 29 February birthday is
-        reached on 1 March in common years. An unknown date of birth fails any non-null bound.
-    I9  R9: a pending authorization must match like an approved one (member, benefit, provider
-        null or the claim's, valid on sd); an approved one wins; ``denied`` ones are ignored.
-        The pend is decided before any running total: when a line that passed R1–R8 has only a
-        pending authorization, every line of its claim (also lines rejected by R1–R8) is
-        ``pended`` with reason PREAUTH_PENDING and zero amounts, and takes no part in R10, R11
-        or A3–A10. Its lines still count for later lines' R4 (they passed R1–R3).
-    I10 R10: the surviving claims of (member, benefit, year) are those not pended with a line of
-        the benefit that passed R1–R9; the rank is their dense rank in batch order. A claim
-        rejected by R10 keeps its rank (later claims do not move up). The limit is that of the
-        line's plan.
-    I11 R11: a line with 0 covered days still adds its quantity to the running total (lines
-        rejected before R11 do not).
-
-Amounts
-    I12 A1: in_network is reported for every line, also rejected ones (a fact about provider and
-        date).
-    I13 A2: of several fee rows effective on sd, the latest effective_date, then the lowest fee.
-        Only a line with a procedure code has a fee. R11's covered part is allowed ×
-        covered_days / quantity rounded half-up; ``allowed_cents`` reports the full allowed and
-        the uncovered rest goes to ``limit_cents``.
-    I14 A3: the deductible's running total is over the pre-A7 deductibles (A7 depends on A3, so
-        A3 cannot see A7's reductions of earlier lines of the batch).
-    I15 A4: the copay applies per line (not per visit).
-    I16 A7: oop_max is that of the cost_sharing row of the line's plan effective on sd (several:
-        latest effective_date, then the lowest maximum, a null maximum counting as none); no
-        row: no cap. ``oop_cents`` is the cost share kept after A7 (what oop_used receives).
-    I17 A8–A10: each caps the previous step's result; what they remove goes to ``limit_cents``.
-        A line capped to a plan payment of 0 is still approved.
-    I18 The reason of an approved line is the largest of DEDUCTIBLE, COPAY, COINSURANCE,
-        FEE_SCHEDULE (charged − allowed, in network only), NETWORK_REDUCTION (A6) and
-        LIMIT_REACHED (A8–A10 and R11's uncovered part), ties to the first in that order; None
-        when all are 0.
-
-Rejected, pended lines and claims
-    I19 A rejected line has every amount 0 except member_responsibility, which is its charge
-        when that is a storable non-negative amount, else 0 (a malformed amount is owed by
-        nobody). A pended line has every amount 0. covered_days is 0 unless approved.
-        coverage_id / plan_id are those R3 found when the line got that far, else None.
-    I20 A claim's reason: PREAUTH_PENDING when pended, None when approved, else that of its
-        first rejected line by (line_number, line_id). total_charged sums the raw charges.
-
-Dates and sizes that cannot be right
-    I21 R1: a claim is for services already rendered. Every line of a claim is INVALID_CLAIM
-        when its service_date, its admission_date or its discharge_date (those present) is
-        after the day it was submitted: the calendar date of submission_date (an instant,
-        stored ``TIMESTAMPTZ``) in the business time zone, Asia/Jakarta (the ``timezone``
-        argument; the flow passes ``CLAIMS_ASKES_TIMEZONE``; a tz-naive instant is taken as
-        UTC, as in I1). The dates themselves are ``DATE``s, Jakarta calendar days. A
-        service on the day of submission is valid; so is a stay discharged that day. A claim
-        submitted before its patient left hospital (an interim bill) is invalid too: it would
-        claim days not yet spent.
-    I22 What is written must fit its column, and what is posted its accumulator. R1: every
-        line of a claim whose charges, in absolute value, add up to more than 10**15 − 1 cents
-        is INVALID_CLAIM, and nobody owes any of them (I19's member_responsibility is 0): its
-        totals could not be stored. Such a claim's total_charged is the sum of its charges
-        clamped to [−(10**15 − 1), 10**15 − 1]; every other claim's sum fits anyway. A claim
-        that passes has approved and member totals of at most its charges. The running totals
-        that posting adds to accumulator columns are capped at those columns' maximum, as if
-        every plan had these limits: A9's annual limit at most 10**15 − 1 cents (amount_used),
-        A7's oop_max at most 10**15 − 1 cents (oop_used, per member and year over every
-        benefit), and R11's day limit at most 2**31 − 1 days (days_used, ``INTEGER``; also for
-        a benefit without a day limit, whose lines then go through R11 like any other). Real
-        data never comes near them; deductible_used is bounded by the deductible already.
-    I23 R1: a claim whose provider is not in the provider registry (``provider_known`` False,
-        set by the flow from provider_service) is invalid, every line INVALID_CLAIM: A1 would
-        make it out of network and a cashless claim would pay a provider nobody knows. A
-        claims frame without the column has only known providers.
-    I24 R1: a claim submitted after the moment the batch reads it (``submitted_in_future``
-        True, set by the flow from its clock) is invalid, every line INVALID_CLAIM: I21 alone
-        would pass a service of 2090 submitted in 2090. The engine itself has no clock.
+Where the contract is silent or ambiguous, both implementations decide the same way. The
+decisions are numbered I1-I24 and written down in ``docs/adjudication.md`` ("Interpretations");
+the code below names them where it applies them, and ``tests/test_engine_rules.py`` pins most
+of them with hand-computed examples.
 """
 
 from __future__ import annotations

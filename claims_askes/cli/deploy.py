@@ -17,9 +17,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from claims_askes.errors import ClaimsAskesError, ConfigError
+from claims_askes.cli.common import console, user_errors
+from claims_askes.core.errors import ClaimsAskesError, ConfigError
 
-DEFAULT_REPORT = Path("reports/claims-dashboard.html")
 PREFECT = str(Path(sys.executable).parent / "prefect")
 
 
@@ -73,8 +73,7 @@ def schedule_text(schedules: list[dict[str, Any]]) -> str:
 
 def deploy(code_dir: Path | None, store_secrets: bool, prefect_file: Path | None) -> None:
     """Set up the server, deploy, and print what was deployed (and what was skipped)."""
-    from claims_askes.cli import console
-    from claims_askes.settings import get_settings
+    from claims_askes.core.settings import get_settings
     from deployments.project import PREFECT_YAML, ROOT, read_project
     from deployments.setup import set_up_server
 
@@ -108,25 +107,8 @@ def deploy(code_dir: Path | None, store_secrets: bool, prefect_file: Path | None
                   f"{url.removesuffix('/api')}")
 
 
-def print_dashboard_summary(path: Path, dashboard: Any) -> None:
-    """The dashboard's headline in the terminal, and where the HTML is."""
-    from claims_askes.cli import console
-    from claims_askes.report import STATUS_SERIES, rupiah
-
-    table = Table("status", "claims", title=f"claims of the last 30 days: {dashboard.claims:,}")
-    for column, label, _ in STATUS_SERIES:
-        table.add_row(label, f"{dashboard.count(column):,}")
-    console.print(table)
-    console.print(f"charged {rupiah(dashboard.charged)}, approved {rupiah(dashboard.approved)}")
-    if dashboard.reasons:
-        top = dashboard.reasons[0]
-        console.print(f"most frequent rejection: {top.code} ({top.lines:,} lines)")
-    console.print(f"dashboard: [bold]{path}[/] (open it in a browser: {path.as_uri()})")
-
-
-def register(app: typer.Typer, run_app: typer.Typer) -> None:
+def register(app: typer.Typer) -> None:
     """Add this module's commands to `claims-askes` and `claims-askes run`."""
-    from claims_askes.cli import user_errors
 
     @app.command("deploy")
     @user_errors
@@ -144,16 +126,3 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
     ) -> None:
         """Set up the Prefect server (pool, queues, limits, variables) and deploy every flow."""
         deploy(code_dir, store_secrets, prefect_file)
-
-    @app.command("report")
-    @user_errors
-    def report_cmd(
-        output: Annotated[Path, typer.Option(help="Where to write the HTML.")] = DEFAULT_REPORT,
-    ) -> None:
-        """The claims dashboard (last 30 days) as one self-contained HTML file with charts."""
-        from claims_askes.cli import console
-        from claims_askes.report import write_report
-
-        with console.status("reading the claims dashboard"):
-            path, dashboard = write_report(output)
-        print_dashboard_summary(path, dashboard)

@@ -1,23 +1,26 @@
-"""`claims-askes run eligibility-sweep`: registered on the `run` group by
-`register_eligibility(run_app)`.
-
-Until the main CLI registers it, `python -m claims_askes.cli_eligibility run eligibility-sweep
-...` runs the same command through the same application.
-"""
+"""`claims-askes run eligibility-sweep`."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 from rich.table import Table
+
+from claims_askes.cli.common import (
+    console,
+    err_console,
+    json_option,
+    option,
+    parameters_error,
+    user_errors,
+)
+from schemas.eligibility import EligibilitySweepParameters as Sweep
 
 COMMAND = "eligibility-sweep"
 
 
 def print_sweep_summary(summary: Any) -> None:
-    from claims_askes.cli import console
-
     previous = summary.previous_as_of.isoformat() if summary.previous_as_of else "none"
     table = Table("measure", "value",
                   title=f"eligibility sweep as of {summary.as_of.isoformat()}: "
@@ -49,32 +52,23 @@ def print_sweep_summary(summary: Any) -> None:
                                                               if more > 0 else ""))
 
 
-def register_eligibility(run_app: typer.Typer) -> None:
+def register(run_app: typer.Typer) -> None:
     """Add `eligibility-sweep` to `claims-askes run`."""
-    from claims_askes.cli import err_console, parameters_error, user_errors
 
     @run_app.command(COMMAND)
     @user_errors
     def run_eligibility_sweep(
-        as_of: Annotated[str | None, typer.Option(
-            "--as-of", help="Sweep as of this date, YYYY-MM-DD (default: today in "
-                            "CLAIMS_ASKES_TIMEZONE, Asia/Jakarta).")] = None,
-        batch_size: Annotated[int, typer.Option(help="Members per batch.")] = 250_000,
-        readjudicate: Annotated[bool, typer.Option(
-            "--readjudicate/--no-readjudicate",
-            help="Send approved claims no longer covered to claim-readjudication.")] = True,
-        json_output: Annotated[bool, typer.Option(
-            "--json", help="Print the run's summary as JSON (for scripts).")] = False,
+        as_of: str | None = option(Sweep, "as_of", "--as-of"),
+        batch_size: int = option(Sweep, "batch_size"),
+        readjudicate: bool = option(Sweep, "readjudicate", "--readjudicate/--no-readjudicate"),
+        json_output: bool = json_option(),
     ) -> None:
         """Eligibility of every member as of a date: snapshots, expired coverages terminated,
         data faults reported, approved claims no longer covered re-adjudicated."""
         from pydantic import ValidationError
 
-        from schemas.eligibility import EligibilitySweepParameters
-
         try:
-            params = EligibilitySweepParameters(as_of=as_of, batch_size=batch_size,
-                                                readjudicate=readjudicate)
+            params = Sweep(as_of=as_of, batch_size=batch_size, readjudicate=readjudicate)
         except ValidationError as exc:
             raise parameters_error(exc, option="as_of") from None
         from flows.eligibility_sweep import eligibility_sweep
@@ -86,16 +80,3 @@ def register_eligibility(run_app: typer.Typer) -> None:
             print(summary.model_dump_json())
             return
         print_sweep_summary(summary)
-
-
-def main() -> None:
-    """The main CLI with this command registered (if the main CLI does not register it)."""
-    from claims_askes.cli import app, run_app
-
-    if not any(c.name == COMMAND for c in run_app.registered_commands):
-        register_eligibility(run_app)
-    app()
-
-
-if __name__ == "__main__":
-    main()

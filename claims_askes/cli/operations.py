@@ -8,37 +8,25 @@ runs, so a bad value is one line naming the option (exit 2).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import typer
-from pydantic import BaseModel, ValidationError
 from rich.table import Table
 
+from claims_askes.cli.common import console, flow_progress, option, parameters, user_errors
+from schemas.ops import (
+    ArchivingParameters,
+    BackupParameters,
+    MaintenanceParameters,
+    MonitoringParameters,
+    PartitionParameters,
+    RestoreParameters,
+)
+
 AsOf = Annotated[datetime | None, typer.Option(
-    "--as-of", formats=["%Y-%m-%d"], help="Business date (default: today in Jakarta).")]
-
-
-def _validate(model: type[BaseModel], **values: Any) -> None:
-    """Validate options with the flow's model; a bad one is one line (exit 2)."""
-    from claims_askes.cli import parameters_error
-
-    try:
-        model(**values)
-    except ValidationError as exc:
-        raise parameters_error(exc) from None
-
-
-@contextmanager
-def _progress() -> Iterator[None]:
-    """A rich progress bar fed by the flows' progress hook."""
-    from claims_askes.cli import step_progress
-    from claims_askes.ops import progress_to
-
-    with step_progress() as advance, progress_to(advance):
-        yield
+    "--as-of", formats=["%Y-%m-%d"], help=PartitionParameters.model_fields["as_of"].description)]
 
 
 def _day(value: datetime | None) -> date | None:
@@ -58,8 +46,6 @@ def _rows(title: str, records: list[dict[str, object]]) -> Table:
 
 def register(app: typer.Typer, run_app: typer.Typer) -> None:
     """Add this module's commands to `claims-askes` and `claims-askes run`."""
-    from claims_askes.cli import console, user_errors
-
     backup_app = typer.Typer(help="Backups: list and verify.", no_args_is_help=True)
     app.add_typer(backup_app, name="backup")
 
@@ -70,18 +56,17 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
 
     @command(run_app, "partition-maintenance")
     def run_partition_maintenance(
-        premake: Annotated[int, typer.Option(help="Months to keep ready ahead.")] = 4,
-        move_default_rows: Annotated[bool, typer.Option(
-            "--move-default-rows", help="Move default-partition rows into their months.")]
-        = False,
-        lock_timeout: Annotated[float, typer.Option(help="Seconds to wait for a lock.")] = 5,
+        premake: int = option(PartitionParameters, "premake"),
+        move_default_rows: bool = option(PartitionParameters, "move_default_rows",
+                                         "--move-default-rows"),
+        lock_timeout: float = option(PartitionParameters, "lock_timeout_seconds",
+                                     "--lock-timeout"),
         as_of: AsOf = None,
     ) -> None:
         """Keep claim_partitioned covered through the current month plus --premake."""
         from flows.partition_maintenance import partition_maintenance
-        from schemas.ops import PartitionParameters
 
-        _validate(PartitionParameters, premake=premake, move_default_rows=move_default_rows,
+        parameters(PartitionParameters, premake=premake, move_default_rows=move_default_rows,
                   lock_timeout_seconds=lock_timeout, as_of=_day(as_of))
         with console.status("maintaining partitions"):
             report = partition_maintenance(premake=premake, move_default_rows=move_default_rows,
@@ -92,21 +77,21 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
 
     @command(run_app, "claim-archiving")
     def run_claim_archiving(
-        older_than: Annotated[str, typer.Option(help="Nd, Nw, Nm or Ny, e.g. 2y.")] = "2y",
-        batch_size: Annotated[int, typer.Option(help="Claims per transaction.")] = 5_000,
-        max_batches: Annotated[int | None, typer.Option(help="Stop after N batches.")] = None,
-        lock_timeout: Annotated[float, typer.Option(help="Seconds to wait for a lock.")] = 5,
+        older_than: str = option(ArchivingParameters, "older_than"),
+        batch_size: int = option(ArchivingParameters, "batch_size"),
+        max_batches: int | None = option(ArchivingParameters, "max_batches"),
+        lock_timeout: float = option(ArchivingParameters, "lock_timeout_seconds",
+                                     "--lock-timeout"),
         as_of: AsOf = None,
         json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
         = False,
     ) -> None:
         """Archive claims older than --older-than, with their children, exactly once."""
         from flows.claim_archiving import claim_archiving
-        from schemas.ops import ArchivingParameters
 
-        _validate(ArchivingParameters, older_than=older_than, batch_size=batch_size,
+        parameters(ArchivingParameters, older_than=older_than, batch_size=batch_size,
                   max_batches=max_batches, lock_timeout_seconds=lock_timeout, as_of=_day(as_of))
-        with _progress():
+        with flow_progress():
             report = claim_archiving(older_than=older_than, batch_size=batch_size,
                                      max_batches=max_batches,
                                      lock_timeout_seconds=lock_timeout, as_of=_day(as_of))
@@ -125,30 +110,22 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
 
     @command(run_app, "database-backup")
     def run_database_backup(
-        scope: Annotated[str, typer.Option(help="full, or schema (with --schema).")] = "full",
-        schema: Annotated[str | None, typer.Option(help="The schema of a schema backup.")]
-        = None,
-        drill: Annotated[str, typer.Option(help="Restore drill: auto (weekly), always, never.")]
-        = "auto",
-        keep_count: Annotated[int, typer.Option(help="Keep this many newest.")] = 7,
-        keep_days: Annotated[float, typer.Option(help="Keep every backup this young.")] = 14,
-        min_verified: Annotated[int, typer.Option(help="Never fewer verified backups.")] = 2,
-        max_age_hours: Annotated[float, typer.Option(
-            help="Fail when the newest verified backup is older.")] = 26,
+        scope: str = option(BackupParameters, "scope"),
+        schema: str | None = option(BackupParameters, "schema_name", "--schema"),
+        drill: str = option(BackupParameters, "drill"),
+        keep_count: int = option(BackupParameters, "keep_count"),
+        keep_days: float = option(BackupParameters, "keep_days"),
+        min_verified: int = option(BackupParameters, "min_verified"),
+        max_age_hours: float = option(BackupParameters, "max_age_hours"),
     ) -> None:
         """pg_dump, verify, drill when due, apply retention."""
         from flows.database_backup import database_backup
-        from schemas.ops import BackupParameters, RetentionPolicy
 
-        _validate(BackupParameters, scope=scope, schema_name=schema, drill=drill,
-                  retention=RetentionPolicy(keep_count=keep_count, keep_days=keep_days,
-                                            min_verified=min_verified),
-                  max_age_hours=max_age_hours)
-        with _progress():
-            report = database_backup(scope=scope, schema_name=schema,  # type: ignore[call-overload]
-                                     drill=drill, keep_count=keep_count,
-                                     keep_days=keep_days, min_verified=min_verified,
-                                     max_age_hours=max_age_hours)
+        params = parameters(BackupParameters, scope=scope, schema_name=schema, drill=drill,
+                            keep_count=keep_count, keep_days=keep_days,
+                            min_verified=min_verified, max_age_hours=max_age_hours)
+        with flow_progress():
+            report = database_backup(**params.model_dump())
         v = report.verification
         console.print(f"backup [bold]{report.backup_id}[/] {_size(report.size_bytes)} in "
                       f"{report.seconds_dump:.1f} s; verified in {report.seconds_verify:.1f} s; "
@@ -163,19 +140,18 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
 
     @command(run_app, "database-restore")
     def run_database_restore(
-        backup_id: Annotated[str, typer.Argument(help="From `claims-askes backup list`.")],
-        target_database: Annotated[str, typer.Option(help="Database to restore into.")],
-        schema: Annotated[str | None, typer.Option(help="Restore only this schema.")] = None,
-        clean: Annotated[bool, typer.Option("--clean", help="Drop restored objects first.")]
-        = False,
-        force: Annotated[bool, typer.Option("--force", help="Restore over existing data.")]
-        = False,
+        backup_id: Annotated[str, typer.Argument(
+            help=RestoreParameters.model_fields["backup_id"].description)],
+        target_database: Annotated[str, typer.Option(
+            help=RestoreParameters.model_fields["target_database"].description)],
+        schema: str | None = option(RestoreParameters, "schema_name", "--schema"),
+        clean: bool = option(RestoreParameters, "clean", "--clean"),
+        force: bool = option(RestoreParameters, "force", "--force"),
     ) -> None:
         """Restore a backup (or one schema of it) into a named database, then check counts."""
         from flows.database_restore import database_restore
-        from schemas.ops import RestoreParameters
 
-        _validate(RestoreParameters, backup_id=backup_id, target_database=target_database,
+        parameters(RestoreParameters, backup_id=backup_id, target_database=target_database,
                   schema_name=schema, clean=clean, force=force)
         with console.status(f"restoring {backup_id}"):
             report = database_restore(backup_id=backup_id, target_database=target_database,
@@ -186,29 +162,25 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
 
     @command(run_app, "database-maintenance")
     def run_database_maintenance(
-        vacuum: Annotated[bool, typer.Option("--vacuum", help="VACUUM (ANALYZE).")] = False,
-        no_analyze: Annotated[bool, typer.Option("--no-analyze", help="Skip ANALYZE.")] = False,
-        reindex: Annotated[bool, typer.Option(
-            "--reindex", help="REINDEX SCHEMA ... CONCURRENTLY.")] = False,
-        schema: Annotated[list[str] | None, typer.Option(help="Only these schemas.")] = None,
-        long_running_minutes: Annotated[float, typer.Option()] = 5,
-        idle_minutes: Annotated[float, typer.Option()] = 30,
-        terminate_idle: Annotated[bool, typer.Option(
-            "--terminate-idle", help="Terminate the idle sessions found.")] = False,
+        vacuum: bool = option(MaintenanceParameters, "vacuum", "--vacuum"),
+        analyze: bool = option(MaintenanceParameters, "analyze_tables", "--analyze/--no-analyze"),
+        reindex: bool = option(MaintenanceParameters, "reindex_schemas", "--reindex"),
+        schema: Annotated[list[str] | None, typer.Option(
+            help=MaintenanceParameters.model_fields["schemas"].description)] = None,
+        long_running_minutes: float = option(MaintenanceParameters, "long_running_minutes"),
+        idle_minutes: float = option(MaintenanceParameters, "idle_minutes"),
+        terminate_idle: bool = option(MaintenanceParameters, "terminate_idle",
+                                      "--terminate-idle"),
     ) -> None:
         """ANALYZE / VACUUM, bloat, optional reindex; long queries, idle sessions, locks."""
         from flows.database_maintenance import database_maintenance
-        from schemas.ops import MaintenanceParameters
 
-        _validate(MaintenanceParameters, analyze=not no_analyze, vacuum=vacuum,
-                  reindex=reindex, schemas=schema or [],
-                  long_running_minutes=long_running_minutes, idle_minutes=idle_minutes,
-                  terminate_idle=terminate_idle)
-        with _progress():
-            report = database_maintenance(
-                analyze_tables=not no_analyze, vacuum=vacuum, reindex_schemas=reindex,
-                schemas=schema, long_running_minutes=long_running_minutes,
-                idle_minutes=idle_minutes, terminate_idle=terminate_idle)
+        params = parameters(MaintenanceParameters, analyze_tables=analyze, vacuum=vacuum,
+                            reindex_schemas=reindex, schemas=schema or [],
+                            long_running_minutes=long_running_minutes,
+                            idle_minutes=idle_minutes, terminate_idle=terminate_idle)
+        with flow_progress():
+            report = database_maintenance(**params.model_dump())
         console.print(_rows(f"bloat ({report.bloat_source})", report.bloat[:10]))
         for title, rows in (("long-running statements", report.long_running),
                             ("idle sessions", report.idle), ("lock waits", report.lock_waits)):
@@ -219,18 +191,16 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
 
     @command(run_app, "database-monitoring")
     def run_database_monitoring(
-        slow_ms: Annotated[float, typer.Option(help="Slow statement threshold (mean ms).")]
-        = 1000,
-        backup_max_age_hours: Annotated[float, typer.Option()] = 26,
-        min_runway_months: Annotated[int, typer.Option()] = 2,
-        archive_older_than: Annotated[str, typer.Option()] = "2y",
+        slow_ms: float = option(MonitoringParameters, "slow_ms"),
+        backup_max_age_hours: float = option(MonitoringParameters, "backup_max_age_hours"),
+        min_runway_months: int = option(MonitoringParameters, "min_runway_months"),
+        archive_older_than: str = option(MonitoringParameters, "archive_older_than"),
         as_of: AsOf = None,
     ) -> None:
         """Sizes, connections, slow statements and health checks; fails on a critical one."""
         from flows.database_monitoring import database_monitoring
-        from schemas.ops import MonitoringParameters
 
-        _validate(MonitoringParameters, slow_ms=slow_ms,
+        parameters(MonitoringParameters, slow_ms=slow_ms,
                   backup_max_age_hours=backup_max_age_hours,
                   min_runway_months=min_runway_months, archive_older_than=archive_older_than,
                   as_of=_day(as_of))
@@ -247,7 +217,7 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
     @command(backup_app, "list")
     def backup_list() -> None:
         """Complete backups, newest first, with their verification."""
-        from claims_askes.backup import list_backups
+        from claims_askes.operations.backup import list_backups
 
         table = Table("id", "scope", "started (UTC)", "size", "verified", "drill")
         for entry in list_backups():
@@ -266,7 +236,7 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
                                                             "database.")] = False,
     ) -> None:
         """Verify a backup: sha256, table of contents, a full read (and a restore drill)."""
-        from claims_askes.backup import BackupError, verify_backup
+        from claims_askes.operations.backup import BackupError, verify_backup
 
         with console.status(f"verifying {backup_id}"):
             result = verify_backup(backup_id, drill=drill)
@@ -275,37 +245,3 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
                               + "; ".join(result.problems))
         console.print(f"backup {backup_id} verified"
                       + (f"; drill: {result.drill_detail}" if drill else ""))
-
-
-def demo_operations() -> None:
-    """The operations part of the main job (`claims-askes demo`), on the demo database:
-    partitions, archiving (with its count and checksum checkpoint per batch), VACUUM
-    (ANALYZE), a backup with verification and a restore drill (its row-count checkpoint),
-    then monitoring, which fails the demo on any critical check."""
-    from claims_askes.cli import console
-    from flows.claim_archiving import claim_archiving
-    from flows.database_backup import database_backup
-    from flows.database_maintenance import database_maintenance
-    from flows.database_monitoring import database_monitoring
-    from flows.partition_maintenance import partition_maintenance
-
-    with console.status("partition maintenance"):
-        parts = partition_maintenance(premake=4, move_default_rows=True)
-    console.print(f"partitions: {len(parts.created)} created, covered {parts.covered_from} "
-                  f"to {parts.covered_to}")
-    with _progress():
-        archived = claim_archiving(older_than="2y")
-    console.print(f"archiving: {archived.claims_moved:,} claims before {archived.cutoff} "
-                  f"archived in {archived.batches} batches ({archived.held_back:,} held back)")
-    with _progress():
-        maintained = database_maintenance(vacuum=True)
-    console.print(f"maintenance: {len(maintained.vacuumed)} tables vacuumed and analyzed")
-    with _progress():
-        backup = database_backup(drill="always")
-    console.print(f"backup: {backup.backup_id} ({_size(backup.size_bytes)}) verified; drill: "
-                  f"{backup.verification.drill_detail}")
-    report = database_monitoring()
-    table = Table("check", "status", "details", title="health")
-    for check in report.checks:
-        table.add_row(check.check_name, check.status, check.details)
-    console.print(table)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import signal
 
-from claims_askes.settings import get_settings
+from claims_askes.core.settings import get_settings
 
 #: every crash point, in the order a chunk passes them
 CRASH_POINTS = (

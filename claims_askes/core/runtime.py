@@ -24,10 +24,26 @@ def current_flow_run_id() -> uuid.UUID:
     return uuid.UUID(str(run_id)) if run_id else uuid.uuid4()
 
 
+#: Prefect's telemetry, off unless the user turns it on: an insurer's batch machines send
+#: nothing out, and the local API's telemetry service, writing to Prefect's SQLite file while
+#: a flow does, printed a 100-line `sqlite3.OperationalError: database is locked` traceback
+#: in the middle of the main job's output, though nothing had failed.
+TELEMETRY_OFF = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+
+
+def telemetry_off() -> None:
+    """Turn Prefect's telemetry off for this process and those it starts (the local API
+    server inherits the environment), keeping any value the user set."""
+    for name, value in TELEMETRY_OFF.items():
+        os.environ.setdefault(name, value)
+
+
 @contextmanager
 def patient_local_api() -> Iterator[None]:
     """Within the block, Prefect's local API gets LOCAL_API_STARTUP_SECONDS to start, unless
-    the user chose a time (the environment variable, or a Prefect profile's setting)."""
+    the user chose a time (the environment variable, or a Prefect profile's setting); its
+    telemetry is off (`telemetry_off`)."""
+    telemetry_off()
     from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS as setting
     from prefect.settings import temporary_settings
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from claims_askes.errors import UnknownIdentifierError
+from claims_askes.core.errors import UnknownIdentifierError
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """One settings class for the whole project, read from the environment (and `.env`).
 
 No secret has a default here: the embedded local server gets passwords generated
-per installation (see `claims_askes.localdb`), and a configured server takes them
+per installation (see `claims_askes.db.localserver`), and a configured server takes them
 from the environment or from the per-service URLs.
 """
 
@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from claims_askes.errors import ConfigError
-from claims_askes.services import SERVICES
+from claims_askes.core.errors import ConfigError
+from claims_askes.core.services import SERVICES
 
 
 def _url_field(env: str, what: str) -> SecretStr | None:
@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     crash_at: str | None = Field(
         None, validation_alias="CLAIMS_ASKES_CRASH_AT",
         description="Testing aid: SIGKILL the process at this named crash point "
-                    "(see claims_askes.faults). Never set in production.",
+                    "(see claims_askes.core.faults). Never set in production.",
     )
 
     @field_validator("timezone")

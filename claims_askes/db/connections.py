@@ -17,9 +17,9 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
 
-from claims_askes.localdb import LocalServer
-from claims_askes.services import REPORTING_ROLE, service
-from claims_askes.settings import Settings, get_settings
+from claims_askes.core.services import REPORTING_ROLE, service
+from claims_askes.core.settings import Settings, get_settings
+from claims_askes.db.localserver import LocalServer
 
 # member_service.member has row-level security: batch sessions declare their purpose.
 SESSION_OPTIONS = {"member": "-c claims_askes.access=batch"}
@@ -93,7 +93,7 @@ def reporting_url(settings: Settings | None = None) -> str:
         return local_server(settings).url(role=REPORTING_ROLE)
     password = settings.reporting_db_password
     if password is None:
-        from claims_askes.errors import ConfigError
+        from claims_askes.core.errors import ConfigError
 
         raise ConfigError("REPORTING_DB_PASSWORD: required for the reporting connection")
     return with_credentials(

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from io import BytesIO, StringIO
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import psycopg
 from psycopg import sql
@@ -138,7 +137,3 @@ def uuid_array(values: pd.Series | Sequence[str]) -> list[str]:
     """Distinct non-null ids for an `= ANY(%(ids)s::uuid[])` parameter."""
     series = pd.Series(values, dtype=object)
     return sorted(set(series.dropna().astype(str)))
-
-
-def as_int(series: pd.Series) -> np.ndarray:
-    return series.to_numpy(dtype=np.int64)

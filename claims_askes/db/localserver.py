@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from claims_askes.errors import LocalServerError
-from claims_askes.services import REPORTING_ROLE, SERVICES
-from claims_askes.settings import Settings
+from claims_askes.core.errors import LocalServerError
+from claims_askes.core.services import REPORTING_ROLE, SERVICES
+from claims_askes.core.settings import Settings
 
 SERVER_OS_USER = "claimsaskes"
 SUPERUSER = "postgres"

@@ -15,11 +15,11 @@ from alembic import command
 from alembic.config import Config
 from psycopg import sql
 
-from claims_askes.db import admin_url, sqlalchemy_url, uses_local_server
-from claims_askes.services import ALL_SCHEMAS, MIGRATION_ORDER, REPORTING_ROLE, SERVICES
-from claims_askes.settings import Settings, get_settings
+from claims_askes.core.services import ALL_SCHEMAS, MIGRATION_ORDER, REPORTING_ROLE, SERVICES
+from claims_askes.core.settings import Settings, get_settings
+from claims_askes.db.connections import admin_url, sqlalchemy_url, uses_local_server
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 Progress = Callable[[str], None]
 
 
@@ -95,7 +95,7 @@ def role_passwords(settings: Settings | None = None) -> dict[str, str]:
     else those given in the environment (a role without one keeps what it has)."""
     settings = settings or get_settings()
     if uses_local_server(settings):
-        from claims_askes.db import local_server
+        from claims_askes.db.connections import local_server
 
         secrets = local_server(settings).secrets()
         return {role: pw for role, pw in secrets.items() if role != "postgres"}

@@ -62,9 +62,9 @@ def archive_age(oldest: date | None, today: date) -> str:
 def demo_archive_age() -> str:
     """`archive_age` of the claims in the configured database (archived ones too), today in
     Jakarta."""
-    from claims_askes.db import service_connection
-    from claims_askes.ops import business_today
-    from claims_askes.sqlfiles import queries
+    from claims_askes.db.connections import service_connection
+    from claims_askes.db.sqlfiles import queries
+    from claims_askes.operations.common import business_today
 
     with service_connection("claims") as conn:
         row = conn.execute(queries("claims_service").oldest_service_date).fetchone()

@@ -38,14 +38,14 @@ import pandas as pd
 import psycopg
 from psycopg import conninfo, sql
 
-from claims_askes import quality as q
-from claims_askes.db import admin_url, with_database
-from claims_askes.errors import ClaimsAskesError
-from claims_askes.faults import crash_point
-from claims_askes.localdb import embedded_bin_dir
-from claims_askes.services import known_schema
-from claims_askes.settings import get_settings
-from claims_askes.sqlfiles import queries
+from claims_askes.core.errors import ClaimsAskesError
+from claims_askes.core.faults import crash_point
+from claims_askes.core.services import known_schema
+from claims_askes.core.settings import get_settings
+from claims_askes.db.connections import admin_url, with_database
+from claims_askes.db.localserver import embedded_bin_dir
+from claims_askes.db.sqlfiles import queries
+from claims_askes.quality import checkpoints as q
 from schemas.ops import (
     BACKUP_ID,
     BackupEntry,
@@ -184,6 +184,15 @@ def list_backups(directory: Path | None = None) -> list[BackupEntry]:
 
 def newest_verified(entries: list[BackupEntry], scope_key: str = "full") -> BackupEntry | None:
     return next((e for e in entries if e.verified and e.manifest.scope_key == scope_key), None)
+
+
+def drill_due(entries: list[BackupEntry], scope_key: str, every_days: float,
+              now: datetime) -> bool:
+    """Whether no backup of this scope had a successful restore drill in `every_days`."""
+    drills = [e.verification.drill_at for e in entries
+              if e.manifest.scope_key == scope_key and e.verification is not None
+              and e.verification.drill_ok and e.verification.drill_at is not None]
+    return not drills or now - max(drills) > timedelta(days=every_days)
 
 
 def unverified_backups(entries: list[BackupEntry]) -> list[str]:

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import psycopg
 from psycopg import sql
 
-from claims_askes.errors import ClaimsAskesError
-from claims_askes.settings import get_settings
+from claims_askes.core.errors import ClaimsAskesError
+from claims_askes.core.settings import get_settings
 
 
 class HealthCheckFailed(ClaimsAskesError):

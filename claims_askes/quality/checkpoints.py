@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from claims_askes.errors import ClaimsAskesError
+from claims_askes.core.errors import ClaimsAskesError
 
 # GX logs pages of DEBUG/INFO while it imports and validates; flows' logs should show our
 # summary, not that. Quieted before the import, unless the application set a level itself.

@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 
 from psycopg.rows import dict_row
 
-from claims_askes.db import connect_url, reporting_url
-from claims_askes.settings import Settings, get_settings
-from claims_askes.sqlfiles import queries
+from claims_askes.core.settings import Settings, get_settings
+from claims_askes.db.connections import connect_url, reporting_url
+from claims_askes.db.sqlfiles import queries
 
 STATUS_SERIES: tuple[tuple[str, str, str], ...] = (
     # (column, label, colour)

@@ -12,10 +12,10 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-# Modules, not their functions: `claims_askes.seed.generate` and `.load` stay the modules.
-from claims_askes.seed import generate as generation
-from claims_askes.seed import load as loading
-from claims_askes.seed.generate import DemoData
+# Modules, not their functions: `claims_askes.demo.seed.generate` and `.load` stay the modules.
+from claims_askes.demo.seed import generate as generation
+from claims_askes.demo.seed import load as loading
+from claims_askes.demo.seed.generate import DemoData
 
 __all__ = ["DemoData", "SeedReport", "seed_demo_data"]
 

@@ -5,7 +5,7 @@ Everything is drawn from numpy Generators spawned from one integer seed (and Fak
 `as_of` date give byte-identical frames. Work is vectorised over members, claims and
 lines: the only Python loops run over small reference tables.
 
-The data is shaped to reach every rule of ADJUDICATION.md: members outside their
+The data is shaped to reach every rule of docs/adjudication.md: members outside their
 enrollment, coverage gaps and late starts (R2-R3), resubmitted claims (R4), inactive,
 expired and excluded benefits (R5-R6), waiting periods and age limits (R7-R8),
 approved/pending/denied/missing authorizations (R9), heavy users past visit and day

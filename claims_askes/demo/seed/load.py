@@ -32,10 +32,10 @@ import psycopg
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
-from claims_askes.db import service_connection
-from claims_askes.errors import ClaimsAskesError
-from claims_askes.seed.generate import DemoData
-from claims_askes.services import service
+from claims_askes.core.errors import ClaimsAskesError
+from claims_askes.core.services import service
+from claims_askes.db.connections import service_connection
+from claims_askes.demo.seed.generate import DemoData
 
 Progress = Callable[[str, int, int], None]
 

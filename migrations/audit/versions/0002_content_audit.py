@@ -5,7 +5,7 @@ Revises: audit_0001
 Create Date: 2026-11-25
 """
 
-from claims_askes.migrate import run_sql_file, sql_path
+from claims_askes.db.migrate import run_sql_file, sql_path
 
 revision = "audit_0002"
 down_revision = "audit_0001"

@@ -5,7 +5,7 @@ Revises: benefit_service_0001
 Create Date: 2026-11-25
 """
 
-from claims_askes.migrate import run_sql_file, sql_path
+from claims_askes.db.migrate import run_sql_file, sql_path
 
 revision = "benefit_service_0002"
 down_revision = "benefit_service_0001"

@@ -5,7 +5,7 @@ Revises:
 Create Date: 2026-11-25
 """
 
-from claims_askes.migrate import run_sql_file, sql_path
+from claims_askes.db.migrate import run_sql_file, sql_path
 
 revision = "claims_service_0001"
 down_revision = None

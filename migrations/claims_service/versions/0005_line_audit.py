@@ -5,7 +5,7 @@ Revises: claims_service_0004
 Create Date: 2026-11-25
 """
 
-from claims_askes.migrate import run_sql_file, sql_path
+from claims_askes.db.migrate import run_sql_file, sql_path
 
 revision = "claims_service_0005"
 down_revision = "claims_service_0004"

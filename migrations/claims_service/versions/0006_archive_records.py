@@ -5,7 +5,7 @@ Revises: claims_service_0005
 Create Date: 2026-11-30
 """
 
-from claims_askes.migrate import run_sql_file, sql_path
+from claims_askes.db.migrate import run_sql_file, sql_path
 
 revision = "claims_service_0006"
 down_revision = "claims_service_0005"

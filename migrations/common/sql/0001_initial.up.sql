@@ -133,7 +133,7 @@ INSERT INTO common.benefit_code (code, name, category, service_type, limitation_
     ('LAB', 'Laboratorium', 'diagnostic', 'diagnostic', 'amount', 'Laboratory tests'),
     ('RADIOLOGY', 'Radiologi', 'diagnostic', 'diagnostic', 'amount', 'X-ray, CT, MRI');
 
--- Rejection codes of ADJUDICATION.md, adjustments named on approved lines, and the pend code,
+-- Rejection codes of docs/adjudication.md, adjustments named on approved lines, and the pend code,
 -- each with the nearest X12 CARC and group code.
 INSERT INTO common.reason_code (code, description, category, carc, group_code) VALUES
     ('INVALID_CLAIM', 'Claim or line is invalid or incomplete', 'rejection', '16', 'CO'),

@@ -6,7 +6,7 @@ Revises: common_0002
 Create Date: 2026-11-30
 """
 
-from claims_askes.migrate import run_sql_file, sql_path
+from claims_askes.db.migrate import run_sql_file, sql_path
 
 revision = "common_0003"
 down_revision = "common_0002"

@@ -1,5 +1,5 @@
 -- member_service 0001: members, coverages, dependents, cards, eligibility snapshots,
--- check_eligibility (rules R2-R3 of ADJUDICATION.md), views and row-level security.
+-- check_eligibility (rules R2-R3 of docs/adjudication.md), views and row-level security.
 
 CREATE TABLE member_service.member (
     id              UUID PRIMARY KEY DEFAULT gen_random_uuid(),

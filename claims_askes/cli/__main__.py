@@ -1,0 +1,3 @@
+from claims_askes.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Mechanics of the database operations flows: backups, restores, archiving and partitions."""

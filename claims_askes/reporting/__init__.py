@@ -1,0 +1,1 @@
+"""Reports people read: the claims dashboard."""

@@ -1,0 +1,89 @@
+"""Adjudicating one leased chunk of claims, up to its committed write: run by claim
+adjudication (per chunk of a shard) and re-adjudication (the named claims)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import pandas as pd
+
+from claims_askes.adjudication import (
+    EngineInput,
+    EngineResult,
+    adjudicate,
+    invalid_claim_details,
+)
+from claims_askes.adjudication.accumulators import count_visits, without_own_postings
+from claims_askes.adjudication.notes import rejection_notes
+from claims_askes.adjudication.overrides import apply_overrides
+from claims_askes.core.runtime import Stopwatch
+from claims_askes.core.settings import get_settings
+from claims_askes.db.frames import uuid_array
+from tasks.authorizations import read_authorizations
+from tasks.benefits import read_benefit_rules
+from tasks.claims import (
+    WriteResult,
+    read_leased_claims,
+    read_leased_effective_postings,
+    read_leased_overrides,
+    release_lease,
+    write_decisions,
+)
+from tasks.members import read_members_and_coverages
+from tasks.providers import read_contracts_and_fee_schedules
+from tasks.quality import check_decisions, check_leased_input
+
+
+def gather_inputs(run_id: uuid.UUID) -> EngineInput:
+    """Read the chunk's claims and everything the rules need, service by service."""
+    claims, lines, prior = read_leased_claims(run_id)
+    member_ids = uuid_array(claims["member_id"])
+    members, coverages = read_members_and_coverages(member_ids)
+    contracts, fees, known = read_contracts_and_fee_schedules(uuid_array(claims["provider_id"]))
+    submitted = pd.to_datetime(claims["submission_date"], utc=True)
+    claims = claims.assign(provider_known=claims["provider_id"].astype(str).isin(known),
+                           submitted_in_future=submitted > pd.Timestamp.now(tz="UTC"))
+    rules = read_benefit_rules(uuid_array(coverages["plan_id"]), member_ids)
+    accumulators = without_own_postings(rules.accumulators,
+                                        read_leased_effective_postings(run_id))
+    return EngineInput(
+        claims=claims, lines=lines, members=members, coverages=coverages,
+        contracts=contracts, fee_schedules=fees, plan_benefits=rules.plan_benefits,
+        exclusions=rules.exclusions, cost_sharing=rules.cost_sharing,
+        accumulators=accumulators, authorizations=read_authorizations(member_ids),
+        prior_lines=prior,
+    )
+
+
+@dataclass
+class ChunkOutcome:
+    result: EngineResult
+    written: WriteResult
+
+
+def adjudicate_chunk(run_id: uuid.UUID, flow_run_id: uuid.UUID, reasons: pd.DataFrame,
+                     watch: Stopwatch, reason: str = "re-adjudication") -> ChunkOutcome:
+    """Everything of one leased chunk up to its committed write; on any failure before the
+    write, the lease is released so that the claims go back to the queue untouched."""
+    try:
+        with watch.step("read"):
+            inputs = gather_inputs(run_id)
+        with watch.step("check input"):
+            check_leased_input(inputs.claims, inputs.lines)
+        with watch.step("engine"):
+            timezone = get_settings().timezone
+            result = apply_overrides(adjudicate(inputs, timezone=timezone),
+                                     read_leased_overrides(run_id), inputs.lines)
+            lines = result.lines.assign(visits=count_visits(result.lines, inputs.lines))
+            notes = rejection_notes(result, inputs.lines, reasons,
+                                    invalid_claim_details(inputs, timezone=timezone))
+            claims = result.claims.assign(note=result.claims["claim_id"].map(notes))
+        with watch.step("check decisions"):
+            check_decisions(lines, claims, inputs.lines)
+    except BaseException:
+        release_lease(run_id)
+        raise
+    with watch.step("write"):
+        written = write_decisions(run_id, flow_run_id, lines, claims, reason)
+    return ChunkOutcome(EngineResult(lines=lines, claims=claims), written)
