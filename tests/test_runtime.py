@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS as startup
 from prefect.settings import temporary_settings
@@ -33,3 +35,26 @@ def test_a_startup_time_chosen_in_the_environment_is_kept(
     monkeypatch.setenv(VARIABLE, "20")
     with patient_local_api():
         assert startup.value() == 20
+
+
+def test_prefect_telemetry_is_off_unless_the_user_turned_it_on(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from claims_askes.core.runtime import TELEMETRY_OFF
+
+    for name in TELEMETRY_OFF:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DO_NOT_TRACK", "0")  # the user's choice is kept
+    with patient_local_api():
+        pass
+    assert os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
+    assert os.environ["DO_NOT_TRACK"] == "0"
+
+
+def test_the_installed_command_runs_main_with_the_patient_local_api() -> None:
+    from importlib.metadata import entry_points
+
+    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "claims-askes"]
+    assert script.value == "claims_askes.cli:main"
+    from claims_askes.cli import main
+
+    assert script.load() is main
