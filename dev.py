@@ -88,8 +88,11 @@ def tests(extra: list[str]) -> int:
     code = run(pytest)
     if code != 0:
         return code
-    if (DEBIAN_PG15 / "postgres").exists() and "CLAIMS_ASKES_PG_BIN_DIR" not in os.environ \
-            and "TEST_DATABASE_URL" not in os.environ:
+    if (
+        (DEBIAN_PG15 / "postgres").exists()
+        and "CLAIMS_ASKES_PG_BIN_DIR" not in os.environ
+        and "TEST_DATABASE_URL" not in os.environ
+    ):
         say(f"database tests again on PostgreSQL 15 ({DEBIAN_PG15})")
         env = dict(os.environ, CLAIMS_ASKES_PG_BIN_DIR=str(DEBIAN_PG15))
         code = run([*pytest, "-m", "not embedded_only"], env=env)
@@ -97,8 +100,9 @@ def tests(extra: list[str]) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("command", choices=["main", "test", "setup"])
     args, extra = parser.parse_known_args()
     if args.command == "setup":

@@ -75,8 +75,11 @@ class RssSampler:
 def seed_in_child(members: int, claims: int, seed: int) -> None:
     """Seed through the CLI in a child process, so that its memory is not ours."""
     cli = Path(sys.executable).parent / "claims-askes"
-    subprocess.run([str(cli), "seed", "--members", str(members), "--claims", str(claims),
-                    "--seed", str(seed)], check=True, env=dict(os.environ))
+    subprocess.run(
+        [str(cli), "seed", "--members", str(members), "--claims", str(claims), "--seed", str(seed)],
+        check=True,
+        env=dict(os.environ),
+    )
 
 
 def count(conn: psycopg.Connection, query: str) -> int:
@@ -93,8 +96,11 @@ def write_floor(triggers: bool = True) -> float:
     with service_connection("claims") as conn:
         line_ids = [r[0] for r in conn.execute("SELECT id::text FROM claims_service.claim_item")]
         claim_ids = [r[0] for r in conn.execute("SELECT id::text FROM claims_service.claim")]
-    connect = (service_connection("claims", autocommit=True) if triggers
-               else admin_connection(autocommit=True))
+    connect = (
+        service_connection("claims", autocommit=True)
+        if triggers
+        else admin_connection(autocommit=True)
+    )
     with connect as conn:
         started = time.perf_counter()
         conn.execute("BEGIN")
@@ -139,11 +145,12 @@ def measure_floors() -> tuple[float, float]:
 def print_floors(lines: int, floors: tuple[float, float]) -> None:
     """The floors, and what they mean for the goal (1.6 M lines in 60 s) at this rate."""
     table = Table("measure", "value", "goal", title=f"write floors: {lines:,} lines")
-    for label, seconds in (("write floor (UPDATE ... FROM, seed's triggers)", floors[0]),
-                           ("write floor without triggers (audit off)", floors[1])):
+    for label, seconds in (
+        ("write floor (UPDATE ... FROM, seed's triggers)", floors[0]),
+        ("write floor without triggers (audit off)", floors[1]),
+    ):
         table.add_row(label, f"{seconds:.1f} s", "")
-        table.add_row("  scaled to 1.6 M lines", f"{seconds * 1_600_000 / lines:.1f} s",
-                      "< 60 s")
+        table.add_row("  scaled to 1.6 M lines", f"{seconds * 1_600_000 / lines:.1f} s", "< 60 s")
     console.print(table)
 
 
@@ -153,10 +160,15 @@ def per_line_style(sample: int) -> tuple[float, int]:
         rows = claims_conn.execute(
             "SELECT ci.id, c.id, c.member_id, c.provider_id, ci.benefit_code, c.service_date "
             "FROM claims_service.claim_item ci JOIN claims_service.claim c "
-            "ON c.id = ci.claim_id ORDER BY ci.id LIMIT %s", (sample,)).fetchall()
-    with (service_connection("claims") as claims, service_connection("member") as members,
-          service_connection("provider") as providers,
-          service_connection("benefit") as benefits):
+            "ON c.id = ci.claim_id ORDER BY ci.id LIMIT %s",
+            (sample,),
+        ).fetchall()
+    with (
+        service_connection("claims") as claims,
+        service_connection("member") as members,
+        service_connection("provider") as providers,
+        service_connection("benefit") as benefits,
+    ):
         started = time.perf_counter()
         for line_id, claim_id, member_id, provider_id, benefit, service_date in rows:
             claims.execute("SELECT * FROM claims_service.claim WHERE id = %s", (claim_id,))
@@ -165,17 +177,27 @@ def per_line_style(sample: int) -> tuple[float, int]:
             coverage = members.execute(
                 "SELECT plan_id FROM member_service.member_coverage WHERE member_id = %s "
                 "AND effective_date <= %s ORDER BY effective_date DESC LIMIT 1",
-                (member_id, service_date)).fetchone()
-            providers.execute("SELECT * FROM provider_service.provider_contract "
-                              "WHERE provider_id = %s", (provider_id,))
-            benefits.execute("SELECT * FROM benefit_service.plan_benefit WHERE plan_id = %s "
-                             "AND benefit_code = %s", (coverage[0] if coverage else None,
-                                                       benefit))
-            benefits.execute("SELECT * FROM benefit_service.accumulator WHERE member_id = %s "
-                             "AND benefit_code = %s AND year = %s",
-                             (member_id, benefit, service_date.year))
-            claims.execute("UPDATE claims_service.claim_item SET approved_amount = "
-                           "approved_amount, adjudicated_at = now() WHERE id = %s", (line_id,))
+                (member_id, service_date),
+            ).fetchone()
+            providers.execute(
+                "SELECT * FROM provider_service.provider_contract WHERE provider_id = %s",
+                (provider_id,),
+            )
+            benefits.execute(
+                "SELECT * FROM benefit_service.plan_benefit WHERE plan_id = %s "
+                "AND benefit_code = %s",
+                (coverage[0] if coverage else None, benefit),
+            )
+            benefits.execute(
+                "SELECT * FROM benefit_service.accumulator WHERE member_id = %s "
+                "AND benefit_code = %s AND year = %s",
+                (member_id, benefit, service_date.year),
+            )
+            claims.execute(
+                "UPDATE claims_service.claim_item SET approved_amount = "
+                "approved_amount, adjudicated_at = now() WHERE id = %s",
+                (line_id,),
+            )
         return (time.perf_counter() - started) / max(len(rows), 1), len(rows)
 
 
@@ -183,15 +205,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=1_000_000, help="claim lines (about)")
     parser.add_argument("--chunk-size", type=int, default=20_000, help="claims per chunk")
-    parser.add_argument("--shards", type=int, default=2,
-                        help="member hash buckets adjudicated in parallel")
+    parser.add_argument(
+        "--shards", type=int, default=2, help="member hash buckets adjudicated in parallel"
+    )
     parser.add_argument("--sample", type=int, default=2_000, help="lines of the per-line style")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--database", default="claims_askes_bench")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
-    parser.add_argument("--floor-only", action="store_true",
-                        help="seed and time the write floors only (no flow): is the goal "
-                             "within reach of the least any engine must write?")
+    parser.add_argument(
+        "--floor-only",
+        action="store_true",
+        help="seed and time the write floors only (no flow): is the goal "
+        "within reach of the least any engine must write?",
+    )
     args = parser.parse_args()
 
     claims = max(1, round(args.lines / generation.MEAN_LINES_PER_CLAIM))
@@ -222,19 +248,24 @@ def main() -> None:
 
     rate = summary.lines / flow_seconds
     flow_per_line = flow_seconds / max(summary.lines, 1)
-    table = Table("measure", "value", "goal", title=f"adjudication: {summary.lines:,} lines, "
-                                                    f"{summary.claims:,} claims")
+    table = Table(
+        "measure",
+        "value",
+        "goal",
+        title=f"adjudication: {summary.lines:,} lines, {summary.claims:,} claims",
+    )
     table.add_row("flow time", f"{flow_seconds:.1f} s", "")
     table.add_row("lines/s", f"{rate:,.0f}", f">= {GOAL_LINES_PER_SECOND:,.0f}")
     table.add_row("time for 1.6 M lines at this rate", f"{1_600_000 / rate:.1f} s", "< 60 s")
     table.add_row("write floor", f"{floor_seconds:.1f} s", "")
     table.add_row("flow / write floor", f"{flow_seconds / floor_seconds:.2f}x", "<= 3x")
-    table.add_row("write floor without triggers (audit off)",
-                  f"{untriggered_seconds:.1f} s", "")
-    table.add_row(f"per-line style ({sampled:,} lines)", f"{per_line_seconds * 1e3:.2f} ms/line",
-                  "")
-    table.add_row("per-line style / flow, per line",
-                  f"{per_line_seconds / flow_per_line:.1f}x", ">= 25x")
+    table.add_row("write floor without triggers (audit off)", f"{untriggered_seconds:.1f} s", "")
+    table.add_row(
+        f"per-line style ({sampled:,} lines)", f"{per_line_seconds * 1e3:.2f} ms/line", ""
+    )
+    table.add_row(
+        "per-line style / flow, per line", f"{per_line_seconds / flow_per_line:.1f}x", ">= 25x"
+    )
     table.add_row("peak RSS during the flow", f"{rss.peak / 2**20:,.0f} MiB", "< 1,536 MiB")
     table.add_row("chunks", f"{summary.chunks}", "")
     for step, seconds in summary.step_seconds.items():

@@ -31,15 +31,22 @@ from claims_askes.operations.backup import count_rows
 
 console = Console()
 DATABASE = "claims_askes_bench_archive"
-TABLES = ("claim", "claim_item", "claim_status_history", "claim_note", "claim_document",
-          "claim_payment")
+TABLES = (
+    "claim",
+    "claim_item",
+    "claim_status_history",
+    "claim_note",
+    "claim_document",
+    "claim_payment",
+)
 
 
 def build(url: str, claims: int) -> dict[str, int]:
     """Old, settled claims and their children, written set-based (triggers off: a load)."""
     with psycopg.connect(url) as conn:
         conn.execute("SET session_replication_role = replica")
-        conn.execute("""
+        conn.execute(
+            """
             INSERT INTO claims_service.claim (id, claim_number, member_id, provider_id,
                 policy_id, claim_type, service_type, service_date, total_charged_amount,
                 total_approved_amount, status)
@@ -47,7 +54,9 @@ def build(url: str, claims: int) -> dict[str, int]:
                    gen_random_uuid(), 'cashless', 'outpatient',
                    DATE '2020-01-01' + (g %% 700), 150000, 120000,
                    CASE WHEN g %% 4 = 0 THEN 'rejected' ELSE 'paid' END
-            FROM generate_series(1, %(n)s) AS g""", {"n": claims})
+            FROM generate_series(1, %(n)s) AS g""",
+            {"n": claims},
+        )
         conn.execute("""
             INSERT INTO claims_service.claim_item (claim_id, line_number, benefit_code,
                 charged_amount, approved_amount, status)
@@ -94,8 +103,11 @@ def bare_insert_select(url: str) -> float:
         conn.commit()
         started = time.perf_counter()
         for table in TABLES:
-            conn.execute(sql.SQL("INSERT INTO {} SELECT * FROM {}").format(
-                sql.Identifier("bench_floor", table), sql.Identifier("archive", table)))
+            conn.execute(
+                sql.SQL("INSERT INTO {} SELECT * FROM {}").format(
+                    sql.Identifier("bench_floor", table), sql.Identifier("archive", table)
+                )
+            )
         conn.commit()
         seconds = time.perf_counter() - started
         conn.execute("DROP SCHEMA bench_floor CASCADE")
@@ -111,6 +123,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from claims_askes.db.connections import admin_url
+
     base = admin_url()
     url = fresh_database(DATABASE)
     try:
@@ -129,11 +142,15 @@ def main() -> None:
         assert archived == rows, (archived, rows)
         bare = bare_insert_select(url)
         total = sum(rows.values())
-        console.print(f"[bold]claim-archiving[/]: {report.claims_moved:,} claims, {total:,} rows "
-                      f"in {report.batches} batches: {flow_seconds:.1f} s "
-                      f"({total / flow_seconds:,.0f} rows/s)")
-        console.print(f"bare INSERT ... SELECT of the same rows: {bare:.1f} s; ratio "
-                      f"[bold]{flow_seconds / bare:.1f}x[/]")
+        console.print(
+            f"[bold]claim-archiving[/]: {report.claims_moved:,} claims, {total:,} rows "
+            f"in {report.batches} batches: {flow_seconds:.1f} s "
+            f"({total / flow_seconds:,.0f} rows/s)"
+        )
+        console.print(
+            f"bare INSERT ... SELECT of the same rows: {bare:.1f} s; ratio "
+            f"[bold]{flow_seconds / bare:.1f}x[/]"
+        )
     finally:
         if not args.keep:
             drop_database(base, DATABASE)

@@ -42,9 +42,16 @@ def bare_pg_dump(url: str) -> float:
     env, dbname = b.libpq_env(url)
     with tempfile.TemporaryDirectory() as scratch:
         started = time.perf_counter()
-        subprocess.run([str(bin_dir / "pg_dump"), "--format=custom",
-                        f"--file={scratch}/bare.dump", f"--dbname={dbname}"], env=env,
-                       check=True)
+        subprocess.run(
+            [
+                str(bin_dir / "pg_dump"),
+                "--format=custom",
+                f"--file={scratch}/bare.dump",
+                f"--dbname={dbname}",
+            ],
+            env=env,
+            check=True,
+        )
         return time.perf_counter() - started
 
 
@@ -83,11 +90,15 @@ def main() -> None:
             drill = time.perf_counter() - started
             assert drilled.ok and drilled.drill_ok, drilled.problems
             console.print(f"pg_dump alone: {bare:.1f} s ({report.size_bytes / 2**20:,.0f} MiB)")
-            console.print(f"[bold]database-backup[/] (dump {report.seconds_dump:.1f} s + verify "
-                          f"{report.seconds_verify:.1f} s): {flow:.1f} s; ratio "
-                          f"[bold]{flow / bare:.1f}x[/]")
-            console.print(f"restore drill: {drill:.1f} s; backup + verification + drill: "
-                          f"{(flow + drill) / bare:.1f}x pg_dump alone")
+            console.print(
+                f"[bold]database-backup[/] (dump {report.seconds_dump:.1f} s + verify "
+                f"{report.seconds_verify:.1f} s): {flow:.1f} s; ratio "
+                f"[bold]{flow / bare:.1f}x[/]"
+            )
+            console.print(
+                f"restore drill: {drill:.1f} s; backup + verification + drill: "
+                f"{(flow + drill) / bare:.1f}x pg_dump alone"
+            )
         finally:
             if not args.keep:
                 drop_database(base, DATABASE)

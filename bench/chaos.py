@@ -108,8 +108,12 @@ class Tally:
 
     @property
     def met(self) -> bool:
-        return (self.final_ok and self.lost == self.duplicated == self.different == 0
-                and not self.counted_not_verified and not self.left_behind)
+        return (
+            self.final_ok
+            and self.lost == self.duplicated == self.different == 0
+            and not self.counted_not_verified
+            and not self.left_behind
+        )
 
 
 @dataclass
@@ -167,8 +171,9 @@ class Bench:
         self.runs += 1
         log = self.logs / f"{self.runs:03d}-{args[1] if len(args) > 1 else args[0]}.log"
         with log.open("wb") as out:
-            process = subprocess.Popen([CLI, *args], env=dict(os.environ), stdout=out,
-                                       stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                [CLI, *args], env=dict(os.environ), stdout=out, stderr=subprocess.STDOUT
+            )
         return Run(process, log)
 
     def last_log(self) -> Path:
@@ -232,8 +237,16 @@ def restart_server() -> None:
     run as root, so it runs as the server's own user (as the product starts it); a stop
     that does not happen is an error, never a silent no-op."""
     server = local_server(get_settings(), start=False)
-    stopped = _run_as_server_user([str(Path(server.bin_dir) / "pg_ctl"), "-D",
-                                   str(server.data_dir), "stop", "-m", "immediate"])
+    stopped = _run_as_server_user(
+        [
+            str(Path(server.bin_dir) / "pg_ctl"),
+            "-D",
+            str(server.data_dir),
+            "stop",
+            "-m",
+            "immediate",
+        ]
+    )
     if stopped.returncode != 0 or server.is_running():
         raise RuntimeError(f"pg_ctl stop -m immediate failed: {stopped.stderr.strip()}")
     server.start()
@@ -263,8 +276,15 @@ def prefect_api() -> Iterator[None]:
 
 
 def adjudicate(bench: Bench, extra: list[str] | None = None) -> Run:
-    return bench.start("run", "claim-adjudication", "--chunk-size", "500",
-                       "--lease-seconds", str(LEASE_SECONDS), *(extra or []))
+    return bench.start(
+        "run",
+        "claim-adjudication",
+        "--chunk-size",
+        "500",
+        "--lease-seconds",
+        str(LEASE_SECONDS),
+        *(extra or []),
+    )
 
 
 def run_to_completion(bench: Bench) -> None:
@@ -273,14 +293,16 @@ def run_to_completion(bench: Bench) -> None:
         time.sleep(LEASE_SECONDS + 1)
         if finish(adjudicate(bench)) == 0 and backlog() == 0:
             return
-    raise RuntimeError(f"the backlog did not drain after 10 undisturbed runs "
-                       f"(last log {bench.last_log()})")
+    raise RuntimeError(
+        f"the backlog did not drain after 10 undisturbed runs (last log {bench.last_log()})"
+    )
 
 
 def backlog() -> int:
     with psycopg.connect(admin_url()) as conn:
-        row = conn.execute("SELECT count(*) FROM claims_service.claim WHERE status IN "
-                           "('submitted', 'in_review')").fetchone()
+        row = conn.execute(
+            "SELECT count(*) FROM claims_service.claim WHERE status IN ('submitted', 'in_review')"
+        ).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -288,29 +310,54 @@ def outcome() -> Outcome:
     """What adjudication and posting decided, keyed by stable keys (the seed is
     deterministic, ids included)."""
     with psycopg.connect(admin_url()) as conn:
-        claims: Rows = {(r[0],): tuple(r[1:]) for r in conn.execute(
-            "SELECT claim_number, status, total_approved_amount, member_responsibility "
-            "FROM claims_service.claim")}
-        lines: Rows = {(r[0], r[1]): tuple(r[2:]) for r in conn.execute(
-            "SELECT c.claim_number, ci.line_number, ci.status, ci.reason_code, "
-            "ci.approved_amount, ci.deductible_amount, ci.oop_amount, ci.adjudicated_at IS NOT "
-            "NULL AND NOT EXISTS (SELECT 1 FROM claims_service.posting_outbox o "
-            "WHERE o.claim_item_id = ci.id) "
-            "FROM claims_service.claim_item ci JOIN claims_service.claim c "
-            "ON c.id = ci.claim_id")}
-        accumulators: Rows = {(r[0], r[1], r[2]): tuple(r[3:]) for r in conn.execute(
-            "SELECT member_id::text, benefit_code, year, amount_used, deductible_used, "
-            "oop_used, visits_used, days_used FROM benefit_service.accumulator")}
+        claims: Rows = {
+            (r[0],): tuple(r[1:])
+            for r in conn.execute(
+                "SELECT claim_number, status, total_approved_amount, member_responsibility "
+                "FROM claims_service.claim"
+            )
+        }
+        lines: Rows = {
+            (r[0], r[1]): tuple(r[2:])
+            for r in conn.execute(
+                "SELECT c.claim_number, ci.line_number, ci.status, ci.reason_code, "
+                "ci.approved_amount, ci.deductible_amount, ci.oop_amount, ci.adjudicated_at IS NOT "
+                "NULL AND NOT EXISTS (SELECT 1 FROM claims_service.posting_outbox o "
+                "WHERE o.claim_item_id = ci.id) "
+                "FROM claims_service.claim_item ci JOIN claims_service.claim c "
+                "ON c.id = ci.claim_id"
+            )
+        }
+        accumulators: Rows = {
+            (r[0], r[1], r[2]): tuple(r[3:])
+            for r in conn.execute(
+                "SELECT member_id::text, benefit_code, year, amount_used, deductible_used, "
+                "oop_used, visits_used, days_used FROM benefit_service.accumulator"
+            )
+        }
         # how often each decided claim was adjudicated (pended ones are retried by design)
-        versions: Rows = {(r[0],): (r[1],) for r in conn.execute(
-            "SELECT claim_number, adjudication_version FROM claims_service.claim "
-            "WHERE status <> 'pended'")}
+        versions: Rows = {
+            (r[0],): (r[1],)
+            for r in conn.execute(
+                "SELECT claim_number, adjudication_version FROM claims_service.claim "
+                "WHERE status <> 'pended'"
+            )
+        }
         # a line with more than one ledger entry (nothing here is re-adjudicated)
-        ledger: Rows = {(r[0],): (r[1],) for r in conn.execute(
-            "SELECT claim_item_id::text, count(*) FROM benefit_service.accumulator_posting "
-            "GROUP BY 1")}
-    return {"claims": claims, "lines": lines, "accumulators": accumulators,
-            "versions": versions, "ledger": ledger}
+        ledger: Rows = {
+            (r[0],): (r[1],)
+            for r in conn.execute(
+                "SELECT claim_item_id::text, count(*) FROM benefit_service.accumulator_posting "
+                "GROUP BY 1"
+            )
+        }
+    return {
+        "claims": claims,
+        "lines": lines,
+        "accumulators": accumulators,
+        "versions": versions,
+        "ledger": ledger,
+    }
 
 
 def compare(reference: Outcome, chaos: Outcome) -> tuple[int, int, int]:
@@ -322,8 +369,11 @@ def compare(reference: Outcome, chaos: Outcome) -> tuple[int, int, int]:
         duplicated += len(got.keys() - ref.keys())
         different += sum(1 for k in ref.keys() & got.keys() if ref[k] != got[k])
     # decided more often than in the undisturbed run (seeded pended claims start at 1)
-    duplicated += sum(1 for k, v in chaos["versions"].items()
-                      if k in reference["versions"] and v != reference["versions"][k])
+    duplicated += sum(
+        1
+        for k, v in chaos["versions"].items()
+        if k in reference["versions"] and v != reference["versions"][k]
+    )
     duplicated += sum(1 for v in chaos["ledger"].values() if v[0] != 1)
     return lost, duplicated, different
 
@@ -350,15 +400,18 @@ def chaos_adjudication(bench: Bench) -> Tally:
         moment = pick_moment(rng, startup, 2 * work / bench.kills)
         disrupt(run, moment, bench.local and attempt % 5 == 0, tally)
         left = backlog()
-        console.print(f"adjudication disruption {attempt}/{bench.kills} at {moment}: "
-                      f"backlog {left:,}")
+        console.print(
+            f"adjudication disruption {attempt}/{bench.kills} at {moment}: backlog {left:,}"
+        )
         if left == 0:
             break
     run_to_completion(bench)
     tally.lost, tally.duplicated, tally.different = compare(reference, outcome())
-    tally.details.append(f"clean run: start-up {startup:.1f} s, work {work:.1f} s; "
-                         f"{len(reference['claims']):,} claims, {len(reference['lines']):,} "
-                         f"lines, {len(reference['accumulators']):,} accumulators compared")
+    tally.details.append(
+        f"clean run: start-up {startup:.1f} s, work {work:.1f} s; "
+        f"{len(reference['claims']):,} claims, {len(reference['lines']):,} "
+        f"lines, {len(reference['accumulators']):,} accumulators compared"
+    )
     return tally
 
 
@@ -397,11 +450,15 @@ def prepare_archiving(bench: Bench) -> None:
                 date_trunc('month', (SELECT min(service_date) FROM claims_service.claim)),
                 date_trunc('month', (SELECT max(service_date) FROM claims_service.claim)),
                 interval '1 month') AS m""")
-        columns = [str(r[0]) for r in conn.execute(
-            queries("claims_service").parent_columns).fetchall()]
-        conn.execute(sql.SQL("INSERT INTO claims_service.claim_partitioned ({columns}) "
-                             "SELECT {columns} FROM claims_service.claim").format(
-            columns=sql.SQL(", ").join(sql.Identifier(c) for c in columns)))
+        columns = [
+            str(r[0]) for r in conn.execute(queries("claims_service").parent_columns).fetchall()
+        ]
+        conn.execute(
+            sql.SQL(
+                "INSERT INTO claims_service.claim_partitioned ({columns}) "
+                "SELECT {columns} FROM claims_service.claim"
+            ).format(columns=sql.SQL(", ").join(sql.Identifier(c) for c in columns))
+        )
         conn.commit()
         conn.autocommit = True
         conn.execute("VACUUM ANALYZE")
@@ -413,8 +470,11 @@ def clone_database(base: str, source: str, target: str) -> None:
     with psycopg.connect(base, autocommit=True) as conn:
         for _ in range(60):
             try:
-                conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                    sql.Identifier(target), sql.Identifier(source)))
+                conn.execute(
+                    sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                        sql.Identifier(target), sql.Identifier(source)
+                    )
+                )
                 return
             except psycopg.errors.ObjectInUse:  # a session (autovacuum) still in it
                 time.sleep(1)
@@ -428,8 +488,9 @@ def archived_tables(conn: psycopg.Connection) -> dict[str, list[str]]:
     from tasks.archive import archived_columns
 
     tables = archived_columns(conn)
-    tables["claim_partitioned"] = [str(r[0]) for r in conn.execute(
-        queries("claims_service").parent_columns).fetchall()]
+    tables["claim_partitioned"] = [
+        str(r[0]) for r in conn.execute(queries("claims_service").parent_columns).fetchall()
+    ]
     return tables
 
 
@@ -441,11 +502,17 @@ def placement(conn: psycopg.Connection, tables: dict[str, list[str]]) -> Placed:
     placed: Placed = {}
     for table, columns in tables.items():
         digest = sql.SQL("md5(ROW({})::text)").format(
-            sql.SQL(", ").join(sql.Identifier(c) for c in columns))
-        stmt = sql.SQL("SELECT {key}, {digest}, 'claims_service' FROM {here} UNION ALL "
-                       "SELECT {key}, {digest}, 'archive' FROM {there}").format(
-            key=row_key_sql(table), digest=digest, here=sql.Identifier("claims_service", table),
-            there=sql.Identifier("archive", table))
+            sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+        )
+        stmt = sql.SQL(
+            "SELECT {key}, {digest}, 'claims_service' FROM {here} UNION ALL "
+            "SELECT {key}, {digest}, 'archive' FROM {there}"
+        ).format(
+            key=row_key_sql(table),
+            digest=digest,
+            here=sql.Identifier("claims_service", table),
+            there=sql.Identifier("archive", table),
+        )
         rows: dict[str, list[tuple[str, str]]] = {}
         for row_id, md5, schema in conn.execute(stmt):
             rows.setdefault(str(row_id), []).append((str(schema), str(md5)))
@@ -453,8 +520,9 @@ def placement(conn: psycopg.Connection, tables: dict[str, list[str]]) -> Placed:
     return placed
 
 
-def compare_placement(before: Placed, after: Placed, reference: Placed | None = None
-                      ) -> tuple[int, int, int]:
+def compare_placement(
+    before: Placed, after: Placed, reference: Placed | None = None
+) -> tuple[int, int, int]:
     """(lost, duplicated, different): a row of `before` in neither schema; in both, twice,
     or new; with other content than before, or (given a reference) in another schema than
     the reference run put it."""
@@ -491,8 +559,11 @@ def months_left(conn: psycopg.Connection, cutoff: date) -> int:
     """Months of claims_service.claim_partitioned that end by the cutoff, not yet moved."""
     from tasks.partitions import read_partitions
 
-    return sum(1 for p in read_partitions(conn)
-               if not p.is_default and p.upper is not None and p.upper <= cutoff)
+    return sum(
+        1
+        for p in read_partitions(conn)
+        if not p.is_default and p.upper is not None and p.upper <= cutoff
+    )
 
 
 def archive_backlog(cutoff: date) -> int:
@@ -505,12 +576,17 @@ def run_log_mismatches(conn: psycopg.Connection, tables: dict[str, list[str]]) -
     logged but not kept, or kept but not logged); whole months are logged by their name."""
     out = []
     for table in tables:
-        logged = (sql.SQL("method = 'partition'") if table == "claim_partitioned" else
-                  sql.SQL("method = 'rows' AND table_name = {}").format(sql.Literal(table)))
-        row = conn.execute(sql.SQL(
-            "SELECT (SELECT count(*) FROM {}), (SELECT coalesce(sum(archived_rows), 0) "
-            "FROM archive.archive_run_log WHERE outcome = 'moved' AND {})").format(
-            sql.Identifier("archive", table), logged)).fetchone()
+        logged = (
+            sql.SQL("method = 'partition'")
+            if table == "claim_partitioned"
+            else sql.SQL("method = 'rows' AND table_name = {}").format(sql.Literal(table))
+        )
+        row = conn.execute(
+            sql.SQL(
+                "SELECT (SELECT count(*) FROM {}), (SELECT coalesce(sum(archived_rows), 0) "
+                "FROM archive.archive_run_log WHERE outcome = 'moved' AND {})"
+            ).format(sql.Identifier("archive", table), logged)
+        ).fetchone()
         assert row is not None
         if int(row[0]) != int(row[1]):
             out.append(f"archive.{table}: {int(row[0]):,} rows there, {int(row[1]):,} logged")
@@ -538,8 +614,16 @@ def chaos_archiving(bench: Bench, batch_size: int) -> Tally:
     rng = random.Random(f"{bench.seed}:archiving")
     as_of = business_today()
     cutoff = cutoff_date(OLDER_THAN, as_of)
-    args = ["run", "claim-archiving", "--older-than", OLDER_THAN, "--batch-size",
-            str(batch_size), "--as-of", as_of.isoformat()]
+    args = [
+        "run",
+        "claim-archiving",
+        "--older-than",
+        OLDER_THAN,
+        "--batch-size",
+        str(batch_size),
+        "--as-of",
+        as_of.isoformat(),
+    ]
     prepare_archiving(bench)
     with psycopg.connect(admin_url()) as conn:
         tables = archived_tables(conn)
@@ -565,7 +649,8 @@ def chaos_archiving(bench: Bench, batch_size: int) -> Tally:
         tally.details.append(
             f"the UNDISTURBED run fails (exit {reference_code}) after archiving "
             f"{moved_ref:,} of {settled:,} settled claims, and so does every later run: "
-            f"{failure(reference_log)} (log {reference_log})")
+            f"{failure(reference_log)} (log {reference_log})"
+        )
 
     use_database(bench.base, ARCHIVE_DATABASE)
     for attempt in range(1, bench.kills + 1):
@@ -574,8 +659,10 @@ def chaos_archiving(bench: Bench, batch_size: int) -> Tally:
         moment = pick_moment(rng, startup, 2 * work / bench.kills)
         disrupt(run, moment, bench.local and attempt % 5 == 0, tally)
         left = archive_backlog(cutoff)
-        console.print(f"archiving disruption {attempt}/{bench.kills} at {moment}: "
-                      f"{left:,} claims and months left")
+        console.print(
+            f"archiving disruption {attempt}/{bench.kills} at {moment}: "
+            f"{left:,} claims and months left"
+        )
         if left <= reference_left:  # as far as the clean run got (all, unless it failed)
             break
     # Undisturbed runs until nothing is left (or, when the clean run could not finish,
@@ -587,18 +674,20 @@ def chaos_archiving(bench: Bench, batch_size: int) -> Tally:
             break
     else:
         tally.final_ok = False
-        tally.details.append(f"undisturbed runs did not get as far as the clean run in 10 "
-                             f"tries: {failure(bench.last_log())} (log {bench.last_log()})")
+        tally.details.append(
+            f"undisturbed runs did not get as far as the clean run in 10 "
+            f"tries: {failure(bench.last_log())} (log {bench.last_log()})"
+        )
 
     with psycopg.connect(admin_url()) as conn:
         after = placement(conn, tables)
-        tally.lost, tally.duplicated, tally.different = compare_placement(
-            before, after, reference)
+        tally.lost, tally.duplicated, tally.different = compare_placement(before, after, reference)
         left = settled_left(conn, cutoff)
         months_not_moved = months_left(conn, cutoff)
         log_problems = run_log_mismatches(conn, tables)
-    moved = sum(1 for places in after["claim"].values()
-                if len(places) == 1 and places[0][0] == "archive")
+    moved = sum(
+        1 for places in after["claim"].values() if len(places) == 1 and places[0][0] == "archive"
+    )
     tally.different += len(log_problems)
     tally.left_behind = left + months_not_moved
     rows = sum(len(r) for r in before.values())
@@ -608,10 +697,12 @@ def chaos_archiving(bench: Bench, batch_size: int) -> Tally:
         f"fingerprinted in {len(tables)} tables ({', '.join(tables)}); clean run: start-up "
         f"{startup:.1f} s, work {work:.1f} s; claims archived: chaos "
         f"{moved:,}, clean run {moved_ref:,}; settled claims left before the cutoff: chaos "
-        f"{left:,}, months {months_not_moved}; clean run: {reference_left:,} in all")
+        f"{left:,}, months {months_not_moved}; clean run: {reference_left:,} in all"
+    )
     if ref_lost or ref_dup or ref_diff:
-        tally.details.append(f"the CLEAN run itself: {ref_lost} lost, {ref_dup} duplicated, "
-                             f"{ref_diff} changed")
+        tally.details.append(
+            f"the CLEAN run itself: {ref_lost} lost, {ref_dup} duplicated, {ref_diff} changed"
+        )
     tally.details.extend(f"run log: {p}" for p in log_problems)
     return tally
 
@@ -620,8 +711,7 @@ def chaos_archiving(bench: Bench, batch_size: int) -> Tally:
 
 
 def backup_args(drill: bool) -> list[str]:
-    return ["run", "database-backup", "--drill", "always" if drill else "never",
-            *BACKUP_RETENTION]
+    return ["run", "database-backup", "--drill", "always" if drill else "never", *BACKUP_RETENTION]
 
 
 @dataclass
@@ -654,10 +744,8 @@ def check_counted(checks: BackupChecks, live: dict[tuple[str, str], int]) -> tup
             state = "marked verified" if entry.verified else "listed, not yet verified"
             checks.bad[m.backup_id] = f"{state}: {'; '.join(problems)}"
         counted = {(t.schema_name, t.table): t.rows for t in m.tables}
-        checks.lost_rows[m.backup_id] = sum(max(0, n - counted.get(k, 0))
-                                            for k, n in live.items())
-        checks.extra_rows[m.backup_id] = sum(max(0, n - live.get(k, 0))
-                                             for k, n in counted.items())
+        checks.lost_rows[m.backup_id] = sum(max(0, n - counted.get(k, 0)) for k, n in live.items())
+        checks.extra_rows[m.backup_id] = sum(max(0, n - live.get(k, 0)) for k, n in counted.items())
         checks.different_tables[m.backup_id] = len(live.keys() ^ counted.keys())
     return len(entries), sum(e.verified for e in entries)
 
@@ -674,9 +762,13 @@ def leftovers(database: str) -> tuple[list[str], list[str]]:
         mine |= {dump.name, manifest.name, verification.name}
     files = sorted(p.name for p in directory.iterdir() if p.name not in mine)
     with psycopg.connect(admin_url()) as conn:
-        scratch = [str(r[0]) for r in conn.execute(
-            "SELECT datname FROM pg_database WHERE starts_with(datname, %s) ORDER BY 1",
-            (f"{database[:40]}_drill_",)).fetchall()]
+        scratch = [
+            str(r[0])
+            for r in conn.execute(
+                "SELECT datname FROM pg_database WHERE starts_with(datname, %s) ORDER BY 1",
+                (f"{database[:40]}_drill_",),
+            ).fetchall()
+        ]
     return files, scratch
 
 
@@ -684,8 +776,10 @@ def live_counts() -> dict[tuple[str, str], int]:
     from claims_askes.operations import backup as b
 
     with psycopg.connect(admin_url()) as conn:
-        return {(c.schema_name, c.table): c.rows
-                for c in b.count_rows(conn, b.dumped_tables(conn, None))}
+        return {
+            (c.schema_name, c.table): c.rows
+            for c in b.count_rows(conn, b.dumped_tables(conn, None))
+        }
 
 
 def chaos_backup(bench: Bench, keep: bool) -> Tally:
@@ -694,8 +788,7 @@ def chaos_backup(bench: Bench, keep: bool) -> Tally:
     from claims_askes.operations import backup as b
     from schemas.ops import RetentionPolicy
 
-    tally = Tally("backup", "all survived; 0, 0, 0 (manifests = database); 0 counted "
-                            "not verifying")
+    tally = Tally("backup", "all survived; 0, 0, 0 (manifests = database); 0 counted not verifying")
     rng = random.Random(f"{bench.seed}:backup")
     directory = Path(tempfile.mkdtemp(prefix="claims-askes-chaos-backups-"))
     os.environ["CLAIMS_ASKES_BACKUP_DIR"] = str(directory)
@@ -718,23 +811,33 @@ def chaos_backup(bench: Bench, keep: bool) -> Tally:
             moment = pick_moment(rng, startup[drill], work[drill])
             disrupt(run, moment, bench.local and attempt % 5 == 0, tally)
             counted, verified = check_counted(checks, live)
-            console.print(f"backup disruption {attempt}/{bench.kills} at {moment} "
-                          f"({'with' if drill else 'no'} drill): {counted} counted, "
-                          f"{verified} marked verified, {len(checks.bad)} not verifying")
+            console.print(
+                f"backup disruption {attempt}/{bench.kills} at {moment} "
+                f"({'with' if drill else 'no'} drill): {counted} counted, "
+                f"{verified} marked verified, {len(checks.bad)} not verifying"
+            )
         code = finish(bench.start(*backup_args(True)))
         counted, verified = check_counted(checks, live)
         newest = b.newest_verified(b.list_backups())
-        final_good = (code == 0 and newest is not None and newest.verification is not None
-                      and bool(newest.verification.drill_ok)
-                      and newest.manifest.backup_id not in checks.bad)
+        final_good = (
+            code == 0
+            and newest is not None
+            and newest.verification is not None
+            and bool(newest.verification.drill_ok)
+            and newest.manifest.backup_id not in checks.bad
+        )
         if not final_good:
             tally.final_ok = False
-            tally.details.append(f"the final undisturbed run (exit {code}) left no verified, "
-                                 f"drilled backup (log {bench.last_log()})")
+            tally.details.append(
+                f"the final undisturbed run (exit {code}) left no verified, "
+                f"drilled backup (log {bench.last_log()})"
+            )
         files, scratch = leftovers(BACKUP_DATABASE)
         # Retention a day later (keeping every backup) must clean the files killed runs left.
-        b.apply_retention(RetentionPolicy(keep_count=1000, keep_days=3650, min_verified=100),
-                          datetime.now(UTC) + timedelta(days=2))
+        b.apply_retention(
+            RetentionPolicy(keep_count=1000, keep_days=3650, min_verified=100),
+            datetime.now(UTC) + timedelta(days=2),
+        )
         files_after, _ = leftovers(BACKUP_DATABASE)
         tally.counted_not_verified = len(checks.bad)
         tally.lost = sum(checks.lost_rows.values())
@@ -745,17 +848,22 @@ def chaos_backup(bench: Bench, keep: bool) -> Tally:
             f"drill {startup[True]:.1f} s + {work[True]:.1f} s; "
             f"{checks.checks} checks of every counted backup; at the end {counted} counted, "
             f"{verified} marked verified; {len(checks.lost_rows)} distinct backups' "
-            f"manifests compared with the database's {len(live)} tables")
-        left = (f"leftovers of killed runs: {len(files)} files ({', '.join(files) or 'none'}); "
-                f"{len(files) - len(files_after)} cleaned by retention a day later")
+            f"manifests compared with the database's {len(live)} tables"
+        )
+        left = (
+            f"leftovers of killed runs: {len(files)} files ({', '.join(files) or 'none'}); "
+            f"{len(files) - len(files_after)} cleaned by retention a day later"
+        )
         if files_after:
             left += f", {len(files_after)} not: {', '.join(files_after)}"
         left += f"; {len(scratch)} drill databases left on the server"
         if scratch:
             left += " (the product never drops those; the benchmark does)"
         tally.details.append(left)
-        tally.details.extend(f"counted but not verifying: {backup_id}: {why}"
-                             for backup_id, why in checks.bad.items())
+        tally.details.extend(
+            f"counted but not verifying: {backup_id}: {why}"
+            for backup_id, why in checks.bad.items()
+        )
         if not keep:
             for name in scratch:
                 drop_database(bench.base, name)
@@ -773,17 +881,33 @@ def chaos_backup(bench: Bench, keep: bool) -> Tally:
 
 
 def report(tallies: list[Tally], bench: Bench) -> None:
-    table = Table("flow", "disruptions\nkills / restarts", "ended\nbefore", "lost",
-                  "duplicated", "different", "left\nbehind", "counted,\nnot verifying",
-                  "goal", "met?",
-                  title=f"chaos: {bench.claims:,} claims, up to {bench.kills} disruptions "
-                        f"per flow, seed {bench.seed}")
+    table = Table(
+        "flow",
+        "disruptions\nkills / restarts",
+        "ended\nbefore",
+        "lost",
+        "duplicated",
+        "different",
+        "left\nbehind",
+        "counted,\nnot verifying",
+        "goal",
+        "met?",
+        title=f"chaos: {bench.claims:,} claims, up to {bench.kills} disruptions "
+        f"per flow, seed {bench.seed}",
+    )
     for t in tallies:
-        table.add_row(t.flow, f"{t.kills} / {t.restarts}", f"{t.ended_before}", f"{t.lost}",
-                      f"{t.duplicated}", f"{t.different}",
-                      "-" if t.left_behind is None else f"{t.left_behind}",
-                      "-" if t.counted_not_verified is None else f"{t.counted_not_verified}",
-                      t.goal, "[green]yes[/]" if t.met else "[red]NO[/]")
+        table.add_row(
+            t.flow,
+            f"{t.kills} / {t.restarts}",
+            f"{t.ended_before}",
+            f"{t.lost}",
+            f"{t.duplicated}",
+            f"{t.different}",
+            "-" if t.left_behind is None else f"{t.left_behind}",
+            "-" if t.counted_not_verified is None else f"{t.counted_not_verified}",
+            t.goal,
+            "[green]yes[/]" if t.met else "[red]NO[/]",
+        )
     console.print(table)
     for t in tallies:
         for line in t.details:
@@ -796,24 +920,39 @@ def main() -> None:
     parser.add_argument("--claims", type=int, default=5_000)
     parser.add_argument("--kills", type=int, default=20, help="disruptions per flow")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--flows", default=",".join(FLOWS),
-                        help=f"comma-separated, of {', '.join(FLOWS)}")
-    parser.add_argument("--archive-batch-size", type=int, default=50,
-                        help="claims per archiving batch (small: kills land mid-run)")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the benchmark databases and backups (run logs are always kept)")
+    parser.add_argument(
+        "--flows", default=",".join(FLOWS), help=f"comma-separated, of {', '.join(FLOWS)}"
+    )
+    parser.add_argument(
+        "--archive-batch-size",
+        type=int,
+        default=50,
+        help="claims per archiving batch (small: kills land mid-run)",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the benchmark databases and backups (run logs are always kept)",
+    )
     args = parser.parse_args()
     flows = [f.strip() for f in args.flows.split(",") if f.strip()]
     unknown = [f for f in flows if f not in FLOWS]
     if unknown or not flows:
         parser.error(f"--flows: unknown {', '.join(unknown) or 'empty'} (of {', '.join(FLOWS)})")
-    bench = Bench(base=admin_url(), local=uses_local_server(), claims=args.claims,
-                  kills=args.kills, seed=args.seed,
-                  logs=Path(tempfile.mkdtemp(prefix="claims-askes-chaos-logs-")))
+    bench = Bench(
+        base=admin_url(),
+        local=uses_local_server(),
+        claims=args.claims,
+        kills=args.kills,
+        seed=args.seed,
+        logs=Path(tempfile.mkdtemp(prefix="claims-askes-chaos-logs-")),
+    )
     console.print(f"run logs: {bench.logs}")
-    databases = {"adjudication": ADJUDICATION_DATABASES,
-                 "archiving": (ARCHIVE_DATABASE, ARCHIVE_REFERENCE),
-                 "backup": (BACKUP_DATABASE,)}
+    databases = {
+        "adjudication": ADJUDICATION_DATABASES,
+        "archiving": (ARCHIVE_DATABASE, ARCHIVE_REFERENCE),
+        "backup": (BACKUP_DATABASE,),
+    }
     tallies: list[Tally] = []
     try:
         with prefect_api():

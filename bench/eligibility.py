@@ -102,8 +102,9 @@ ANALYZE claims_service.claim;
 """
 
 
-def build_population(conn: psycopg.Connection, members: int, tag: str = "B",
-                     offset: int = 0) -> None:
+def build_population(
+    conn: psycopg.Connection, members: int, tag: str = "B", offset: int = 0
+) -> None:
     """N members with coverages and some approved claims (as the owner; see the docstring).
     `tag` and `offset` keep ids, member numbers and national ids apart between calls."""
     params = {"members": members, "tag": tag, "offset": offset}
@@ -144,16 +145,26 @@ LEFT JOIN (
 ) AS f ON f.member_id = m.id
 """
 
-SNAPSHOT_COLUMN_NAMES = ("member_id", "as_of_date", "is_eligible", "reason", "coverage_id",
-                         "plan_id", "coverage_effective_date", "coverage_termination_date")
+SNAPSHOT_COLUMN_NAMES = (
+    "member_id",
+    "as_of_date",
+    "is_eligible",
+    "reason",
+    "coverage_id",
+    "plan_id",
+    "coverage_effective_date",
+    "coverage_termination_date",
+)
 SNAPSHOT_COLUMNS = sql.SQL(", ").join(sql.Identifier(c) for c in SNAPSHOT_COLUMN_NAMES)
 
 
 def keyed_floor(url: str, as_of: date) -> float:
     """Seconds of the same INSERT ... SELECT into member_eligibility itself (its keys, indexes
     and foreign key), for another date, rolled back: what storing the rows must cost."""
-    insert = FLOOR_SQL.replace("public.bench_eligibility_floor", (
-        "member_service.member_eligibility (" + ", ".join(SNAPSHOT_COLUMN_NAMES) + ")"))
+    insert = FLOOR_SQL.replace(
+        "public.bench_eligibility_floor",
+        ("member_service.member_eligibility (" + ", ".join(SNAPSHOT_COLUMN_NAMES) + ")"),
+    )
     with psycopg.connect(url) as conn:
         started = time.perf_counter()
         conn.execute(insert, {"as_of": date.fromordinal(as_of.toordinal() - 1)})
@@ -176,12 +187,15 @@ def insert_select_floor(url: str, as_of: date) -> tuple[float, int, int]:
         rows = conn.execute(FLOOR_SQL, {"as_of": as_of}).rowcount
         conn.commit()
         seconds = time.perf_counter() - started
-        differ = conn.execute(sql.SQL(
-            "SELECT count(*) FROM ((SELECT {c} FROM public.bench_eligibility_floor "
-            "EXCEPT SELECT {c} FROM member_service.member_eligibility WHERE as_of_date = %s) "
-            "UNION ALL (SELECT {c} FROM member_service.member_eligibility "
-            "WHERE as_of_date = %s EXCEPT SELECT {c} FROM public.bench_eligibility_floor)) d"
-        ).format(c=SNAPSHOT_COLUMNS), (as_of, as_of)).fetchone()
+        differ = conn.execute(
+            sql.SQL(
+                "SELECT count(*) FROM ((SELECT {c} FROM public.bench_eligibility_floor "
+                "EXCEPT SELECT {c} FROM member_service.member_eligibility WHERE as_of_date = %s) "
+                "UNION ALL (SELECT {c} FROM member_service.member_eligibility "
+                "WHERE as_of_date = %s EXCEPT SELECT {c} FROM public.bench_eligibility_floor)) d"
+            ).format(c=SNAPSHOT_COLUMNS),
+            (as_of, as_of),
+        ).fetchone()
         conn.execute("DROP TABLE public.bench_eligibility_floor")
         conn.commit()
     return seconds, rows, int(differ[0]) if differ else -1
@@ -214,8 +228,9 @@ def main() -> None:
         flow(name="bench-warm-up")(lambda: None)()
         with RssSampler() as rss:
             started = time.perf_counter()
-            summary = eligibility_sweep(as_of=args.as_of, batch_size=args.batch_size,
-                                        readjudicate=False)
+            summary = eligibility_sweep(
+                as_of=args.as_of, batch_size=args.batch_size, readjudicate=False
+            )
             sweep_seconds = time.perf_counter() - started
         floor_seconds, floor_rows, differ = insert_select_floor(url, args.as_of)
         keyed_seconds = keyed_floor(url, args.as_of)
@@ -224,18 +239,27 @@ def main() -> None:
             drop_database(base, args.database)
 
     budget = GOAL_SECONDS * summary.members_swept / GOAL_MEMBERS
-    table = Table("measure", "value", "goal",
-                  title=f"eligibility sweep: {summary.members_swept:,} members as of "
-                        f"{args.as_of.isoformat()}, {summary.batches} batches")
-    table.add_row("sweep time (flow call, Prefect API warm)", f"{sweep_seconds:.1f} s",
-                  f"< {budget:.1f} s")
+    table = Table(
+        "measure",
+        "value",
+        "goal",
+        title=f"eligibility sweep: {summary.members_swept:,} members as of "
+        f"{args.as_of.isoformat()}, {summary.batches} batches",
+    )
+    table.add_row(
+        "sweep time (flow call, Prefect API warm)", f"{sweep_seconds:.1f} s", f"< {budget:.1f} s"
+    )
     table.add_row("  of which inside the flow", f"{summary.seconds:.1f} s", "")
-    table.add_row("members/s", f"{summary.members_swept / sweep_seconds:,.0f}",
-                  f">= {GOAL_MEMBERS / GOAL_SECONDS:,.0f}")
+    table.add_row(
+        "members/s",
+        f"{summary.members_swept / sweep_seconds:,.0f}",
+        f">= {GOAL_MEMBERS / GOAL_SECONDS:,.0f}",
+    )
     table.add_row("INSERT ... SELECT floor", f"{floor_seconds:.1f} s ({floor_rows:,} rows)", "")
     table.add_row("sweep / floor", f"{sweep_seconds / floor_seconds:.2f}x", "")
-    table.add_row("same INSERT ... SELECT into member_eligibility (keys, FK)",
-                  f"{keyed_seconds:.1f} s", "")
+    table.add_row(
+        "same INSERT ... SELECT into member_eligibility (keys, FK)", f"{keyed_seconds:.1f} s", ""
+    )
     table.add_row("sweep / that", f"{sweep_seconds / keyed_seconds:.2f}x", "")
     table.add_row("floor rows differing from the snapshot", f"{differ:,}", "0")
     table.add_row("peak RSS during the sweep", f"{rss.peak / 2**20:,.0f} MiB", "")

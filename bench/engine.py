@@ -36,8 +36,18 @@ from claims_askes.core.runtime import patient_local_api
 
 IntArray = npt.NDArray[np.int64]
 
-BENEFITS = ["OUTPATIENT", "INPATIENT", "DENTAL", "OPTICAL", "PHARMACY", "LAB", "RADIOLOGY",
-            "MATERNITY", "EMERGENCY", "SPECIALIST"]
+BENEFITS = [
+    "OUTPATIENT",
+    "INPATIENT",
+    "DENTAL",
+    "OPTICAL",
+    "PHARMACY",
+    "LAB",
+    "RADIOLOGY",
+    "MATERNITY",
+    "EMERGENCY",
+    "SPECIALIST",
+]
 N_PLANS = 20
 N_PROVIDERS = 2_000
 N_PROCEDURES = 300
@@ -71,8 +81,9 @@ def days(offsets: npt.ArrayLike) -> pd.Series:
     return pd.Series(out)
 
 
-def nulls_where(null: npt.NDArray[np.bool_], values: npt.NDArray[np.object_]
-                ) -> npt.NDArray[np.object_]:
+def nulls_where(
+    null: npt.NDArray[np.bool_], values: npt.NDArray[np.object_]
+) -> npt.NDArray[np.object_]:
     """``values`` (object) with None where ``null``."""
     out = np.array(values, dtype=object)
     out[null] = None
@@ -91,30 +102,36 @@ def plan_benefits(rng: np.random.Generator, plan_ids: npt.NDArray[np.object_]) -
     n = len(plan)
     inpatient = np.isin(code, ["INPATIENT", "MATERNITY"])
     visits = np.isin(code, ["OUTPATIENT", "DENTAL", "SPECIALIST"])
-    return pd.DataFrame({
-        "plan_id": plan, "benefit_code": code,
-        "is_active": rng.random(n) > 0.02,
-        "effective_date": days(np.full(n, -2_000.0)),
-        "expiration_date": days(np.full(n, np.nan)),
-        # Rp 10–100 million a year, Rp 2–20 million an incident, Rp 1–5 billion a lifetime
-        "annual_limit_cents": nullable(rng.integers(10, 100, n) * RP_MILLION,
-                                       rng.random(n) < 0.3),
-        "incident_limit_cents": nullable(rng.integers(2, 20, n) * RP_MILLION,
-                                         rng.random(n) < 0.6),
-        "lifetime_limit_cents": nullable(rng.integers(1_000, 5_000, n) * RP_MILLION,
-                                         rng.random(n) < 0.7),
-        "day_limit": nullable(rng.integers(10, 60, n), ~inpatient),
-        "visit_limit": nullable(rng.integers(6, 24, n), ~visits),
-        "deductible_cents": rng.choice([0, 0, 50_000 * RP, 100_000 * RP], n),
-        "copay_cents": rng.choice([0, 0, 20_000 * RP, 50_000 * RP], n),
-        "coinsurance_bp": rng.choice([0, 1_000, 2_000], n),
-        "in_network_bp": rng.choice([10_000, 10_000, 9_000], n),
-        "out_network_bp": rng.choice([8_000, 7_000, 5_000], n),
-        "requires_preauth": inpatient,
-        "waiting_period_days": np.where(code == "MATERNITY", 270, 0),
-        "age_limit_min": nullable(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool)),
-        "age_limit_max": nullable(np.full(n, 65), code != "OPTICAL"),
-    })
+    return pd.DataFrame(
+        {
+            "plan_id": plan,
+            "benefit_code": code,
+            "is_active": rng.random(n) > 0.02,
+            "effective_date": days(np.full(n, -2_000.0)),
+            "expiration_date": days(np.full(n, np.nan)),
+            # Rp 10–100 million a year, Rp 2–20 million an incident, Rp 1–5 billion a lifetime
+            "annual_limit_cents": nullable(
+                rng.integers(10, 100, n) * RP_MILLION, rng.random(n) < 0.3
+            ),
+            "incident_limit_cents": nullable(
+                rng.integers(2, 20, n) * RP_MILLION, rng.random(n) < 0.6
+            ),
+            "lifetime_limit_cents": nullable(
+                rng.integers(1_000, 5_000, n) * RP_MILLION, rng.random(n) < 0.7
+            ),
+            "day_limit": nullable(rng.integers(10, 60, n), ~inpatient),
+            "visit_limit": nullable(rng.integers(6, 24, n), ~visits),
+            "deductible_cents": rng.choice([0, 0, 50_000 * RP, 100_000 * RP], n),
+            "copay_cents": rng.choice([0, 0, 20_000 * RP, 50_000 * RP], n),
+            "coinsurance_bp": rng.choice([0, 1_000, 2_000], n),
+            "in_network_bp": rng.choice([10_000, 10_000, 9_000], n),
+            "out_network_bp": rng.choice([8_000, 7_000, 5_000], n),
+            "requires_preauth": inpatient,
+            "waiting_period_days": np.where(code == "MATERNITY", 270, 0),
+            "age_limit_min": nullable(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool)),
+            "age_limit_max": nullable(np.full(n, 65), code != "OPTICAL"),
+        }
+    )
 
 
 def build_input(n_lines: int, seed: int = 7) -> EngineInput:
@@ -126,18 +143,25 @@ def build_input(n_lines: int, seed: int = 7) -> EngineInput:
     plan_ids = ids(2, N_PLANS)
     provider_ids = ids(3, N_PROVIDERS)
     procedures = codes("P", N_PROCEDURES)
-    diagnoses = np.array([f"{chr(65 + i % 26)}{i // 26:02d}.{i % 10}" for i in range(2_000)],
-                         dtype=object)
+    diagnoses = np.array(
+        [f"{chr(65 + i % 26)}{i // 26:02d}.{i % 10}" for i in range(2_000)], dtype=object
+    )
 
-    members = pd.DataFrame({
-        "member_id": member_ids,
-        "date_of_birth": days(-rng.integers(365, 365 * 80, n_members).astype(np.float64)),
-        "status": rng.choice(np.array(["active", "suspended", "terminated"], dtype=object),
-                             n_members, p=[0.97, 0.01, 0.02]),
-        "enrollment_date": days(-rng.integers(30, 3_000, n_members).astype(np.float64)),
-        "termination_date": days(np.where(rng.random(n_members) < 0.02,
-                                          rng.integers(0, 700, n_members), np.nan)),
-    })
+    members = pd.DataFrame(
+        {
+            "member_id": member_ids,
+            "date_of_birth": days(-rng.integers(365, 365 * 80, n_members).astype(np.float64)),
+            "status": rng.choice(
+                np.array(["active", "suspended", "terminated"], dtype=object),
+                n_members,
+                p=[0.97, 0.01, 0.02],
+            ),
+            "enrollment_date": days(-rng.integers(30, 3_000, n_members).astype(np.float64)),
+            "termination_date": days(
+                np.where(rng.random(n_members) < 0.02, rng.integers(0, 700, n_members), np.nan)
+            ),
+        }
+    )
 
     # One coverage per member; 10 % changed plan on a date inside the claims' period.
     changed = rng.random(n_members) < 0.10
@@ -145,134 +169,176 @@ def build_input(n_lines: int, seed: int = 7) -> EngineInput:
     first_plan = rng.integers(0, N_PLANS, n_members)
     cov_member = np.concatenate([np.arange(n_members), np.flatnonzero(changed)])
     n_cov = len(cov_member)
-    coverages = pd.DataFrame({
-        "coverage_id": ids(4, n_cov),
-        "member_id": member_ids[cov_member],
-        "policy_id": ids(5, n_cov),
-        "plan_id": plan_ids[np.concatenate([first_plan, rng.integers(0, N_PLANS,
-                                                                     int(changed.sum()))])],
-        "effective_date": pd.concat([members["enrollment_date"],
-                                     days(change_day[changed] + 1.0)], ignore_index=True),
-        "termination_date": days(np.concatenate([np.where(changed, change_day, np.nan),
-                                                 np.full(int(changed.sum()), np.nan)])),
-        "status": np.array(["active"] * n_cov, dtype=object),
-    })
+    coverages = pd.DataFrame(
+        {
+            "coverage_id": ids(4, n_cov),
+            "member_id": member_ids[cov_member],
+            "policy_id": ids(5, n_cov),
+            "plan_id": plan_ids[
+                np.concatenate([first_plan, rng.integers(0, N_PLANS, int(changed.sum()))])
+            ],
+            "effective_date": pd.concat(
+                [members["enrollment_date"], days(change_day[changed] + 1.0)], ignore_index=True
+            ),
+            "termination_date": days(
+                np.concatenate(
+                    [np.where(changed, change_day, np.nan), np.full(int(changed.sum()), np.nan)]
+                )
+            ),
+            "status": np.array(["active"] * n_cov, dtype=object),
+        }
+    )
 
     in_network = rng.random(N_PROVIDERS) < 0.8
-    contracts = pd.DataFrame({
-        "provider_id": provider_ids,
-        "network_status": np.where(in_network, "in_network", "out_of_network").astype(object),
-        "effective_date": days(np.full(N_PROVIDERS, -1_000.0)),
-        "termination_date": days(np.full(N_PROVIDERS, np.nan)),
-        "status": np.array(["active"] * N_PROVIDERS, dtype=object),
-    })
+    contracts = pd.DataFrame(
+        {
+            "provider_id": provider_ids,
+            "network_status": np.where(in_network, "in_network", "out_of_network").astype(object),
+            "effective_date": days(np.full(N_PROVIDERS, -1_000.0)),
+            "termination_date": days(np.full(N_PROVIDERS, np.nan)),
+            "status": np.array(["active"] * N_PROVIDERS, dtype=object),
+        }
+    )
     fee_provider = np.repeat(np.arange(N_PROVIDERS), FEES_PER_PROVIDER)
     fee_procedure = rng.integers(0, N_PROCEDURES, len(fee_provider))
     fee_keep = ~pd.DataFrame({"p": fee_provider, "q": fee_procedure}).duplicated().to_numpy()
-    fee_schedules = pd.DataFrame({
-        "provider_id": provider_ids[fee_provider[fee_keep]],
-        "procedure_code": procedures[fee_procedure[fee_keep]],
-        "allowed_cents": rng.integers(50, 2_000, int(fee_keep.sum())) * 1_000 * RP,
-        "effective_date": days(np.full(int(fee_keep.sum()), -500.0)),
-        "expiration_date": days(np.full(int(fee_keep.sum()), np.nan)),
-    })
+    fee_schedules = pd.DataFrame(
+        {
+            "provider_id": provider_ids[fee_provider[fee_keep]],
+            "procedure_code": procedures[fee_procedure[fee_keep]],
+            "allowed_cents": rng.integers(50, 2_000, int(fee_keep.sum())) * 1_000 * RP,
+            "effective_date": days(np.full(int(fee_keep.sum()), -500.0)),
+            "expiration_date": days(np.full(int(fee_keep.sum()), np.nan)),
+        }
+    )
 
     n_excl = N_PLANS * 5
-    exclusions = pd.DataFrame({
-        "plan_id": plan_ids[np.repeat(np.arange(N_PLANS), 5)],
-        "benefit_code": nulls_where(rng.random(n_excl) < 0.5,
-                                    rng.choice(np.array(BENEFITS, dtype=object), n_excl)),
-        "diagnosis_code_prefix": nulls_where(
-            rng.random(n_excl) >= 0.6,
-            rng.choice(np.array(["Z41", "O0", "F1", "Y"], dtype=object), n_excl)),
-        "procedure_code": nulls_where(rng.random(n_excl) >= 0.4,
-                                      rng.choice(procedures, n_excl)),
-        "effective_date": days(np.full(n_excl, -1_000.0)),
-        "expiration_date": days(np.full(n_excl, np.nan)),
-    })
-    cost_sharing = pd.DataFrame({
-        "plan_id": plan_ids,
-        "oop_max_cents": nullable(rng.integers(5, 50, N_PLANS) * RP_MILLION,
-                                  rng.random(N_PLANS) < 0.2),
-        "effective_date": days(np.full(N_PLANS, -1_000.0)),
-        "expiration_date": days(np.full(N_PLANS, np.nan)),
-    })
+    exclusions = pd.DataFrame(
+        {
+            "plan_id": plan_ids[np.repeat(np.arange(N_PLANS), 5)],
+            "benefit_code": nulls_where(
+                rng.random(n_excl) < 0.5, rng.choice(np.array(BENEFITS, dtype=object), n_excl)
+            ),
+            "diagnosis_code_prefix": nulls_where(
+                rng.random(n_excl) >= 0.6,
+                rng.choice(np.array(["Z41", "O0", "F1", "Y"], dtype=object), n_excl),
+            ),
+            "procedure_code": nulls_where(
+                rng.random(n_excl) >= 0.4, rng.choice(procedures, n_excl)
+            ),
+            "effective_date": days(np.full(n_excl, -1_000.0)),
+            "expiration_date": days(np.full(n_excl, np.nan)),
+        }
+    )
+    cost_sharing = pd.DataFrame(
+        {
+            "plan_id": plan_ids,
+            "oop_max_cents": nullable(
+                rng.integers(5, 50, N_PLANS) * RP_MILLION, rng.random(N_PLANS) < 0.2
+            ),
+            "effective_date": days(np.full(N_PLANS, -1_000.0)),
+            "expiration_date": days(np.full(N_PLANS, np.nan)),
+        }
+    )
 
     # Claims: about 5 per member over 2024-2025; 1 to 7 lines each.
     claim_member = rng.integers(0, n_members, n_claims)
     service_day = rng.integers(0, 700, n_claims)
-    claims = pd.DataFrame({
-        "claim_id": ids(6, n_claims),
-        "claim_number": np.array([f"CLM-{i:09d}" for i in range(n_claims)], dtype=object),
-        "member_id": member_ids[claim_member],
-        "provider_id": provider_ids[rng.integers(0, N_PROVIDERS, n_claims)],
-        "claim_type": np.array(["cashless"] * n_claims, dtype=object),
-        "service_date": days(service_day.astype(np.float64)),
-        "submission_date": pd.Series(
-            (DAY0 + service_day + rng.integers(0, 20, n_claims)).astype("datetime64[ns]")
-            + rng.integers(0, 86_400, n_claims).astype("timedelta64[s]")),
-        "admission_date": days(np.full(n_claims, np.nan)),
-        "discharge_date": days(np.full(n_claims, np.nan)),
-    })
+    claims = pd.DataFrame(
+        {
+            "claim_id": ids(6, n_claims),
+            "claim_number": np.array([f"CLM-{i:09d}" for i in range(n_claims)], dtype=object),
+            "member_id": member_ids[claim_member],
+            "provider_id": provider_ids[rng.integers(0, N_PROVIDERS, n_claims)],
+            "claim_type": np.array(["cashless"] * n_claims, dtype=object),
+            "service_date": days(service_day.astype(np.float64)),
+            "submission_date": pd.Series(
+                (DAY0 + service_day + rng.integers(0, 20, n_claims)).astype("datetime64[ns]")
+                + rng.integers(0, 86_400, n_claims).astype("timedelta64[s]")
+            ),
+            "admission_date": days(np.full(n_claims, np.nan)),
+            "discharge_date": days(np.full(n_claims, np.nan)),
+        }
+    )
     per_claim = rng.integers(1, 8, n_claims)
     per_claim = np.maximum(1, np.round(per_claim * n_lines / per_claim.sum())).astype(np.int64)
     line_claim = np.repeat(np.arange(n_claims), per_claim)
     n = len(line_claim)
     starts = np.cumsum(per_claim) - per_claim
-    benefit = rng.choice(len(BENEFITS), n, p=[0.35, 0.05, 0.08, 0.03, 0.2, 0.12, 0.07, 0.01,
-                                              0.04, 0.05])
+    benefit = rng.choice(
+        len(BENEFITS), n, p=[0.35, 0.05, 0.08, 0.03, 0.2, 0.12, 0.07, 0.01, 0.04, 0.05]
+    )
     inpatient = np.isin(benefit, [1, 7])
-    lines = pd.DataFrame({
-        "line_id": ids(7, n),
-        "claim_id": claims["claim_id"].to_numpy()[line_claim],
-        "line_number": np.arange(n) - starts[line_claim] + 1,
-        "benefit_code": np.array(BENEFITS, dtype=object)[benefit],
-        "procedure_code": procedures[rng.integers(0, N_PROCEDURES, n)],
-        "diagnosis_code": diagnoses[rng.integers(0, len(diagnoses), n)],
-        "quantity": np.where(inpatient, rng.integers(1, 10, n), 1),
-        "charged_cents": rng.integers(50, 2_500, n) * 1_000 * RP,  # Rp 50.000–2.500.000
-    })
+    lines = pd.DataFrame(
+        {
+            "line_id": ids(7, n),
+            "claim_id": claims["claim_id"].to_numpy()[line_claim],
+            "line_number": np.arange(n) - starts[line_claim] + 1,
+            "benefit_code": np.array(BENEFITS, dtype=object)[benefit],
+            "procedure_code": procedures[rng.integers(0, N_PROCEDURES, n)],
+            "diagnosis_code": diagnoses[rng.integers(0, len(diagnoses), n)],
+            "quantity": np.where(inpatient, rng.integers(1, 10, n), 1),
+            "charged_cents": rng.integers(50, 2_500, n) * 1_000 * RP,  # Rp 50.000–2.500.000
+        }
+    )
 
     acc_member = np.repeat(np.arange(n_members), 3)
     n_acc = len(acc_member)
-    accumulators = pd.DataFrame({
-        "member_id": member_ids[acc_member],
-        "benefit_code": np.array(BENEFITS, dtype=object)[np.tile([0, 4, 5], n_members)],
-        "year": np.full(n_acc, 2024),
-        "amount_used_cents": rng.integers(0, 10_000, n_acc) * 1_000 * RP,
-        "deductible_used_cents": rng.integers(0, 100, n_acc) * 1_000 * RP,
-        "oop_used_cents": rng.integers(0, 1_000, n_acc) * 1_000 * RP,
-        "visits_used": rng.integers(0, 10, n_acc),
-        "days_used": np.zeros(n_acc, dtype=np.int64),
-    })
+    accumulators = pd.DataFrame(
+        {
+            "member_id": member_ids[acc_member],
+            "benefit_code": np.array(BENEFITS, dtype=object)[np.tile([0, 4, 5], n_members)],
+            "year": np.full(n_acc, 2024),
+            "amount_used_cents": rng.integers(0, 10_000, n_acc) * 1_000 * RP,
+            "deductible_used_cents": rng.integers(0, 100, n_acc) * 1_000 * RP,
+            "oop_used_cents": rng.integers(0, 1_000, n_acc) * 1_000 * RP,
+            "visits_used": rng.integers(0, 10, n_acc),
+            "days_used": np.zeros(n_acc, dtype=np.int64),
+        }
+    )
     auth_member = np.flatnonzero(rng.random(n_members) < 0.15)
     n_auth = len(auth_member)
-    authorizations = pd.DataFrame({
-        "member_id": member_ids[auth_member],
-        "provider_id": nulls_where(rng.random(n_auth) < 0.5, rng.choice(provider_ids, n_auth)),
-        "benefit_code": np.where(rng.random(n_auth) < 0.8, "INPATIENT", "MATERNITY")
-        .astype(object),
-        "status": rng.choice(np.array(["approved", "pending", "denied"], dtype=object), n_auth,
-                             p=[0.8, 0.1, 0.1]),
-        "valid_from": days(rng.integers(-30, 600, n_auth).astype(np.float64)),
-        "valid_to": days(rng.integers(600, 800, n_auth).astype(np.float64)),
-    })
+    authorizations = pd.DataFrame(
+        {
+            "member_id": member_ids[auth_member],
+            "provider_id": nulls_where(rng.random(n_auth) < 0.5, rng.choice(provider_ids, n_auth)),
+            "benefit_code": np.where(rng.random(n_auth) < 0.8, "INPATIENT", "MATERNITY").astype(
+                object
+            ),
+            "status": rng.choice(
+                np.array(["approved", "pending", "denied"], dtype=object), n_auth, p=[0.8, 0.1, 0.1]
+            ),
+            "valid_from": days(rng.integers(-30, 600, n_auth).astype(np.float64)),
+            "valid_to": days(rng.integers(600, 800, n_auth).astype(np.float64)),
+        }
+    )
     twin = rng.integers(0, n, max(1, n // 20))
     twin_claim = line_claim[twin]
-    prior_lines = pd.DataFrame({
-        "member_id": claims["member_id"].to_numpy()[twin_claim],
-        "provider_id": claims["provider_id"].to_numpy()[twin_claim],
-        "service_date": claims["service_date"].to_numpy()[twin_claim],
-        "benefit_code": lines["benefit_code"].to_numpy()[twin],
-        "procedure_code": lines["procedure_code"].to_numpy()[twin],
-        "charged_cents": np.where(rng.random(len(twin)) < 0.3,
-                                  lines["charged_cents"].to_numpy()[twin], 1),
-    })
+    prior_lines = pd.DataFrame(
+        {
+            "member_id": claims["member_id"].to_numpy()[twin_claim],
+            "provider_id": claims["provider_id"].to_numpy()[twin_claim],
+            "service_date": claims["service_date"].to_numpy()[twin_claim],
+            "benefit_code": lines["benefit_code"].to_numpy()[twin],
+            "procedure_code": lines["procedure_code"].to_numpy()[twin],
+            "charged_cents": np.where(
+                rng.random(len(twin)) < 0.3, lines["charged_cents"].to_numpy()[twin], 1
+            ),
+        }
+    )
     frames = dict(
-        claims=claims, lines=lines, members=members, coverages=coverages, contracts=contracts,
-        fee_schedules=fee_schedules, plan_benefits=plan_benefits(rng, plan_ids),
-        exclusions=exclusions, cost_sharing=cost_sharing, accumulators=accumulators,
-        authorizations=authorizations, prior_lines=prior_lines,
+        claims=claims,
+        lines=lines,
+        members=members,
+        coverages=coverages,
+        contracts=contracts,
+        fee_schedules=fee_schedules,
+        plan_benefits=plan_benefits(rng, plan_ids),
+        exclusions=exclusions,
+        cost_sharing=cost_sharing,
+        accumulators=accumulators,
+        authorizations=authorizations,
+        prior_lines=prior_lines,
     )
     return EngineInput(**{name: as_read(frame) for name, frame in frames.items()})
 
@@ -286,8 +352,9 @@ def as_read(frame: pd.DataFrame) -> pd.DataFrame:
     for name in out.columns:
         if out[name].dtype == object or isinstance(out[name].dtype, pd.StringDtype):
             values = out[name].to_numpy(dtype=object)
-            fresh = np.array([None if pd.isna(v) else v.encode().decode() for v in values],
-                             dtype=object)
+            fresh = np.array(
+                [None if pd.isna(v) else v.encode().decode() for v in values], dtype=object
+            )
             out[name] = pd.Series(fresh, dtype=object, index=out.index)
     return out
 
@@ -310,15 +377,18 @@ def chunk_of(inp: EngineInput, member_ids: pd.Index) -> EngineInput:
         return frame[frame["member_id"].isin(member_ids)].reset_index(drop=True)
 
     return EngineInput(
-        claims=claims.reset_index(drop=True), lines=lines.reset_index(drop=True),
-        members=by_member(inp.members), coverages=coverages.reset_index(drop=True),
+        claims=claims.reset_index(drop=True),
+        lines=lines.reset_index(drop=True),
+        members=by_member(inp.members),
+        coverages=coverages.reset_index(drop=True),
         contracts=inp.contracts[inp.contracts["provider_id"].isin(providers)],
         fee_schedules=inp.fee_schedules[inp.fee_schedules["provider_id"].isin(providers)],
         plan_benefits=inp.plan_benefits[inp.plan_benefits["plan_id"].isin(plans)],
         exclusions=inp.exclusions[inp.exclusions["plan_id"].isin(plans)],
         cost_sharing=inp.cost_sharing[inp.cost_sharing["plan_id"].isin(plans)],
         accumulators=by_member(inp.accumulators),
-        authorizations=by_member(inp.authorizations), prior_lines=by_member(inp.prior_lines),
+        authorizations=by_member(inp.authorizations),
+        prior_lines=by_member(inp.prior_lines),
     )
 
 
@@ -424,8 +494,11 @@ def sample_input(inp: EngineInput, n_lines: int) -> EngineInput:
     """Whole members from the start of the batch with about ``n_lines`` lines."""
     claims_per_member = inp.claims.groupby("member_id", sort=True).size()
     lines_per_claim = inp.lines.groupby("claim_id").size()
-    lines_per_member = (inp.claims.assign(n=inp.claims["claim_id"].map(lines_per_claim))
-                        .groupby("member_id", sort=True)["n"].sum())
+    lines_per_member = (
+        inp.claims.assign(n=inp.claims["claim_id"].map(lines_per_claim))
+        .groupby("member_id", sort=True)["n"]
+        .sum()
+    )
     take = lines_per_member.index[lines_per_member.cumsum().to_numpy() <= n_lines]
     del claims_per_member
     return chunk_of(inp, pd.Index(take))
@@ -438,25 +511,35 @@ def fresh_strings(inp: EngineInput) -> EngineInput:
 
 def main() -> None:
     """Build, chunk, run, measure, print."""
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--lines", type=int, default=1_600_000)
     parser.add_argument("--chunk-claims", type=int, default=50_000)
     parser.add_argument("--sample-lines", type=int, default=2_000)
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="runs over all the chunks, each on fresh string objects")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs over all the chunks, each on fresh string objects",
+    )
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--profile", action="store_true",
-                        help="cProfile the first chunk and print the top functions")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="cProfile the first chunk and print the top functions",
+    )
     args = parser.parse_args()
 
     started = time.perf_counter()
     inp = build_input(args.lines, args.seed)
     chunks = [chunk_of(inp, members) for members in member_chunks(inp, args.chunk_claims)]
     n_lines = sum(len(c.lines) for c in chunks)
-    print(f"built {len(inp.lines):,} lines, {len(inp.claims):,} claims, "
-          f"{len(inp.members):,} members in {time.perf_counter() - started:.1f} s; "
-          f"{len(chunks)} chunks of about {args.chunk_claims:,} claims")
+    print(
+        f"built {len(inp.lines):,} lines, {len(inp.claims):,} claims, "
+        f"{len(inp.members):,} members in {time.perf_counter() - started:.1f} s; "
+        f"{len(chunks)} chunks of about {args.chunk_claims:,} claims"
+    )
 
     if args.profile:
         profiler = cProfile.Profile()
@@ -479,25 +562,37 @@ def main() -> None:
         del again, timings
     best, median = min(totals), sorted(totals)[len(totals) // 2]
     best_cpu = min(cpu_totals)
-    print(f"engine: {n_lines:,} lines, best of {len(totals)} runs {best:.2f} s = "
-          f"{n_lines / best:,.0f} lines/s wall clock (median {n_lines / median:,.0f}); "
-          f"{best_cpu:.2f} CPU s = {n_lines / best_cpu:,.0f} lines per CPU second; first run "
-          f"{min(r.seconds for r in runs):.2f}–{max(r.seconds for r in runs):.2f} s a chunk")
-    print(f"load average while measuring: {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
-          f"on {os.cpu_count()} CPUs")
+    print(
+        f"engine: {n_lines:,} lines, best of {len(totals)} runs {best:.2f} s = "
+        f"{n_lines / best:,.0f} lines/s wall clock (median {n_lines / median:,.0f}); "
+        f"{best_cpu:.2f} CPU s = {n_lines / best_cpu:,.0f} lines per CPU second; first run "
+        f"{min(r.seconds for r in runs):.2f}–{max(r.seconds for r in runs):.2f} s a chunk"
+    )
+    print(
+        f"load average while measuring: {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
+        f"on {os.cpu_count()} CPUs"
+    )
 
     largest = max(range(len(chunks)), key=lambda k: len(chunks[k].lines))
     big, chunk = runs[largest], chunks[largest]
-    print(f"largest chunk: {len(chunk.lines):,} lines in {big.seconds:.2f} s; input "
-          f"{frames_mib(*(getattr(chunk, f) for f in chunk.__dataclass_fields__)):,.0f} MiB, "
-          f"result {frames_mib(big.result.lines, big.result.claims):,.0f} MiB, engine working "
-          f"memory (tracemalloc peak) {traced_peak_mib(chunk):,.0f} MiB; process RSS "
-          f"{big.rss_before_mib:,.0f} → {big.rss_peak_mib:,.0f} MiB during the call")
+    print(
+        f"largest chunk: {len(chunk.lines):,} lines in {big.seconds:.2f} s; input "
+        f"{frames_mib(*(getattr(chunk, f) for f in chunk.__dataclass_fields__)):,.0f} MiB, "
+        f"result {frames_mib(big.result.lines, big.result.claims):,.0f} MiB, engine working "
+        f"memory (tracemalloc peak) {traced_peak_mib(chunk):,.0f} MiB; process RSS "
+        f"{big.rss_before_mib:,.0f} → {big.rss_peak_mib:,.0f} MiB during the call"
+    )
     decided = pd.concat([r.result.lines[["status", "reason_code"]] for r in runs])
-    print("line statuses:", ", ".join(
-        f"{k} {v:,}" for k, v in decided["status"].value_counts().items()))
-    print("line reasons:", ", ".join(
-        f"{k} {v:,}" for k, v in decided["reason_code"].value_counts(dropna=False).items()))
+    print(
+        "line statuses:",
+        ", ".join(f"{k} {v:,}" for k, v in decided["status"].value_counts().items()),
+    )
+    print(
+        "line reasons:",
+        ", ".join(
+            f"{k} {v:,}" for k, v in decided["reason_code"].value_counts(dropna=False).items()
+        ),
+    )
     del runs, decided
 
     sample = sample_input(inp, args.sample_lines)
@@ -513,12 +608,14 @@ def main() -> None:
         reference_per_line = reference_s / n_sample
         sample_per_line = sample_s / n_sample
         engine_per_line = chunks_s / n_lines
-        print(f"{clock}, sample of {n_sample:,} lines (the engine agrees with the reference "
-              f"on every column): reference {reference_per_line * 1e6:,.1f} µs/line; engine "
-              f"{engine_per_line * 1e6:,.2f} µs/line in the chunks, "
-              f"{sample_per_line * 1e6:,.1f} µs/line on the sample alone (fixed costs "
-              f"dominate); reference / engine = {reference_per_line / engine_per_line:,.0f}× "
-              f"(chunks), {reference_per_line / sample_per_line:,.1f}× (sample alone)")
+        print(
+            f"{clock}, sample of {n_sample:,} lines (the engine agrees with the reference "
+            f"on every column): reference {reference_per_line * 1e6:,.1f} µs/line; engine "
+            f"{engine_per_line * 1e6:,.2f} µs/line in the chunks, "
+            f"{sample_per_line * 1e6:,.1f} µs/line on the sample alone (fixed costs "
+            f"dominate); reference / engine = {reference_per_line / engine_per_line:,.0f}× "
+            f"(chunks), {reference_per_line / sample_per_line:,.1f}× (sample alone)"
+        )
     print(f"peak RSS of the process (input and results included): {peak_rss_mib():,.0f} MiB")
 
 

@@ -113,8 +113,10 @@ JOIN claims_service.claim_item AS ci
 JOIN claims_service.claim AS c ON c.id = ci.claim_id
 WHERE ci.status = 'approved'
 """
-LEDGER_COLUMNS = ("claim_item_id, adjudication_version, entry_type, member_id, benefit_code, "
-                  "year, amount, deductible, oop, visits, days, flow_run_id")
+LEDGER_COLUMNS = (
+    "claim_item_id, adjudication_version, entry_type, member_id, benefit_code, "
+    "year, amount, deductible, oop, visits, days, flow_run_id"
+)
 RUN = "00000000-0000-0000-0000-000000000001"
 
 
@@ -165,22 +167,30 @@ def floors(url: str) -> Floors:
     rows, their sums into the accumulators (with the seed's audit trigger) and the queue
     emptied (rolled back); all on the queue as it stands before posting."""
     with psycopg.connect(url) as conn:
-        conn.execute("CREATE TABLE public.bench_posting_floor (claim_item_id UUID, "
-                     "adjudication_version INT, entry_type VARCHAR(10), member_id UUID, "
-                     "benefit_code VARCHAR(50), year INT, amount DECIMAL(15,2), "
-                     "deductible DECIMAL(15,2), oop DECIMAL(15,2), visits INT, days INT, "
-                     "flow_run_id UUID)")
+        conn.execute(
+            "CREATE TABLE public.bench_posting_floor (claim_item_id UUID, "
+            "adjudication_version INT, entry_type VARCHAR(10), member_id UUID, "
+            "benefit_code VARCHAR(50), year INT, amount DECIMAL(15,2), "
+            "deductible DECIMAL(15,2), oop DECIMAL(15,2), visits INT, days INT, "
+            "flow_run_id UUID)"
+        )
         conn.commit()
         started = time.perf_counter()
-        rows = conn.execute("INSERT INTO public.bench_posting_floor " + FLOOR_SELECT,
-                            {"run": RUN}).rowcount
+        rows = conn.execute(
+            "INSERT INTO public.bench_posting_floor " + FLOOR_SELECT, {"run": RUN}
+        ).rowcount
         conn.commit()
         bare = time.perf_counter() - started
         conn.execute("DROP TABLE public.bench_posting_floor")
         conn.commit()
         started = time.perf_counter()
-        conn.execute("INSERT INTO benefit_service.accumulator_posting (" + LEDGER_COLUMNS
-                     + ") " + FLOOR_SELECT, {"run": RUN})
+        conn.execute(
+            "INSERT INTO benefit_service.accumulator_posting ("
+            + LEDGER_COLUMNS
+            + ") "
+            + FLOOR_SELECT,
+            {"run": RUN},
+        )
         keyed = time.perf_counter() - started
         conn.execute(ACCUMULATOR_FLOOR, {"run": RUN})
         conn.execute("DELETE FROM claims_service.posting_outbox")
@@ -262,21 +272,30 @@ def main() -> None:
             drop_database(base, args.database)
 
     budget = GOAL_SECONDS * summary.lines_read / GOAL_LINES
-    table = Table("measure", "value", "goal",
-                  title=f"accumulator posting: {summary.lines_read:,} line versions of "
-                        f"{claims:,} claims, {members:,} members")
-    table.add_row("posting time (flow call, Prefect API warm)", f"{seconds:.1f} s",
-                  f"< {budget:.1f} s")
-    table.add_row("lines/s", f"{summary.lines_read / seconds:,.0f}",
-                  f">= {GOAL_LINES / GOAL_SECONDS:,.0f}")
-    table.add_row("INSERT ... SELECT floor (bare table)",
-                  f"{floor.bare:.1f} s ({floor.rows:,} rows)", "")
+    table = Table(
+        "measure",
+        "value",
+        "goal",
+        title=f"accumulator posting: {summary.lines_read:,} line versions of "
+        f"{claims:,} claims, {members:,} members",
+    )
+    table.add_row(
+        "posting time (flow call, Prefect API warm)", f"{seconds:.1f} s", f"< {budget:.1f} s"
+    )
+    table.add_row(
+        "lines/s", f"{summary.lines_read / seconds:,.0f}", f">= {GOAL_LINES / GOAL_SECONDS:,.0f}"
+    )
+    table.add_row(
+        "INSERT ... SELECT floor (bare table)", f"{floor.bare:.1f} s ({floor.rows:,} rows)", ""
+    )
     table.add_row("posting / floor", f"{seconds / floor.bare:.2f}x", "")
-    table.add_row("same INSERT ... SELECT into the ledger (key, index)", f"{floor.keyed:.1f} s",
-                  "")
+    table.add_row("same INSERT ... SELECT into the ledger (key, index)", f"{floor.keyed:.1f} s", "")
     table.add_row("posting / that", f"{seconds / floor.keyed:.2f}x", "")
-    table.add_row("mandated writes: that, + sums into the accumulators (audited), + queue "
-                  "emptied", f"{floor.mandated:.1f} s", f"< {budget:.1f} s")
+    table.add_row(
+        "mandated writes: that, + sums into the accumulators (audited), + queue emptied",
+        f"{floor.mandated:.1f} s",
+        f"< {budget:.1f} s",
+    )
     table.add_row("posting / mandated writes", f"{seconds / floor.mandated:.2f}x", "")
     for step, step_seconds in summary.step_seconds.items():
         table.add_row(f"  step: {step}", f"{step_seconds:.1f} s", "")
@@ -289,8 +308,7 @@ def main() -> None:
     console.print(table)
     ok = seconds < budget and unposted == twice == wrong == 0
     verdict = "[green]met[/]" if ok else "[red]missed[/]"
-    console.print(f"goal (1,000,000 lines in < 30 s, scaled to this size; exactly once): "
-                  f"{verdict}")
+    console.print(f"goal (1,000,000 lines in < 30 s, scaled to this size; exactly once): {verdict}")
 
 
 if __name__ == "__main__":

@@ -79,12 +79,12 @@ def fresh_database(name: str) -> str:
 
 def drop_database(base: str, name: str) -> None:
     with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
-def copy_floor(url: str, data: generation.DemoData, *, schema_costs: bool = False
-               ) -> float:
+def copy_floor(url: str, data: generation.DemoData, *, schema_costs: bool = False) -> float:
     """Seconds to COPY claim_item's rows, as CSV rendered beforehand, into an empty table
     of the same columns (committed). Bare: no index, constraint or trigger (the raw COPY
     floor). With `schema_costs`: the indexes, checks and audit trigger of claim_item and its
@@ -93,17 +93,23 @@ def copy_floor(url: str, data: generation.DemoData, *, schema_costs: bool = Fals
     frame = data.tables[name]
     blocks = [text for text, _ in loading.csv_blocks(frame, data.cents_columns(name))]
     stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
-        FLOOR_TABLE, sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns))
+        FLOOR_TABLE, sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns)
+    )
     like = "INCLUDING ALL" if schema_costs else "INCLUDING DEFAULTS"
     with psycopg.connect(url) as conn:
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(FLOOR_TABLE))
-        conn.execute(sql.SQL("CREATE TABLE {} (LIKE claims_service.claim_item {})").format(
-            FLOOR_TABLE, sql.SQL(like)))
+        conn.execute(
+            sql.SQL("CREATE TABLE {} (LIKE claims_service.claim_item {})").format(
+                FLOOR_TABLE, sql.SQL(like)
+            )
+        )
         if schema_costs:
-            conn.execute(sql.SQL("ALTER TABLE {} ADD FOREIGN KEY (claim_id) "
-                                 "REFERENCES claims_service.claim (id)").format(FLOOR_TABLE))
-            conn.execute("SELECT audit.enable_audit(%s::regclass)",
-                         [FLOOR_TABLE.as_string(conn)])
+            conn.execute(
+                sql.SQL(
+                    "ALTER TABLE {} ADD FOREIGN KEY (claim_id) REFERENCES claims_service.claim (id)"
+                ).format(FLOOR_TABLE)
+            )
+            conn.execute("SELECT audit.enable_audit(%s::regclass)", [FLOOR_TABLE.as_string(conn)])
         conn.commit()
         started = time.perf_counter()
         with conn.cursor() as cur, cur.copy(stmt) as copy:
@@ -116,17 +122,20 @@ def copy_floor(url: str, data: generation.DemoData, *, schema_costs: bool = Fals
     return seconds
 
 
-def summary_table(report: SeedReport, floor: float, schema_floor: float, rss: float
-                  ) -> Table:
+def summary_table(report: SeedReport, floor: float, schema_floor: float, rss: float) -> Table:
     lines = report.claim_lines
     total = report.elapsed_seconds
     item = report.table_seconds["claims_service.claim_item"]
     # The target scaled to this run's size (exact at 1,000,000 lines).
     budget = TARGET_SECONDS * lines / TARGET_LINES
     verdict = "[green]met[/]" if total < budget else "[red]missed[/]"
-    table = Table("measure", "value", title=f"seed benchmark: {lines:,} claim lines, "
-                                            f"{report.claims:,} claims, "
-                                            f"{report.members:,} members")
+    table = Table(
+        "measure",
+        "value",
+        title=f"seed benchmark: {lines:,} claim lines, "
+        f"{report.claims:,} claims, "
+        f"{report.members:,} members",
+    )
     table.add_row("total (generate + load)", f"{total:.1f} s")
     table.add_row("claim lines per second", f"{lines / total:,.0f}")
     table.add_row("generate", f"{report.generate_seconds:.1f} s")
@@ -135,12 +144,14 @@ def summary_table(report: SeedReport, floor: float, schema_floor: float, rss: fl
     table.add_row("baseline: raw COPY floor of claim_item", f"{floor:.1f} s")
     table.add_row("total / baseline", f"{total / floor:.1f}x")
     table.add_row("claim_item load / baseline", f"{item / floor:.1f}x")
-    table.add_row("the same COPY with claim_item's indexes, FK and audit trigger",
-                  f"{schema_floor:.1f} s")
+    table.add_row(
+        "the same COPY with claim_item's indexes, FK and audit trigger", f"{schema_floor:.1f} s"
+    )
     table.add_row("claim_item load / that", f"{item / schema_floor:.2f}x")
     table.add_row("peak RSS (this process)", f"{rss:,.0f} MiB")
-    table.add_row(f"target: {TARGET_LINES:,} lines in {TARGET_SECONDS:.0f} s "
-                  f"(here {budget:.0f} s)", verdict)
+    table.add_row(
+        f"target: {TARGET_LINES:,} lines in {TARGET_SECONDS:.0f} s (here {budget:.0f} s)", verdict
+    )
     return table
 
 
@@ -155,11 +166,13 @@ def per_table(report: SeedReport) -> Table:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--lines", type=int, default=TARGET_LINES, help="claim lines (about)")
-    parser.add_argument("--members", type=int, default=None,
-                        help="members (default: 0.3 per claim)")
+    parser.add_argument(
+        "--members", type=int, default=None, help="members (default: 0.3 per claim)"
+    )
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--workers", type=int, default=1,
-                        help="schemas loaded at once (1: one after the other)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="schemas loaded at once (1: one after the other)"
+    )
     parser.add_argument("--database", default="claims_askes_bench")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     args = parser.parse_args()

@@ -21,12 +21,14 @@ class GlobalLimit:
 
 
 BACKUP_RESTORE = GlobalLimit(
-    "claims-askes-backup-restore", 1,
+    "claims-askes-backup-restore",
+    1,
     "pg_dump and pg_restore of the same database never overlap (a backup taken during a "
-    "restore is neither the old nor the new database)")
+    "restore is neither the old nor the new database)",
+)
 ARCHIVING = GlobalLimit(
-    "claims-askes-archiving", 1,
-    "two archiving runs would move the same claims twice")
+    "claims-askes-archiving", 1, "two archiving runs would move the same claims twice"
+)
 
 GLOBAL_LIMITS: tuple[GlobalLimit, ...] = (BACKUP_RESTORE, ARCHIVING)
 

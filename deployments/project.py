@@ -55,14 +55,19 @@ def _entry(raw: dict[str, Any]) -> DeploymentEntry:
     name = raw.get("name")
     entrypoint = raw.get("entrypoint")
     if not isinstance(name, str) or not isinstance(entrypoint, str) or ":" not in entrypoint:
-        raise ProjectFileError(f"prefect.yaml: deployment {name!r} needs a name and an "
-                               "entrypoint 'path/to/file.py:flow_function'")
+        raise ProjectFileError(
+            f"prefect.yaml: deployment {name!r} needs a name and an "
+            "entrypoint 'path/to/file.py:flow_function'"
+        )
     pool = raw.get("work_pool") or {}
     limit = raw.get("concurrency_limit")
     return DeploymentEntry(
-        name=name, entrypoint=entrypoint, work_pool=str(pool.get("name", "")),
+        name=name,
+        entrypoint=entrypoint,
+        work_pool=str(pool.get("name", "")),
         work_queue=str(pool.get("work_queue_name") or "default"),
-        schedules=list(raw.get("schedules") or []), parameters=dict(raw.get("parameters") or {}),
+        schedules=list(raw.get("schedules") or []),
+        parameters=dict(raw.get("parameters") or {}),
         concurrency_limit=limit.get("limit") if isinstance(limit, dict) else limit,
     )
 

@@ -38,10 +38,20 @@ class QueueSpec:
 
 
 QUEUES: tuple[QueueSpec, ...] = (
-    QueueSpec("default", None, 1, "Adjudication, sweeps, archiving, maintenance, monitoring. "
-              "No limit: adjudication scales with the number of workers."),
-    QueueSpec("backup-restore", 1, 2, "Backups, restore drills and restores, one at a time: "
-              "a backup and a restore never overlap."),
+    QueueSpec(
+        "default",
+        None,
+        1,
+        "Adjudication, sweeps, archiving, maintenance, monitoring. "
+        "No limit: adjudication scales with the number of workers.",
+    ),
+    QueueSpec(
+        "backup-restore",
+        1,
+        2,
+        "Backups, restore drills and restores, one at a time: "
+        "a backup and a restore never overlap.",
+    ),
 )
 
 
@@ -50,8 +60,12 @@ def all_secret_variables() -> list[str]:
     passwords, the reporting ones."""
     from claims_askes.core.services import SERVICES
 
-    return ["DATABASE_URL", "REPORTING_DATABASE_URL", "REPORTING_DB_PASSWORD",
-            *(v for s in SERVICES for v in (s.url_variable, s.password_variable))]
+    return [
+        "DATABASE_URL",
+        "REPORTING_DATABASE_URL",
+        "REPORTING_DB_PASSWORD",
+        *(v for s in SERVICES for v in (s.url_variable, s.password_variable)),
+    ]
 
 
 def secret_variables(environ: dict[str, str] | None = None) -> list[str]:
@@ -94,8 +108,9 @@ def _stored_secrets(client: Any, candidates: Iterable[str]) -> list[str]:
     found = []
     for variable in candidates:
         try:
-            client.read_block_document_by_name(block_name(variable), "secret",
-                                               include_secrets=False)
+            client.read_block_document_by_name(
+                block_name(variable), "secret", include_secrets=False
+            )
         except ObjectNotFound:
             continue
         found.append(variable)
@@ -111,17 +126,22 @@ def _ensure_pool(client: Any, secret_vars: list[str]) -> str:
     try:
         pool = client.read_work_pool(WORK_POOL)
     except ObjectNotFound:
-        client.create_work_pool(WorkPoolCreate(name=WORK_POOL, type=POOL_TYPE,
-                                               base_job_template=template,
-                                               description=description))
+        client.create_work_pool(
+            WorkPoolCreate(
+                name=WORK_POOL, type=POOL_TYPE, base_job_template=template, description=description
+            )
+        )
         return f"{WORK_POOL} (created)"
     if pool.type != POOL_TYPE:
         from claims_askes.core.errors import ConfigError
 
-        raise ConfigError(f"work pool {WORK_POOL!r} exists with type {pool.type!r}; "
-                          f"this project needs {POOL_TYPE!r} (delete it or rename yours)")
-    client.update_work_pool(WORK_POOL, WorkPoolUpdate(base_job_template=template,
-                                                      description=description))
+        raise ConfigError(
+            f"work pool {WORK_POOL!r} exists with type {pool.type!r}; "
+            f"this project needs {POOL_TYPE!r} (delete it or rename yours)"
+        )
+    client.update_work_pool(
+        WORK_POOL, WorkPoolUpdate(base_job_template=template, description=description)
+    )
     return f"{WORK_POOL} (updated)"
 
 
@@ -131,12 +151,17 @@ def _ensure_queue(client: Any, spec: QueueSpec) -> str:
     try:
         queue = client.read_work_queue_by_name(spec.name, work_pool_name=WORK_POOL)
     except ObjectNotFound:
-        client.create_work_queue(spec.name, description=spec.description,
-                                 concurrency_limit=spec.concurrency_limit,
-                                 priority=spec.priority, work_pool_name=WORK_POOL)
+        client.create_work_queue(
+            spec.name,
+            description=spec.description,
+            concurrency_limit=spec.concurrency_limit,
+            priority=spec.priority,
+            work_pool_name=WORK_POOL,
+        )
     else:
-        client.update_work_queue(queue.id, concurrency_limit=spec.concurrency_limit,
-                                 description=spec.description)
+        client.update_work_queue(
+            queue.id, concurrency_limit=spec.concurrency_limit, description=spec.description
+        )
     limit = "no limit" if spec.concurrency_limit is None else f"limit {spec.concurrency_limit}"
     return f"{spec.name} ({limit})"
 
@@ -152,10 +177,12 @@ def _ensure_limit(client: Any, name: str, limit: int) -> str:
         client.read_global_concurrency_limit_by_name(name)
     except ObjectNotFound:
         client.create_global_concurrency_limit(
-            GlobalConcurrencyLimitCreate(name=name, limit=limit, active=True))
+            GlobalConcurrencyLimitCreate(name=name, limit=limit, active=True)
+        )
     else:
         client.update_global_concurrency_limit(
-            name, GlobalConcurrencyLimitUpdate(limit=limit, active=True))
+            name, GlobalConcurrencyLimitUpdate(limit=limit, active=True)
+        )
     return f"{name} ({limit})"
 
 
@@ -168,8 +195,9 @@ def _ensure_variable(client: Any, name: str, value: str) -> None:
         client.update_variable(VariableUpdate(name=name, value=value))
 
 
-def store_secret_blocks(variables: Iterable[str], environ: dict[str, str] | None = None
-                        ) -> list[str]:
+def store_secret_blocks(
+    variables: Iterable[str], environ: dict[str, str] | None = None
+) -> list[str]:
     """One Secret block per variable, from this environment's value (overwritten)."""
     from prefect.blocks.system import Secret
 
@@ -181,8 +209,9 @@ def store_secret_blocks(variables: Iterable[str], environ: dict[str, str] | None
     return stored
 
 
-def set_up_server(*, code_dir: Path = ROOT, timezone: str = "Asia/Jakarta",
-                  store_secrets: bool = False) -> SetupReport:
+def set_up_server(
+    *, code_dir: Path = ROOT, timezone: str = "Asia/Jakarta", store_secrets: bool = False
+) -> SetupReport:
     """Create or update everything prefect.yaml relies on, on the current PREFECT_API_URL."""
     from prefect.client.orchestration import get_client
 
@@ -194,9 +223,10 @@ def set_up_server(*, code_dir: Path = ROOT, timezone: str = "Asia/Jakarta",
         report.work_pool = _ensure_pool(client, stored)
         report.queues = [_ensure_queue(client, spec) for spec in QUEUES]
         report.limits = [_ensure_limit(client, lim.name, lim.limit) for lim in GLOBAL_LIMITS]
-        report.variables = {"claims_askes_code_dir": str(code_dir.resolve()),
-                            "claims_askes_timezone": timezone}
+        report.variables = {
+            "claims_askes_code_dir": str(code_dir.resolve()),
+            "claims_askes_timezone": timezone,
+        }
         for name, value in report.variables.items():
             _ensure_variable(client, name, value)
     return report
-

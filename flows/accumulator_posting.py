@@ -27,8 +27,9 @@ from tasks.quality import check_reconciliation
 
 def reconcile(member_ids: list[str] | None) -> int:
     """Prove the accumulators of these members (all when None); returns the keys checked."""
-    frame = reconciliation_frame(read_reconciliation(member_ids),
-                                 read_posted_line_totals(member_ids))
+    frame = reconciliation_frame(
+        read_reconciliation(member_ids), read_posted_line_totals(member_ids)
+    )
     check_reconciliation(frame)
     return len(frame)
 
@@ -44,9 +45,13 @@ def accumulator_posting(params: PostingParameters) -> PostingSummary:
         started = time.perf_counter()
         summary.keys_reconciled = reconcile(members)
         summary.step_seconds["reconcile"] = round(time.perf_counter() - started, 3)
-    get_run_logger().info("posted %s lines (%s new ledger entries, %s reversals); %s "
-                          "accumulator keys reconciled", summary.lines_marked,
-                          summary.entries_inserted, summary.reversals, summary.keys_reconciled)
+    get_run_logger().info(
+        "posted %s lines (%s new ledger entries, %s reversals); %s accumulator keys reconciled",
+        summary.lines_marked,
+        summary.entries_inserted,
+        summary.reversals,
+        summary.keys_reconciled,
+    )
     publish_summary(summary)
     return summary
 
@@ -55,9 +60,12 @@ def publish_summary(summary: PostingSummary) -> None:
     """The run's figures as a Prefect table artifact (shown on the flow run in the UI)."""
     create_table_artifact(
         key="accumulator-posting-summary",
-        table=[{"measure": "line versions posted", "value": summary.lines_marked},
-               {"measure": "ledger entries inserted", "value": summary.entries_inserted},
-               {"measure": "reversals of earlier versions", "value": summary.reversals},
-               {"measure": "members posted", "value": len(summary.members)},
-               {"measure": "accumulator keys reconciled", "value": summary.keys_reconciled}],
-        description="Accumulator posting: what this run posted, reversed and reconciled")
+        table=[
+            {"measure": "line versions posted", "value": summary.lines_marked},
+            {"measure": "ledger entries inserted", "value": summary.entries_inserted},
+            {"measure": "reversals of earlier versions", "value": summary.reversals},
+            {"measure": "members posted", "value": len(summary.members)},
+            {"measure": "accumulator keys reconciled", "value": summary.keys_reconciled},
+        ],
+        description="Accumulator posting: what this run posted, reversed and reconciled",
+    )

@@ -37,17 +37,26 @@ from tasks.claims import Lease, lease_claims, read_queue_clock, read_reason_code
 def publish_artifacts(summary: AdjudicationSummary) -> None:
     create_table_artifact(
         key="claim-adjudication-by-status",
-        table=[{"status": s.status, "claims": s.claims, "charged (Rp)": f"{s.charged:,.2f}",
-                "approved (Rp)": f"{s.approved:,.2f}"} for s in summary.by_status],
+        table=[
+            {
+                "status": s.status,
+                "claims": s.claims,
+                "charged (Rp)": f"{s.charged:,.2f}",
+                "approved (Rp)": f"{s.approved:,.2f}",
+            }
+            for s in summary.by_status
+        ],
         description="Claims adjudicated by this run, by status, with charged and approved rupiah",
     )
     reasons = "\n".join(f"| {r.reason_code} | {r.lines:,} |" for r in summary.top_reasons)
     create_markdown_artifact(
         key="claim-adjudication-reasons",
-        markdown=(f"# Claim adjudication\n\n{summary.claims:,} claims, {summary.lines:,} lines "
-                  f"in {summary.chunks} chunks, {summary.seconds:.1f} s; "
-                  f"{summary.lines_posted:,} lines posted to the accumulators.\n\n"
-                  f"| reason | lines |\n|---|---|\n{reasons}\n"),
+        markdown=(
+            f"# Claim adjudication\n\n{summary.claims:,} claims, {summary.lines:,} lines "
+            f"in {summary.chunks} chunks, {summary.seconds:.1f} s; "
+            f"{summary.lines_posted:,} lines posted to the accumulators.\n\n"
+            f"| reason | lines |\n|---|---|\n{reasons}\n"
+        ),
         description="Top reasons (rejections and adjustments)",
     )
 
@@ -73,9 +82,16 @@ class ShardResult:
 
 
 @batch_task(name="adjudicate shard", task_run_name="shard {shard} of {shards}")
-def adjudicate_shard(shard: int, shards: int, chunk_size: int, lease_seconds: int,
-                     run_started: datetime, flow_run_id: uuid.UUID, reasons: pd.DataFrame,
-                     budget: Budget) -> ShardResult:
+def adjudicate_shard(
+    shard: int,
+    shards: int,
+    chunk_size: int,
+    lease_seconds: int,
+    run_started: datetime,
+    flow_run_id: uuid.UUID,
+    reasons: pd.DataFrame,
+    budget: Budget,
+) -> ShardResult:
     """Lease, adjudicate, write and post chunks of one member hash bucket until the bucket
     (or the run's budget) is empty. Other shards, runs and workers lease other members:
     the leases keep every claim to one of them."""
@@ -83,8 +99,9 @@ def adjudicate_shard(shard: int, shards: int, chunk_size: int, lease_seconds: in
     result = ShardResult()
     while (budget_claims := budget.reserve(chunk_size)) > 0:
         run_id = uuid.uuid4()
-        lease: Lease = lease_claims(run_id, run_started, budget_claims, lease_seconds, shard,
-                                    shards)
+        lease: Lease = lease_claims(
+            run_id, run_started, budget_claims, lease_seconds, shard, shards
+        )
         if lease.claims == 0:
             budget.settle(budget_claims, 0)
             break
@@ -105,10 +122,17 @@ def adjudicate_shard(shard: int, shards: int, chunk_size: int, lease_seconds: in
         result.payments += outcome.written.payments
         with result.watch.step("post"):
             chunk_claims = outcome.result.claims["claim_id"].astype(str).tolist()
-            result.lines_posted += post_all_unposted(flow_run_id,
-                                                     claim_ids=chunk_claims).lines_marked
-        logger.info("shard %s/%s chunk %s: %s claims of %s members adjudicated", shard, shards,
-                    result.chunks, outcome.written.claims, lease.members)
+            result.lines_posted += post_all_unposted(
+                flow_run_id, claim_ids=chunk_claims
+            ).lines_marked
+        logger.info(
+            "shard %s/%s chunk %s: %s claims of %s members adjudicated",
+            shard,
+            shards,
+            result.chunks,
+            outcome.written.claims,
+            lease.members,
+        )
     return result
 
 
@@ -130,8 +154,7 @@ def merge(summary: AdjudicationSummary, results: list[ShardResult]) -> Stopwatch
     return watch
 
 
-@flow(name="claim-adjudication",
-      task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_SHARDS))  # type: ignore[arg-type]
+@flow(name="claim-adjudication", task_runner=ThreadPoolTaskRunner(max_workers=MAX_PARALLEL_SHARDS))  # type: ignore[arg-type]
 @takes(AdjudicationParameters)
 def claim_adjudication(params: AdjudicationParameters) -> AdjudicationSummary:
     """Adjudicate every submitted and pended claim; returns a summary of the run.
@@ -152,9 +175,19 @@ def claim_adjudication(params: AdjudicationParameters) -> AdjudicationSummary:
     run_started = read_queue_clock()
     budget = Budget(params.max_claims)
     shard_list = range(params.shards) if params.shard is None else [params.shard]
-    futures = [adjudicate_shard.submit(s, params.shards, params.chunk_size,
-                                       params.lease_seconds, run_started, flow_run_id,
-                                       reasons, budget) for s in shard_list]
+    futures = [
+        adjudicate_shard.submit(
+            s,
+            params.shards,
+            params.chunk_size,
+            params.lease_seconds,
+            run_started,
+            flow_run_id,
+            reasons,
+            budget,
+        )
+        for s in shard_list
+    ]
     results = [f.result() for f in futures]
     watch = merge(summary, results)
     summary.seconds = round(time.monotonic() - started, 3)

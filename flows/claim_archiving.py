@@ -35,17 +35,21 @@ def publish(report: ArchiveReport) -> None:
     create_table_artifact(
         key="claim-archiving",
         table=[{"table": t, "rows moved": n} for t, n in report.rows_moved.items()]
-        + [{"table": f"partition {p}", "rows moved": "whole month"}
-           for p in report.partitions_moved],
+        + [
+            {"table": f"partition {p}", "rows moved": "whole month"}
+            for p in report.partitions_moved
+        ],
         description=f"Rows archived by run {report.run_id} (cutoff {report.cutoff})",
     )
     create_markdown_artifact(
         key="claim-archiving-summary",
-        markdown=(f"# Claim archiving\n\nCutoff {report.cutoff}: {report.claims_moved:,} claims "
-                  f"in {report.batches} batches, {len(report.partitions_moved)} partitions, "
-                  f"{report.seconds:.1f} s. {report.held_back:,} claims past the cutoff are "
-                  "not settled and stay. Every batch's counts and checksums are in "
-                  "`archive.archive_run_log`.\n"),
+        markdown=(
+            f"# Claim archiving\n\nCutoff {report.cutoff}: {report.claims_moved:,} claims "
+            f"in {report.batches} batches, {len(report.partitions_moved)} partitions, "
+            f"{report.seconds:.1f} s. {report.held_back:,} claims past the cutoff are "
+            "not settled and stay. Every batch's counts and checksums are in "
+            "`archive.archive_run_log`.\n"
+        ),
     )
 
 
@@ -59,14 +63,14 @@ def claim_archiving(params: ArchivingParameters) -> ArchiveReport:
     run_id = current_flow_run_id()
     report = ArchiveReport(run_id=str(run_id), cutoff=cutoff)
     with archiving_lock(params.lock_timeout_seconds) as conn:
-        report.partitions_moved = archive_partitions(run_id, cutoff,
-                                                     params.lock_timeout_seconds, 1)
+        report.partitions_moved = archive_partitions(run_id, cutoff, params.lock_timeout_seconds, 1)
         columns = read_archived_columns(conn)
         total = count_before_cutoff(conn, cutoff)
         progress("archiving claims", 0, total)
         while params.max_batches is None or report.batches < params.max_batches:
-            result = archive_batch(conn, run_id, report.batches + 1, cutoff,
-                                   params.batch_size, columns)
+            result = archive_batch(
+                conn, run_id, report.batches + 1, cutoff, params.batch_size, columns
+            )
             if result.claims == 0:
                 break
             crash_point("archive-after-batch")

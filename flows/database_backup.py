@@ -36,23 +36,33 @@ from tasks.backups import (
 
 
 def publish(report: BackupReport, tables: list[dict[str, object]]) -> None:
-    create_table_artifact(key="database-backup-tables", table=tables,
-                          description=f"Row counts in backup {report.backup_id}")
+    create_table_artifact(
+        key="database-backup-tables",
+        table=tables,
+        description=f"Row counts in backup {report.backup_id}",
+    )
     v = report.verification
-    earlier = [f"{e.backup_id} ({'passed' if e.ok else 'FAILED: ' + '; '.join(e.problems)})"
-               for e in report.earlier_verified]
-    drill = ("not run" if v.drill_ok is None
-             else f"{'passed' if v.drill_ok else 'FAILED'} at {v.drill_at}: {v.drill_detail}")
+    earlier = [
+        f"{e.backup_id} ({'passed' if e.ok else 'FAILED: ' + '; '.join(e.problems)})"
+        for e in report.earlier_verified
+    ]
+    drill = (
+        "not run"
+        if v.drill_ok is None
+        else f"{'passed' if v.drill_ok else 'FAILED'} at {v.drill_at}: {v.drill_detail}"
+    )
     create_markdown_artifact(
         key="database-backup",
-        markdown=(f"# Backup {report.backup_id}\n\n{report.size_bytes:,} bytes; dump "
-                  f"{report.seconds_dump:.1f} s, verification {report.seconds_verify:.1f} s.\n\n"
-                  f"Verification: {'passed' if v.ok else 'FAILED: ' + '; '.join(v.problems)}\n\n"
-                  f"Restore drill: {drill}\n\nDeleted by retention: "
-                  f"{', '.join(report.deleted) or 'none'}\n\n"
-                  f"Left unverified by earlier runs, verified now: "
-                  f"{', '.join(earlier) or 'none'}\n\nDrill databases of killed runs "
-                  f"dropped: {', '.join(report.drills_dropped) or 'none'}\n"),
+        markdown=(
+            f"# Backup {report.backup_id}\n\n{report.size_bytes:,} bytes; dump "
+            f"{report.seconds_dump:.1f} s, verification {report.seconds_verify:.1f} s.\n\n"
+            f"Verification: {'passed' if v.ok else 'FAILED: ' + '; '.join(v.problems)}\n\n"
+            f"Restore drill: {drill}\n\nDeleted by retention: "
+            f"{', '.join(report.deleted) or 'none'}\n\n"
+            f"Left unverified by earlier runs, verified now: "
+            f"{', '.join(earlier) or 'none'}\n\nDrill databases of killed runs "
+            f"dropped: {', '.join(report.drills_dropped) or 'none'}\n"
+        ),
     )
 
 
@@ -64,8 +74,11 @@ def database_backup(params: BackupParameters) -> BackupReport:
     logger = get_run_logger()
     earlier = verify_unverified()
     for result in earlier:
-        logger.info("backup %s, left unverified by an earlier run: %s", result.backup_id,
-                    "verified" if result.ok else "FAILED " + "; ".join(result.problems))
+        logger.info(
+            "backup %s, left unverified by an earlier run: %s",
+            result.backup_id,
+            "verified" if result.ok else "FAILED " + "; ".join(result.problems),
+        )
     started = time.monotonic()
     manifest = dump_database(params.scope, params.schema_name)
     dumped = time.monotonic()
@@ -78,27 +91,36 @@ def database_backup(params: BackupParameters) -> BackupReport:
     now = datetime.now(UTC)
     do_drill = params.drill == "always" or (
         params.drill == "auto"
-        and drill_due(b.list_backups(), params.scope_key, params.drill_every_days, now))
+        and drill_due(b.list_backups(), params.scope_key, params.drill_every_days, now)
+    )
     verification = verify(manifest.backup_id, do_drill)
     verified = time.monotonic()
     report = BackupReport(
-        backup_id=manifest.backup_id, size_bytes=manifest.size_bytes,
-        seconds_dump=round(dumped - started, 3), seconds_verify=round(verified - swept, 3),
-        verification=verification, earlier_verified=earlier, drills_dropped=dropped)
+        backup_id=manifest.backup_id,
+        size_bytes=manifest.size_bytes,
+        seconds_dump=round(dumped - started, 3),
+        seconds_verify=round(verified - swept, 3),
+        verification=verification,
+        earlier_verified=earlier,
+        drills_dropped=dropped,
+    )
     if verification.ok:
         report.deleted = prune(params.retention)
     newest = b.newest_verified(b.list_backups(), params.scope_key)
     report.newest_verified_at = newest.manifest.started_at if newest else None
     publish(report, [{"table": t.qualified, "rows": t.rows} for t in manifest.tables])
     if not verification.ok:
-        raise HealthCheckFailed(f"backup {manifest.backup_id} failed verification: "
-                                + "; ".join(verification.problems))
+        raise HealthCheckFailed(
+            f"backup {manifest.backup_id} failed verification: " + "; ".join(verification.problems)
+        )
     if report.earlier_failed:
-        raise HealthCheckFailed("backups left unverified by earlier runs failed verification: "
-                                + "; ".join(f"{v.backup_id}: {'; '.join(v.problems)}"
-                                            for v in report.earlier_failed))
+        raise HealthCheckFailed(
+            "backups left unverified by earlier runs failed verification: "
+            + "; ".join(f"{v.backup_id}: {'; '.join(v.problems)}" for v in report.earlier_failed)
+        )
     limit = timedelta(hours=params.max_age_hours)
     if newest is None or datetime.now(UTC) - newest.manifest.started_at > limit:
-        raise HealthCheckFailed(f"no verified {params.scope_key} backup newer than "
-                                f"{params.max_age_hours} hours")
+        raise HealthCheckFailed(
+            f"no verified {params.scope_key} backup newer than {params.max_age_hours} hours"
+        )
     return report

@@ -17,16 +17,21 @@ from tasks.maintenance import analyze, bloat_report, reindex, sessions, terminat
 
 def publish(report: MaintenanceReport) -> None:
     if report.bloat:
-        create_table_artifact(key="database-maintenance-bloat", table=report.bloat,
-                              description=f"Dead space per table ({report.bloat_source})")
+        create_table_artifact(
+            key="database-maintenance-bloat",
+            table=report.bloat,
+            description=f"Dead space per table ({report.bloat_source})",
+        )
     create_markdown_artifact(
         key="database-maintenance",
-        markdown=(f"# Database maintenance\n\nAnalyzed {len(report.analyzed)} tables"
-                  f"{' (with VACUUM)' if report.vacuumed else ''}; reindexed "
-                  f"{', '.join(report.reindexed) or 'nothing'}.\n\n"
-                  f"Long-running statements: {len(report.long_running)}; idle sessions: "
-                  f"{len(report.idle)} ({len(report.terminated)} terminated); lock waits: "
-                  f"{len(report.lock_waits)}.\n"),
+        markdown=(
+            f"# Database maintenance\n\nAnalyzed {len(report.analyzed)} tables"
+            f"{' (with VACUUM)' if report.vacuumed else ''}; reindexed "
+            f"{', '.join(report.reindexed) or 'nothing'}.\n\n"
+            f"Long-running statements: {len(report.long_running)}; idle sessions: "
+            f"{len(report.idle)} ({len(report.terminated)} terminated); lock waits: "
+            f"{len(report.lock_waits)}.\n"
+        ),
     )
 
 
@@ -45,7 +50,8 @@ def database_maintenance(params: MaintenanceParameters) -> MaintenanceReport:
         report.reindexed = reindex(targets)
     report.bloat_source, report.bloat = bloat_report(targets)
     report.long_running, report.idle, report.lock_waits = sessions(
-        params.long_running_minutes, params.idle_minutes)
+        params.long_running_minutes, params.idle_minutes
+    )
     if params.terminate_idle and report.idle:
         pids = [int(str(s["pid"])) for s in report.idle]
         report.terminated = terminate(pids, params.idle_minutes)

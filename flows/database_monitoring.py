@@ -19,13 +19,20 @@ from tasks.monitoring import health_checks, sizes_and_connections, slow_statemen
 
 def markdown(report: MonitoringReport) -> str:
     checks = "\n".join(f"| {c.check_name} | {c.status} | {c.details} |" for c in report.checks)
-    slow = "\n".join(f"| {s['mean_ms']} | {s['calls']} | `{str(s['query'])[:80]}` |"
-                     for s in report.slow_statements) or "| - | - | none |"
-    return (f"# Database monitoring\n\nSize {report.database_size_bytes / 2**20:,.1f} MiB; "
-            f"connections {report.connections}/{report.max_connections}.\n\n"
-            f"| check | status | details |\n|---|---|---|\n{checks}\n\n"
-            f"## Slow statements\n\n{report.slow_statements_note or ''}\n\n"
-            f"| mean ms | calls | query |\n|---|---|---|\n{slow}\n")
+    slow = (
+        "\n".join(
+            f"| {s['mean_ms']} | {s['calls']} | `{str(s['query'])[:80]}` |"
+            for s in report.slow_statements
+        )
+        or "| - | - | none |"
+    )
+    return (
+        f"# Database monitoring\n\nSize {report.database_size_bytes / 2**20:,.1f} MiB; "
+        f"connections {report.connections}/{report.max_connections}.\n\n"
+        f"| check | status | details |\n|---|---|---|\n{checks}\n\n"
+        f"## Slow statements\n\n{report.slow_statements_note or ''}\n\n"
+        f"| mean ms | calls | query |\n|---|---|---|\n{slow}\n"
+    )
 
 
 @flow(name="database-monitoring")
@@ -36,14 +43,20 @@ def database_monitoring(params: MonitoringParameters) -> MonitoringReport:
     report.slow_statements, report.slow_statements_note = slow_statements(params.slow_ms)
     newest = b.newest_verified(b.list_backups())
     report.checks = health_checks(
-        newest.manifest.started_at if newest else None, params.backup_max_age_hours,
-        params.min_runway_months, age_as_interval(params.archive_older_than),
-        params.as_of or business_today())
-    create_table_artifact(key="database-health",
-                          table=[c.model_dump() for c in report.checks],
-                          description="common.health_check()")
+        newest.manifest.started_at if newest else None,
+        params.backup_max_age_hours,
+        params.min_runway_months,
+        age_as_interval(params.archive_older_than),
+        params.as_of or business_today(),
+    )
+    create_table_artifact(
+        key="database-health",
+        table=[c.model_dump() for c in report.checks],
+        description="common.health_check()",
+    )
     create_markdown_artifact(key="database-monitoring", markdown=markdown(report))
     if report.critical:
-        raise HealthCheckFailed("critical: " + "; ".join(
-            f"{c.check_name} ({c.details})" for c in report.critical))
+        raise HealthCheckFailed(
+            "critical: " + "; ".join(f"{c.check_name} ({c.details})" for c in report.critical)
+        )
     return report

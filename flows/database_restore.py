@@ -40,10 +40,15 @@ def database_restore(params: RestoreParameters) -> RestoreReport:
     started = time.monotonic()
     entry = b.read_entry(b.backup_directory(), params.backup_id)
     manifest = entry.manifest
-    if params.schema_name and manifest.scope == "schema" and (
-            manifest.schema_name != params.schema_name):
-        raise ClaimsAskesError(f"backup {params.backup_id} holds schema "
-                               f"{manifest.schema_name}, not {params.schema_name}")
+    if (
+        params.schema_name
+        and manifest.scope == "schema"
+        and (manifest.schema_name != params.schema_name)
+    ):
+        raise ClaimsAskesError(
+            f"backup {params.backup_id} holds schema "
+            f"{manifest.schema_name}, not {params.schema_name}"
+        )
     target = params.target_database
     schema = params.schema_name
     exists = database_exists(target)
@@ -53,10 +58,10 @@ def database_restore(params: RestoreParameters) -> RestoreReport:
         if occupied and not params.force:
             raise RestoreRefused(
                 f"database {target} has data ({', '.join(occupied[:5])}"
-                f"{'…' if len(occupied) > 5 else ''}); pass --force to restore over it")
+                f"{'…' if len(occupied) > 5 else ''}); pass --force to restore over it"
+            )
         if schema is not None and not (params.clean or params.force):
-            raise RestoreRefused(f"schema {schema} exists in {target}; pass --clean to "
-                                 "replace it")
+            raise RestoreRefused(f"schema {schema} exists in {target}; pass --clean to replace it")
     elif not exists:
         b.create_database(target)
         logger.info("created database %s", target)
@@ -66,17 +71,26 @@ def database_restore(params: RestoreParameters) -> RestoreReport:
     else:
         mismatches = restore_schema(manifest, target, schema, present)
         checked = sum(t.schema_name == schema for t in manifest.tables)
-    report = RestoreReport(backup_id=params.backup_id, target_database=params.target_database,
-                           schema_name=params.schema_name, tables_checked=checked,
-                           mismatches=mismatches,
-                           seconds=round(time.monotonic() - started, 3))
+    report = RestoreReport(
+        backup_id=params.backup_id,
+        target_database=params.target_database,
+        schema_name=params.schema_name,
+        tables_checked=checked,
+        mismatches=mismatches,
+        seconds=round(time.monotonic() - started, 3),
+    )
     create_markdown_artifact(
         key="database-restore",
-        markdown=(f"# Restore of {params.backup_id} into {params.target_database}\n\n"
-                  f"{checked} tables checked; "
-                  f"{'row counts equal the manifest' if not mismatches else 'MISMATCHES: '}"
-                  + "; ".join(mismatches) + "\n"))
+        markdown=(
+            f"# Restore of {params.backup_id} into {params.target_database}\n\n"
+            f"{checked} tables checked; "
+            f"{'row counts equal the manifest' if not mismatches else 'MISMATCHES: '}"
+            + "; ".join(mismatches)
+            + "\n"
+        ),
+    )
     if mismatches:
         raise ClaimsAskesError(
-            "restored row counts differ from the manifest: " + "; ".join(mismatches[:10]))
+            "restored row counts differ from the manifest: " + "; ".join(mismatches[:10])
+        )
     return report

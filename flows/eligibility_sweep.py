@@ -68,26 +68,34 @@ class BatchWrite:
     snapshot: pd.DataFrame
 
 
-def send_to_readjudication(claim_numbers: list[str], flow_run_id: uuid.UUID
-                           ) -> tuple[str, dict[str, Any]]:
+def send_to_readjudication(
+    claim_numbers: list[str], flow_run_id: uuid.UUID
+) -> tuple[str, dict[str, Any]]:
     """Re-adjudicate the claims in this run (the steps of `claim-readjudication`)."""
-    params = ReadjudicationParameters(claim_numbers=claim_numbers,
-                                      reason=READJUDICATION_REASON)
+    params = ReadjudicationParameters(claim_numbers=claim_numbers, reason=READJUDICATION_REASON)
     result = readjudicate_claims(params, flow_run_id)
     return "sent", dict(result.model_dump(mode="json"))
 
 
 def _table(rows: Sequence[dict[str, Any]], what: str) -> tuple[list[dict[str, Any]], str]:
     shown = list(rows[:ARTIFACT_ROWS])
-    note = "" if len(rows) <= ARTIFACT_ROWS else (
-        f" (first {ARTIFACT_ROWS:,} of {len(rows):,}; the flow's summary has them all)")
+    note = (
+        ""
+        if len(rows) <= ARTIFACT_ROWS
+        else (f" (first {ARTIFACT_ROWS:,} of {len(rows):,}; the flow's summary has them all)")
+    )
     return shown, what + note
 
 
 def publish_artifacts(summary: EligibilitySweepSummary, faults: CheckpointReport) -> None:
     reasons = "\n".join(f"| {k} | {v:,} |" for k, v in sorted(summary.by_reason.items()))
-    fault_lines = "\n".join(f"| {g.kind} | {len(g.member_ids):,} | {len(g.coverage_ids):,} |"
-                            for g in summary.faults) or "| none | 0 | 0 |"
+    fault_lines = (
+        "\n".join(
+            f"| {g.kind} | {len(g.member_ids):,} | {len(g.coverage_ids):,} |"
+            for g in summary.faults
+        )
+        or "| none | 0 | 0 |"
+    )
     previous = summary.previous_as_of.isoformat() if summary.previous_as_of else "none"
     create_markdown_artifact(
         key="eligibility-sweep-summary",
@@ -109,36 +117,51 @@ def publish_artifacts(summary: EligibilitySweepSummary, faults: CheckpointReport
             f"## Data faults (reported, not fixed)\n\n| kind | members | coverages |\n"
             f"|---|---|---|\n{fault_lines}\n\n{faults.summary()}\n\n"
             f"## Re-adjudication\n\n{len(summary.claims_to_readjudicate):,} approved claims no "
-            f"longer covered: {summary.readjudication}.\n"),
+            f"longer covered: {summary.readjudication}.\n"
+        ),
         description=f"Eligibility sweep as of {summary.as_of.isoformat()}",
     )
     fault_rows = [{"kind": g.kind, "member_id": m} for g in summary.faults for m in g.member_ids]
     if fault_rows:
         rows, description = _table(fault_rows, "Members with data faults, by kind")
-        create_table_artifact(key="eligibility-sweep-faults", table=rows,
-                              description=description)
+        create_table_artifact(key="eligibility-sweep-faults", table=rows, description=description)
     if summary.claims_to_readjudicate:
         rows, description = _table(
             [{"claim_number": c} for c in summary.claims_to_readjudicate],
-            f"Approved claims no longer covered ({summary.readjudication})")
-        create_table_artifact(key="eligibility-sweep-readjudication", table=rows,
-                              description=description)
+            f"Approved claims no longer covered ({summary.readjudication})",
+        )
+        create_table_artifact(
+            key="eligibility-sweep-readjudication", table=rows, description=description
+        )
 
 
 def log_summary(logger: AnyLogger, summary: EligibilitySweepSummary) -> None:
-    logger.info("as of %s: %s members swept, %s eligible, %s not eligible; %s eligibility "
-                "changes since %s; %s coverages terminated", summary.as_of,
-                summary.members_swept, summary.eligible, summary.not_eligible,
-                summary.eligibility_changes, summary.previous_as_of,
-                summary.coverages_terminated)
+    logger.info(
+        "as of %s: %s members swept, %s eligible, %s not eligible; %s eligibility "
+        "changes since %s; %s coverages terminated",
+        summary.as_of,
+        summary.members_swept,
+        summary.eligible,
+        summary.not_eligible,
+        summary.eligibility_changes,
+        summary.previous_as_of,
+        summary.coverages_terminated,
+    )
     for group in summary.faults:
-        logger.warning("data fault %s: %s members (e.g. %s): %s", group.kind,
-                       len(group.member_ids), ", ".join(group.member_ids[:LOG_IDS]),
-                       group.description)
+        logger.warning(
+            "data fault %s: %s members (e.g. %s): %s",
+            group.kind,
+            len(group.member_ids),
+            ", ".join(group.member_ids[:LOG_IDS]),
+            group.description,
+        )
     if summary.claims_to_readjudicate:
-        logger.warning("%s approved claims no longer covered (%s): %s",
-                       len(summary.claims_to_readjudicate), summary.readjudication,
-                       ", ".join(summary.claims_to_readjudicate[:LOG_IDS]))
+        logger.warning(
+            "%s approved claims no longer covered (%s): %s",
+            len(summary.claims_to_readjudicate),
+            summary.readjudication,
+            ", ".join(summary.claims_to_readjudicate[:LOG_IDS]),
+        )
 
 
 @flow(name="eligibility-sweep")
@@ -170,8 +193,7 @@ def eligibility_sweep(params: EligibilitySweepParameters) -> EligibilitySweepSum
     faults = FaultTally()
     reasons: pd.Series | None = None
     uncovered: list[pd.DataFrame] = []
-    upcoming: PrefectFuture[pd.DataFrame] | None = read_sweep_batch.submit(
-        None, params.batch_size)
+    upcoming: PrefectFuture[pd.DataFrame] | None = read_sweep_batch.submit(None, params.batch_size)
     in_flight: BatchWrite | None = None
 
     def finish_write() -> None:
@@ -195,8 +217,12 @@ def eligibility_sweep(params: EligibilitySweepParameters) -> EligibilitySweepSum
         summary.became_ineligible += written.became_ineligible
         counts = snapshot["reason"].value_counts()
         reasons = counts if reasons is None else reasons.add(counts, fill_value=0)
-        logger.info("batch %s: %s members swept (%s snapshot rows written)", summary.batches,
-                    len(snapshot), written.inserted + written.updated)
+        logger.info(
+            "batch %s: %s members swept (%s snapshot rows written)",
+            summary.batches,
+            len(snapshot),
+            written.inserted + written.updated,
+        )
 
     try:
         while upcoming is not None:
@@ -206,8 +232,11 @@ def eligibility_sweep(params: EligibilitySweepParameters) -> EligibilitySweepSum
                 break
             members = members_of(batch)["member_id"]
             # The next batch is read while this one is checked and written (reads only).
-            upcoming = None if len(members) < params.batch_size else read_sweep_batch.submit(
-                str(members.iloc[-1]), params.batch_size)
+            upcoming = (
+                None
+                if len(members) < params.batch_size
+                else read_sweep_batch.submit(str(members.iloc[-1]), params.batch_size)
+            )
             with watch.step("faults"):
                 flags = fault_flags(batch, day)
                 faults.add(flags, check_member_faults(flags))
@@ -216,16 +245,18 @@ def eligibility_sweep(params: EligibilitySweepParameters) -> EligibilitySweepSum
             with watch.step("check snapshot"):
                 check_snapshot(snapshot, day)
             finish_write()  # the previous batch's: one write in flight, in batch order
-            in_flight = BatchWrite(write_snapshot.submit(
-                snapshot, day, summary.previous_as_of, flow_run_id), snapshot)
+            in_flight = BatchWrite(
+                write_snapshot.submit(snapshot, day, summary.previous_as_of, flow_run_id), snapshot
+            )
             with watch.step("claims"):
                 claims = read_approved_claims(str(members.iloc[0]), str(members.iloc[-1]), day)
                 uncovered.append(uncovered_claims(claims, batch))
     finally:
         finish_write()  # also when a later batch failed: the run stops with it committed
     summary.not_eligible = summary.members_swept - summary.eligible
-    summary.snapshot_rows_unchanged = (summary.members_swept - summary.snapshot_rows_inserted
-                                       - summary.snapshot_rows_updated)
+    summary.snapshot_rows_unchanged = (
+        summary.members_swept - summary.snapshot_rows_inserted - summary.snapshot_rows_updated
+    )
     if reasons is not None:
         summary.by_reason = {str(k): int(v) for k, v in reasons.items()}
     summary.faults = faults.groups()
@@ -239,7 +270,8 @@ def eligibility_sweep(params: EligibilitySweepParameters) -> EligibilitySweepSum
     else:
         with watch.step("readjudicate"):
             summary.readjudication, summary.readjudication_summary = send_to_readjudication(
-                summary.claims_to_readjudicate, flow_run_id)
+                summary.claims_to_readjudicate, flow_run_id
+            )
     summary.seconds = round(time.monotonic() - started, 3)
     summary.step_seconds = {k: round(v, 3) for k, v in watch.seconds.items()}
     report = faults.report()

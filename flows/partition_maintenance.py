@@ -28,10 +28,12 @@ def publish(report: PartitionReport) -> None:
     status = "healthy" if report.healthy else "**failed**: " + "; ".join(report.problems)
     create_markdown_artifact(
         key="partition-maintenance-summary",
-        markdown=(f"# Partition maintenance\n\nCovered from {report.covered_from} to "
-                  f"{report.covered_to} (exclusive); {len(report.created)} partitions created; "
-                  f"{report.default_rows_moved} default rows moved; {report.default_rows} rows "
-                  f"left in the default partition.\n\nStatus: {status}\n"),
+        markdown=(
+            f"# Partition maintenance\n\nCovered from {report.covered_from} to "
+            f"{report.covered_to} (exclusive); {len(report.created)} partitions created; "
+            f"{report.default_rows_moved} default rows moved; {report.default_rows} rows "
+            f"left in the default partition.\n\nStatus: {status}\n"
+        ),
     )
 
 
@@ -41,19 +43,30 @@ def partition_maintenance(params: PartitionParameters) -> PartitionReport:
     """Keep claim_partitioned covered; fails (after its work) while the default has rows."""
     logger = get_run_logger()
     current = month_start(params.as_of or business_today())
-    work = maintain_partitions(current, params.premake, params.move_default_rows,
-                               params.lock_timeout_seconds)
+    work = maintain_partitions(
+        current, params.premake, params.move_default_rows, params.lock_timeout_seconds
+    )
     report = PartitionReport(
-        covered_from=work.covered_from, covered_to=work.covered_to, created=work.created,
-        default_created=work.default_created, default_rows=work.default_rows,
-        default_rows_moved=work.moved_rows, blocked_months=work.blocked)
+        covered_from=work.covered_from,
+        covered_to=work.covered_to,
+        created=work.created,
+        default_created=work.default_created,
+        default_rows=work.default_rows,
+        default_rows_moved=work.moved_rows,
+        blocked_months=work.blocked,
+    )
     if work.default_rows:
         report.problems.append(
             f"{work.default_rows} rows in the default partition "
             f"(months {', '.join(work.blocked) or 'outside the covered range'}): "
-            "rerun with --move-default-rows")
-    logger.info("created %s partitions; covered %s to %s", len(work.created),
-                work.covered_from, work.covered_to)
+            "rerun with --move-default-rows"
+        )
+    logger.info(
+        "created %s partitions; covered %s to %s",
+        len(work.created),
+        work.covered_from,
+        work.covered_to,
+    )
     publish(report)
     if not report.healthy:
         raise HealthCheckFailed("; ".join(report.problems))

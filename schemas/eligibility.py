@@ -28,14 +28,19 @@ class EligibilitySweepParameters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     as_of: date | None = Field(
-        None, description="Sweep as of this date (YYYY-MM-DD); default today in "
-                          "CLAIMS_ASKES_TIMEZONE (Asia/Jakarta). Not in the future: the "
-                          "sweep terminates coverages that ended before it.")
-    batch_size: int = Field(250_000, ge=1, le=2_000_000,
-                            description="Members per batch (one transaction each)")
+        None,
+        description="Sweep as of this date (YYYY-MM-DD); default today in "
+        "CLAIMS_ASKES_TIMEZONE (Asia/Jakarta). Not in the future: the "
+        "sweep terminates coverages that ended before it.",
+    )
+    batch_size: int = Field(
+        250_000, ge=1, le=2_000_000, description="Members per batch (one transaction each)"
+    )
     readjudicate: bool = Field(
-        True, description="Send approved claims no longer covered to claim-readjudication; "
-                          "otherwise only report them")
+        True,
+        description="Send approved claims no longer covered to claim-readjudication; "
+        "otherwise only report them",
+    )
 
     @field_validator("as_of", mode="before")
     @classmethod
@@ -48,8 +53,10 @@ class EligibilitySweepParameters(BaseModel):
             except ValueError:
                 pass
         raise PydanticCustomError(
-            "as_of_date", "not a date: {value} (expected YYYY-MM-DD, e.g. 2026-03-31)",
-            {"value": repr(value)})
+            "as_of_date",
+            "not a date: {value} (expected YYYY-MM-DD, e.g. 2026-03-31)",
+            {"value": repr(value)},
+        )
 
     @model_validator(mode="after")
     def _default_and_not_future(self) -> EligibilitySweepParameters:
@@ -58,9 +65,14 @@ class EligibilitySweepParameters(BaseModel):
             self.as_of = today
         elif self.as_of > today:
             raise PydanticCustomError(
-                "as_of_future", "{as_of} is after today ({today} in {zone})",
-                {"as_of": self.as_of.isoformat(), "today": today.isoformat(),
-                 "zone": business_zone()})
+                "as_of_future",
+                "{as_of} is after today ({today} in {zone})",
+                {
+                    "as_of": self.as_of.isoformat(),
+                    "today": today.isoformat(),
+                    "zone": business_zone(),
+                },
+            )
         return self
 
     @property
@@ -84,7 +96,8 @@ class EligibilitySweepSummary(BaseModel):
     flow_run_id: str
     as_of: date
     previous_as_of: date | None = Field(
-        None, description="The sweep date eligibility changes are counted against")
+        None, description="The sweep date eligibility changes are counted against"
+    )
     batches: int = 0
     members_swept: int = 0
     eligible: int = 0
@@ -95,18 +108,21 @@ class EligibilitySweepSummary(BaseModel):
     snapshot_rows_unchanged: int = 0
     first_snapshots: int = Field(0, description="Members without a snapshot on previous_as_of")
     eligibility_changes: int = Field(
-        0, description="Members whose eligibility, reason or coverage differs from "
-                       "previous_as_of")
+        0, description="Members whose eligibility, reason or coverage differs from previous_as_of"
+    )
     became_eligible: int = 0
     became_ineligible: int = 0
     coverages_terminated: int = 0
     faults: list[FaultGroup] = Field(default_factory=list)
     claims_to_readjudicate: list[str] = Field(
-        default_factory=list, description="Approved claims whose service date is no longer "
-                                          "covered (a retroactive change)")
+        default_factory=list,
+        description="Approved claims whose service date is no longer "
+        "covered (a retroactive change)",
+    )
     readjudication: str = Field(
-        "none needed", description="'sent', 'not available' (flow not installed), "
-                                  "'disabled' or 'none needed'")
+        "none needed",
+        description="'sent', 'not available' (flow not installed), 'disabled' or 'none needed'",
+    )
     readjudication_summary: dict[str, Any] | None = None
     seconds: float = 0.0
     step_seconds: dict[str, float] = Field(default_factory=dict)

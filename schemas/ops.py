@@ -71,10 +71,12 @@ class PartitionParameters(_Params):
     """Parameters of `partition-maintenance`."""
 
     premake: int = Field(4, ge=0, le=60, description="Months to keep ready after the current")
-    move_default_rows: bool = Field(False, description="Move rows of the default partition "
-                                                       "into their month's partition")
-    lock_timeout_seconds: float = Field(5, gt=0, le=600,
-                                        description="Give up on a table lock after this long")
+    move_default_rows: bool = Field(
+        False, description="Move rows of the default partition into their month's partition"
+    )
+    lock_timeout_seconds: float = Field(
+        5, gt=0, le=600, description="Give up on a table lock after this long"
+    )
     as_of: date | None = Field(None, description="Business date (default: today in Jakarta)")
 
 
@@ -84,8 +86,9 @@ class ArchivingParameters(_Params):
     older_than: str = Field("2y", description="Archive claims older than this: Nd, Nw, Nm, Ny")
     batch_size: int = Field(5_000, ge=1, le=200_000, description="Claims per transaction")
     max_batches: int | None = Field(None, ge=1, description="Stop after this many batches")
-    lock_timeout_seconds: float = Field(5, gt=0, le=600,
-                                        description="Give up on a table lock after this long")
+    lock_timeout_seconds: float = Field(
+        5, gt=0, le=600, description="Give up on a table lock after this long"
+    )
     as_of: date | None = Field(None, description="Business date (default: today in Jakarta)")
 
     @field_validator("older_than")
@@ -96,12 +99,15 @@ class ArchivingParameters(_Params):
 
 
 # The retention fields, shared by the policy and the backup flow's parameters.
-_KEEP_COUNT: dict[str, Any] = dict(default=7, ge=1, le=1000,
-                                   description="Always keep this many newest")
-_KEEP_DAYS: dict[str, Any] = dict(default=14, ge=0, le=3650,
-                                  description="Keep every backup this young")
-_MIN_VERIFIED: dict[str, Any] = dict(default=2, ge=1, le=100,
-                                     description="Never leave fewer verified backups than this")
+_KEEP_COUNT: dict[str, Any] = dict(
+    default=7, ge=1, le=1000, description="Always keep this many newest"
+)
+_KEEP_DAYS: dict[str, Any] = dict(
+    default=14, ge=0, le=3650, description="Keep every backup this young"
+)
+_MIN_VERIFIED: dict[str, Any] = dict(
+    default=2, ge=1, le=100, description="Never leave fewer verified backups than this"
+)
 
 
 class RetentionPolicy(_Params):
@@ -114,23 +120,29 @@ class BackupParameters(_Params):
     """Parameters of `database-backup`."""
 
     scope: Literal["full", "schema"] = Field(
-        "full", description="full: the whole database; schema: one schema (schema_name)")
+        "full", description="full: the whole database; schema: one schema (schema_name)"
+    )
     schema_name: str | None = Field(None, description="With scope 'schema': which one")
     drill: Literal["auto", "always", "never"] = Field(
-        "auto", description="Restore drill into a scratch database: auto = when the last "
-                            "successful drill of this scope is older than drill_every_days")
-    drill_every_days: float = Field(7, gt=0, le=365,
-                                    description="Days between restore drills (drill 'auto')")
+        "auto",
+        description="Restore drill into a scratch database: auto = when the last "
+        "successful drill of this scope is older than drill_every_days",
+    )
+    drill_every_days: float = Field(
+        7, gt=0, le=365, description="Days between restore drills (drill 'auto')"
+    )
     keep_count: int = Field(**_KEEP_COUNT)
     keep_days: float = Field(**_KEEP_DAYS)
     min_verified: int = Field(**_MIN_VERIFIED)
-    max_age_hours: float = Field(26, gt=0, le=24 * 90,
-                                 description="Newest verified backup older than this: failure")
+    max_age_hours: float = Field(
+        26, gt=0, le=24 * 90, description="Newest verified backup older than this: failure"
+    )
 
     @property
     def retention(self) -> RetentionPolicy:
-        return RetentionPolicy(keep_count=self.keep_count, keep_days=self.keep_days,
-                               min_verified=self.min_verified)
+        return RetentionPolicy(
+            keep_count=self.keep_count, keep_days=self.keep_days, min_verified=self.min_verified
+        )
 
     @model_validator(mode="after")
     def _schema_given(self) -> BackupParameters:
@@ -150,11 +162,13 @@ class BackupParameters(_Params):
 class RestoreParameters(_Params):
     """Parameters of `database-restore`."""
 
-    backup_id: str = Field(pattern=BACKUP_ID,
-                           description="The backup to restore (`claims-askes backup list`)")
-    target_database: str = Field(pattern=DATABASE_NAME,
-                                 description="The database to restore into (a new one, or "
-                                             "one without data unless force)")
+    backup_id: str = Field(
+        pattern=BACKUP_ID, description="The backup to restore (`claims-askes backup list`)"
+    )
+    target_database: str = Field(
+        pattern=DATABASE_NAME,
+        description="The database to restore into (a new one, or one without data unless force)",
+    )
     schema_name: str | None = Field(None, description="Restore only this schema")
     clean: bool = Field(False, description="Drop the restored objects first (pg_restore --clean)")
     force: bool = Field(False, description="Restore over a database (or schema) that has data")
@@ -172,10 +186,12 @@ class MaintenanceParameters(_Params):
     vacuum: bool = Field(False, description="VACUUM (ANALYZE) the tables")
     reindex_schemas: bool = Field(False, description="REINDEX SCHEMA ... CONCURRENTLY")
     schemas: list[str] = Field(default_factory=list, description="Default: every schema of ours")
-    long_running_minutes: float = Field(5, gt=0, le=24 * 60,
-                                        description="Report statements running longer")
-    idle_minutes: float = Field(30, gt=0, le=7 * 24 * 60,
-                                description="Report sessions idle in a transaction longer")
+    long_running_minutes: float = Field(
+        5, gt=0, le=24 * 60, description="Report statements running longer"
+    )
+    idle_minutes: float = Field(
+        30, gt=0, le=7 * 24 * 60, description="Report sessions idle in a transaction longer"
+    )
     terminate_idle: bool = Field(False, description="Terminate idle sessions found (explicit)")
 
     @field_validator("schemas")
@@ -188,13 +204,15 @@ class MonitoringParameters(_Params):
     """Parameters of `database-monitoring`."""
 
     slow_ms: float = Field(1000, ge=0, description="Mean time above which a statement is slow")
-    backup_max_age_hours: float = Field(26, gt=0, le=24 * 90,
-                                        description="Newest verified backup older than this: "
-                                                    "critical")
-    min_runway_months: int = Field(2, ge=0, le=60,
-                                   description="Months of partitions ahead below which to warn")
-    archive_older_than: str = Field("2y", description="The archiving age whose backlog to "
-                                                      "report: Nd, Nw, Nm, Ny")
+    backup_max_age_hours: float = Field(
+        26, gt=0, le=24 * 90, description="Newest verified backup older than this: critical"
+    )
+    min_runway_months: int = Field(
+        2, ge=0, le=60, description="Months of partitions ahead below which to warn"
+    )
+    archive_older_than: str = Field(
+        "2y", description="The archiving age whose backlog to report: Nd, Nw, Nm, Ny"
+    )
     as_of: date | None = Field(None, description="Business date (default: today in Jakarta)")
 
     @field_validator("archive_older_than")
@@ -220,8 +238,9 @@ class PartitionReport(BaseModel):
     default_created: bool = False
     default_rows: int = 0
     default_rows_moved: int = 0
-    blocked_months: list[str] = Field(default_factory=list,
-                                      description="months not created: default rows in them")
+    blocked_months: list[str] = Field(
+        default_factory=list, description="months not created: default rows in them"
+    )
     problems: list[str] = Field(default_factory=list)
 
     @property
@@ -300,10 +319,13 @@ class BackupReport(BaseModel):
     deleted: list[str] = Field(default_factory=list)
     newest_verified_at: datetime | None = None
     earlier_verified: list[VerifyResult] = Field(
-        default_factory=list, description="backups earlier (killed) runs left with a manifest "
-                                          "but no verification, verified by this run")
+        default_factory=list,
+        description="backups earlier (killed) runs left with a manifest "
+        "but no verification, verified by this run",
+    )
     drills_dropped: list[str] = Field(
-        default_factory=list, description="drill databases killed runs left, dropped")
+        default_factory=list, description="drill databases killed runs left, dropped"
+    )
 
     @property
     def earlier_failed(self) -> list[VerifyResult]:

@@ -12,11 +12,18 @@ class AdjudicationParameters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_claims: int | None = Field(None, ge=1, description="Stop after leasing this many claims")
-    chunk_size: int = Field(20_000, ge=1, le=1_000_000,
-                            description="Claims per chunk (whole members; memory stays bounded)")
-    lease_seconds: int = Field(900, ge=5, le=86_400,
-                               description="How long a chunk's lease lasts before another run "
-                                           "may take its claims")
+    chunk_size: int = Field(
+        20_000,
+        ge=1,
+        le=1_000_000,
+        description="Claims per chunk (whole members; memory stays bounded)",
+    )
+    lease_seconds: int = Field(
+        900,
+        ge=5,
+        le=86_400,
+        description="How long a chunk's lease lasts before another run may take its claims",
+    )
     shards: int = Field(1, ge=1, le=256, description="Member hash buckets")
     shard: int | None = Field(None, ge=0, description="Only this bucket (default: all)")
 
@@ -33,8 +40,9 @@ class PostingParameters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     batch_size: int = Field(200_000, ge=1, le=5_000_000, description="Lines per posting batch")
-    full_reconciliation: bool = Field(False, description="Reconcile every member's "
-                                      "accumulators, not only those posted by the run")
+    full_reconciliation: bool = Field(
+        False, description="Reconcile every member's accumulators, not only those posted by the run"
+    )
 
 
 class ReadjudicationParameters(BaseModel):
@@ -42,10 +50,18 @@ class ReadjudicationParameters(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    claim_numbers: list[str] = Field(default_factory=list, max_length=100_000,
-                                     description="Claims to adjudicate again")
-    reason: str = Field("re-adjudication", min_length=1, max_length=200,
-                        description="Why (recorded on each readjustment)")
-    lease_seconds: int = Field(900, ge=5, le=86_400,
-                               description="How long a claim's lease lasts before another "
-                                           "run may take it")
+    claim_numbers: list[str] = Field(
+        default_factory=list, max_length=100_000, description="Claims to adjudicate again"
+    )
+    reason: str = Field(
+        "re-adjudication",
+        min_length=1,
+        max_length=200,
+        description="Why (recorded on each readjustment)",
+    )
+    lease_seconds: int = Field(
+        900,
+        ge=5,
+        le=86_400,
+        description="How long a claim's lease lasts before another run may take it",
+    )

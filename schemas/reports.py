@@ -34,8 +34,9 @@ class AdjudicationSummary(BaseModel):
     payments: int = 0
     seconds: float = 0.0
     step_seconds: dict[str, float] = Field(
-        default_factory=dict, description="seconds per step (read, engine, write...), "
-                                          "summed over the chunks")
+        default_factory=dict,
+        description="seconds per step (read, engine, write...), summed over the chunks",
+    )
 
 
 class PostingSummary(BaseModel):
@@ -47,9 +48,13 @@ class PostingSummary(BaseModel):
     reversals: int = 0
     keys_reconciled: int = 0
     step_seconds: dict[str, float] = Field(
-        default_factory=dict, description="seconds per step, summed over batches")
-    members: set[str] = Field(default_factory=set, exclude=True,
-                              description="members whose lines were posted (not reported)")
+        default_factory=dict, description="seconds per step, summed over batches"
+    )
+    members: set[str] = Field(
+        default_factory=set,
+        exclude=True,
+        description="members whose lines were posted (not reported)",
+    )
 
 
 class ReadjudicationSummary(BaseModel):
@@ -64,6 +69,7 @@ class ReadjudicationSummary(BaseModel):
     payments: int = 0
     lines_posted: int = 0
     not_found: list[str] = Field(default_factory=list)
-    statuses: dict[str, str] = Field(default_factory=dict,
-                                     description="status of each requested claim afterwards")
+    statuses: dict[str, str] = Field(
+        default_factory=dict, description="status of each requested claim afterwards"
+    )
     seconds: float = 0.0

@@ -61,8 +61,14 @@ class ArchivedTable:
 
 
 def _by_line(name: str, row_key: tuple[str, ...] = ("id",)) -> ArchivedTable:
-    return ArchivedTable(name, key="claim_item_id", staged="archive_batch_item",
-                         staged_key="claim_item_id", row_key=row_key, owner_moves=True)
+    return ArchivedTable(
+        name,
+        key="claim_item_id",
+        staged="archive_batch_item",
+        staged_key="claim_item_id",
+        row_key=row_key,
+        owner_moves=True,
+    )
 
 
 # Children first, the claim last: the children's foreign keys point at it (and the lines'
@@ -109,12 +115,16 @@ def archived_columns(conn: psycopg.Connection) -> dict[str, list[str]]:
         target = _columns(conn, "archive", table)
         missing = [c for c in source if c not in target]
         changed = [c for c in source if c in target and target[c] != source[c]]
-        extra = [c for c in target if c not in source and c not in ARCHIVE_ONLY
-                 and c not in RETIRED.get(table, set())]
+        extra = [
+            c
+            for c in target
+            if c not in source and c not in ARCHIVE_ONLY and c not in RETIRED.get(table, set())
+        ]
         if not source or missing or changed or extra:
             raise ClaimsAskesError(
                 f"archive.{table} does not match claims_service.{table} (missing {missing}, "
-                f"changed {changed}, extra {extra}): migrate the archive first")
+                f"changed {changed}, extra {extra}): migrate the archive first"
+            )
         out[table] = list(source)
     return out
 
@@ -142,38 +152,59 @@ def row_key_sql(table: str, alias: str | None = None) -> sql.Composable:
     return sql.SQL("concat_ws('/', {})").format(sql.SQL(", ").join(parts))
 
 
-def _move_table(conn: psycopg.Connection, table: ArchivedTable, columns: list[str],
-                run_id: uuid.UUID) -> tuple[int, str, int, str]:
+def _move_table(
+    conn: psycopg.Connection, table: ArchivedTable, columns: list[str], run_id: uuid.UUID
+) -> tuple[int, str, int, str]:
     """Moves the batch's rows of one table; (rows, checksum) before and after."""
     qualified = columns_sql(columns, "t")
-    fmt = {"table": sql.Identifier(table.name), "key": sql.Identifier(table.key),
-           "staged": sql.Identifier(table.staged), "staged_key": sql.Identifier(table.staged_key)}
+    fmt = {
+        "table": sql.Identifier(table.name),
+        "key": sql.Identifier(table.key),
+        "staged": sql.Identifier(table.staged),
+        "staged_key": sql.Identifier(table.staged_key),
+    }
     before = _checksum(conn, sql.SQL(Q.source_checksum).format(columns=qualified, **fmt))
     try:
         if table.owner_moves:
             conn.execute(Q.move_records, {"table": table.name, "run_id": run_id})
         else:
-            conn.execute(sql.SQL(Q.move_rows).format(
-                columns=columns_sql(columns), table=fmt["table"], key=fmt["key"]),
-                {"run_id": run_id})
+            conn.execute(
+                sql.SQL(Q.move_rows).format(
+                    columns=columns_sql(columns), table=fmt["table"], key=fmt["key"]
+                ),
+                {"run_id": run_id},
+            )
     except errors.UniqueViolation as exc:
         raise ArchiveConflictError(
             f"archive.{table.name} already holds rows of this batch "
-            f"({exc.diag.message_detail}); nothing moved") from None
+            f"({exc.diag.message_detail}); nothing moved"
+        ) from None
     after = _checksum(conn, sql.SQL(A.archived_checksum).format(columns=qualified, **fmt))
     return before[0], before[1], after[0], after[1]
 
 
 def check_moves(frame: pd.DataFrame, name: str) -> None:
     """The checkpoint of a move: per table, rows and checksum after equal those before."""
-    checked = frame.assign(same_rows=frame["rows_before"] == frame["rows_after"],
-                           same_checksum=frame["checksum_before"] == frame["checksum_after"])
-    q.run_checkpoint(name, checked, [q.all_true("same_rows"), q.all_true("same_checksum")],
-                     id_columns=["table", "rows_before", "rows_after"])
+    checked = frame.assign(
+        same_rows=frame["rows_before"] == frame["rows_after"],
+        same_checksum=frame["checksum_before"] == frame["checksum_after"],
+    )
+    q.run_checkpoint(
+        name,
+        checked,
+        [q.all_true("same_rows"), q.all_true("same_checksum")],
+        id_columns=["table", "rows_before", "rows_after"],
+    )
 
 
-def _move_batch(conn: psycopg.Connection, run_id: uuid.UUID, batch_number: int, cutoff: date,
-                batch_size: int, columns: dict[str, list[str]]) -> BatchResult:
+def _move_batch(
+    conn: psycopg.Connection,
+    run_id: uuid.UUID,
+    batch_number: int,
+    cutoff: date,
+    batch_size: int,
+    columns: dict[str, list[str]],
+) -> BatchResult:
     """One batch inside the caller's transaction; raises (so nothing commits) on a conflict
     or a count/checksum mismatch."""
     conn.execute(Q.create_batch_table)
@@ -183,42 +214,82 @@ def _move_batch(conn: psycopg.Connection, run_id: uuid.UUID, batch_number: int, 
     conflicts = [r[0] for r in conn.execute(A.batch_conflicts).fetchall()]
     if conflicts:
         raise ArchiveConflictError(
-            f"claims already in the archive: {', '.join(conflicts)}; nothing moved")
+            f"claims already in the archive: {', '.join(conflicts)}; nothing moved"
+        )
     conn.execute(Q.create_batch_item_table)
     conn.execute(Q.stage_batch_items)
     checks: list[dict[str, object]] = []
     for table in TABLES:
         rows_before, checksum_before, rows_after, checksum_after = _move_table(
-            conn, table, columns[table.name], run_id)
-        checks.append({"table": table.name, "rows_before": rows_before,
-                       "rows_after": rows_after, "checksum_before": checksum_before,
-                       "checksum_after": checksum_after})
+            conn, table, columns[table.name], run_id
+        )
+        checks.append(
+            {
+                "table": table.name,
+                "rows_before": rows_before,
+                "rows_after": rows_after,
+                "checksum_before": checksum_before,
+                "checksum_after": checksum_after,
+            }
+        )
     frame = pd.DataFrame(checks)
     check_moves(frame, "archive-batch")
     for row in checks:
-        _log(conn, run_id=run_id, batch_number=batch_number, table_name=row["table"],
-             method="rows", outcome="moved", cutoff=cutoff, source_rows=row["rows_before"],
-             source_checksum=row["checksum_before"], archived_rows=row["rows_after"],
-             archived_checksum=row["checksum_after"], detail=None)
+        _log(
+            conn,
+            run_id=run_id,
+            batch_number=batch_number,
+            table_name=row["table"],
+            method="rows",
+            outcome="moved",
+            cutoff=cutoff,
+            source_rows=row["rows_before"],
+            source_checksum=row["checksum_before"],
+            archived_rows=row["rows_after"],
+            archived_checksum=row["checksum_after"],
+            detail=None,
+        )
     return BatchResult(staged, {str(r["table"]): int(str(r["rows_after"])) for r in checks})
 
 
-def _log_failure(conn: psycopg.Connection, run_id: uuid.UUID, batch_number: int, cutoff: date,
-                 table: str, exc: Exception) -> None:
+def _log_failure(
+    conn: psycopg.Connection,
+    run_id: uuid.UUID,
+    batch_number: int,
+    cutoff: date,
+    table: str,
+    exc: Exception,
+) -> None:
     """Best effort: the failed batch rolled back; its log row says why, for the DBA."""
     try:
         with conn.transaction():
-            _log(conn, run_id=run_id, batch_number=batch_number, table_name=table,
-                 method="rows", outcome="failed", cutoff=cutoff, source_rows=0,
-                 source_checksum="", archived_rows=0, archived_checksum="",
-                 detail=str(exc)[:2000])
+            _log(
+                conn,
+                run_id=run_id,
+                batch_number=batch_number,
+                table_name=table,
+                method="rows",
+                outcome="failed",
+                cutoff=cutoff,
+                source_rows=0,
+                source_checksum="",
+                archived_rows=0,
+                archived_checksum="",
+                detail=str(exc)[:2000],
+            )
     except psycopg.Error:
         pass
 
 
 @batch_task(name="archive claim batch")
-def archive_batch(conn: psycopg.Connection, run_id: uuid.UUID, batch_number: int,
-                  cutoff: date, batch_size: int, columns: dict[str, list[str]]) -> BatchResult:
+def archive_batch(
+    conn: psycopg.Connection,
+    run_id: uuid.UUID,
+    batch_number: int,
+    cutoff: date,
+    batch_size: int,
+    columns: dict[str, list[str]],
+) -> BatchResult:
     """Move one batch of settled claims before `cutoff`, with their children, in one
     transaction; returns what moved (0 claims: nothing left)."""
     try:
@@ -254,8 +325,9 @@ def _partition_columns(conn: psycopg.Connection) -> list[str]:
 
 
 @batch_task(name="archive whole partitions")
-def archive_partitions(run_id: uuid.UUID, cutoff: date, lock_timeout_seconds: float,
-                       first_batch_number: int) -> list[str]:
+def archive_partitions(
+    run_id: uuid.UUID, cutoff: date, lock_timeout_seconds: float, first_batch_number: int
+) -> list[str]:
     """Detach every month of claim_partitioned that ends on or before the cutoff and move it,
     rows untouched, under archive.claim_partitioned; one transaction per month, checked by
     count and checksum before and after and logged. A month whose name is taken in the
@@ -264,8 +336,11 @@ def archive_partitions(run_id: uuid.UUID, cutoff: date, lock_timeout_seconds: fl
     with admin_connection(autocommit=True) as conn:
         set_lock_timeout(conn, lock_timeout_seconds)
         columns = columns_sql(_partition_columns(conn))
-        months = [p for p in read_partitions(conn)
-                  if not p.is_default and p.upper is not None and p.upper <= cutoff]
+        months = [
+            p
+            for p in read_partitions(conn)
+            if not p.is_default and p.upper is not None and p.upper <= cutoff
+        ]
         for number, part in enumerate(months, start=first_batch_number):
             ident = sql.Identifier(part.name)
             with conn.transaction():
@@ -273,25 +348,58 @@ def archive_partitions(run_id: uuid.UUID, cutoff: date, lock_timeout_seconds: fl
                 if taken and taken[0]:
                     raise ArchiveConflictError(
                         f"archive.{part.name} already exists; claims_service.{part.name} "
-                        "left in place")
-                before = _checksum(conn, sql.SQL(A.partition_checksum).format(
-                    schema=sql.Identifier("claims_service"), partition=ident, columns=columns))
+                        "left in place"
+                    )
+                before = _checksum(
+                    conn,
+                    sql.SQL(A.partition_checksum).format(
+                        schema=sql.Identifier("claims_service"), partition=ident, columns=columns
+                    ),
+                )
                 conn.execute(sql.SQL(Q.detach_partition).format(partition=ident))
                 conn.execute(sql.SQL(Q.move_partition_to_archive).format(partition=ident))
-                conn.execute(sql.SQL(A.attach_partition).format(
-                    partition=ident, lower=sql.Literal(part.lower),
-                    upper=sql.Literal(part.upper)))
+                conn.execute(
+                    sql.SQL(A.attach_partition).format(
+                        partition=ident,
+                        lower=sql.Literal(part.lower),
+                        upper=sql.Literal(part.upper),
+                    )
+                )
                 conn.execute(sql.SQL(A.archive_partition_privileges).format(partition=ident))
-                after = _checksum(conn, sql.SQL(A.partition_checksum).format(
-                    schema=sql.Identifier("archive"), partition=ident, columns=columns))
-                check_moves(pd.DataFrame([{
-                    "table": part.name, "rows_before": before[0], "rows_after": after[0],
-                    "checksum_before": before[1], "checksum_after": after[1]}]),
-                    "archive-partition")
-                _log(conn, run_id=run_id, batch_number=number, table_name=part.name,
-                     method="partition", outcome="moved", cutoff=cutoff,
-                     source_rows=before[0], source_checksum=before[1], archived_rows=after[0],
-                     archived_checksum=after[1], detail=None)
+                after = _checksum(
+                    conn,
+                    sql.SQL(A.partition_checksum).format(
+                        schema=sql.Identifier("archive"), partition=ident, columns=columns
+                    ),
+                )
+                check_moves(
+                    pd.DataFrame(
+                        [
+                            {
+                                "table": part.name,
+                                "rows_before": before[0],
+                                "rows_after": after[0],
+                                "checksum_before": before[1],
+                                "checksum_after": after[1],
+                            }
+                        ]
+                    ),
+                    "archive-partition",
+                )
+                _log(
+                    conn,
+                    run_id=run_id,
+                    batch_number=number,
+                    table_name=part.name,
+                    method="partition",
+                    outcome="moved",
+                    cutoff=cutoff,
+                    source_rows=before[0],
+                    source_checksum=before[1],
+                    archived_rows=after[0],
+                    archived_checksum=after[1],
+                    detail=None,
+                )
                 crash_point("archive-partition-before-commit")
             moved.append(part.name)
     return moved

@@ -62,22 +62,24 @@ def database_has_data(database: str, schema: str | None) -> list[str]:
         # One statement: an EXISTS per table (cheap whatever the size), the non-empty ones.
         stmt = sql.SQL(" UNION ALL ").join(
             sql.SQL("SELECT {} WHERE EXISTS (SELECT 1 FROM {})").format(
-                sql.Literal(f"{schema_name}.{table}"), sql.Identifier(schema_name, table))
-            for schema_name, table in tables)
+                sql.Literal(f"{schema_name}.{table}"), sql.Identifier(schema_name, table)
+            )
+            for schema_name, table in tables
+        )
         return [str(row[0]) for row in conn.execute(stmt).fetchall()]
 
 
 def database_exists(database: str) -> bool:
     with psycopg.connect(admin_url()) as conn:
-        row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                           (database,)).fetchone()
+        row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
     return row is not None
 
 
 def schema_exists(database: str, schema: str) -> bool:
     with psycopg.connect(with_database(admin_url(), database)) as conn:
-        row = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s",
-                           (known_schema(schema),)).fetchone()
+        row = conn.execute(
+            "SELECT 1 FROM pg_namespace WHERE nspname = %s", (known_schema(schema),)
+        ).fetchone()
     return row is not None
 
 
@@ -103,7 +105,8 @@ def restore_database(manifest: BackupManifest, database: str, replace: bool) -> 
     try:
         b.pg_restore(bin_dir, _dump_of(manifest), staging)
         mismatches = b.check_restored_counts(
-            "restore-row-counts", b.restored_counts(staging, manifest.tables))
+            "restore-row-counts", b.restored_counts(staging, manifest.tables)
+        )
     except BaseException:
         if replace:
             b.drop_database(staging)
@@ -116,16 +119,19 @@ def restore_database(manifest: BackupManifest, database: str, replace: bool) -> 
         grant_database_access(conn)  # database-level grants are not in a dump
     if replace:
         with psycopg.connect(_maintenance_url(database), autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(
-                sql.Identifier(database)))
-            conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
-                sql.Identifier(staging), sql.Identifier(database)))
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(database)))
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                    sql.Identifier(staging), sql.Identifier(database)
+                )
+            )
     return []
 
 
 @batch_task(name="restore one schema")
-def restore_schema(manifest: BackupManifest, database: str, schema: str, replace: bool
-                   ) -> list[str]:
+def restore_schema(
+    manifest: BackupManifest, database: str, schema: str, replace: bool
+) -> list[str]:
     """Restore one schema; an existing one (`replace`) is renamed aside first and dropped
     only once the restored one has the manifest's row counts, else it is put back."""
     known_schema(schema)
@@ -133,13 +139,17 @@ def restore_schema(manifest: BackupManifest, database: str, schema: str, replace
     aside = f"{schema[:40]}_replaced_{secrets.token_hex(3)}"
     if replace:
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
-                sql.Identifier(schema), sql.Identifier(aside)))
+            conn.execute(
+                sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
+                    sql.Identifier(schema), sql.Identifier(aside)
+                )
+            )
     tables = [t for t in manifest.tables if t.schema_name == schema]
     try:
         b.pg_restore(b.bin_dir_for_restore(), _dump_of(manifest), database, schema=schema)
-        mismatches = b.check_restored_counts("restore-row-counts",
-                                             b.restored_counts(database, tables))
+        mismatches = b.check_restored_counts(
+            "restore-row-counts", b.restored_counts(database, tables)
+        )
     except BaseException:
         _put_back(url, schema, aside, replace)
         raise
@@ -155,7 +165,8 @@ def _put_back(url: str, schema: str, aside: str, replace: bool) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
         if replace:
-            conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
-                sql.Identifier(aside), sql.Identifier(schema)))
-
-
+            conn.execute(
+                sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
+                    sql.Identifier(aside), sql.Identifier(schema)
+                )
+            )

@@ -27,13 +27,16 @@ R = TypeVar("R")
 FIXED_OPTIONS = ("cache_policy", "cache_key_fn", "cache_expiration", "refresh_cache")
 
 
-def batch_task(*, name: str | None = None, **options: Any
-               ) -> Callable[[Callable[P, R]], Task[P, R]]:
+def batch_task(
+    *, name: str | None = None, **options: Any
+) -> Callable[[Callable[P, R]], Task[P, R]]:
     """``@batch_task(name=..., ...)``: a Prefect task with the project's defaults."""
     fixed = sorted(set(options) & set(FIXED_OPTIONS))
     if fixed:
-        raise TypeError(f"batch_task sets the cache itself (no input cache), not "
-                        f"{', '.join(fixed)}: see tasks.base")
+        raise TypeError(
+            f"batch_task sets the cache itself (no input cache), not "
+            f"{', '.join(fixed)}: see tasks.base"
+        )
 
     def decorate(fn: Callable[P, R]) -> Task[P, R]:
         return task(name=name, cache_policy=NO_CACHE, **options)(fn)

@@ -30,13 +30,23 @@ def read_benefit_rules(plan_ids: list[str], member_ids: list[str]) -> BenefitRul
             plan_benefits=fetch_frame(conn, Q.plan_benefits_by_plan, {"plan_ids": plan_ids}),
             exclusions=fetch_frame(conn, Q.exclusions_by_plan, {"plan_ids": plan_ids}),
             cost_sharing=fetch_frame(conn, Q.cost_sharing_by_plan, {"plan_ids": plan_ids}),
-            accumulators=fetch_frame(conn, Q.accumulators_by_member,
-                                     {"member_ids": member_ids}),
+            accumulators=fetch_frame(conn, Q.accumulators_by_member, {"member_ids": member_ids}),
         )
 
 
-POSTING_COLUMNS = ["claim_item_id", "adjudication_version", "entry_type", "member_id",
-                   "benefit_code", "year", "amount", "deductible", "oop", "visits", "days"]
+POSTING_COLUMNS = [
+    "claim_item_id",
+    "adjudication_version",
+    "entry_type",
+    "member_id",
+    "benefit_code",
+    "year",
+    "amount",
+    "deductible",
+    "oop",
+    "visits",
+    "days",
+]
 
 
 @dataclass(frozen=True)
@@ -61,14 +71,20 @@ def post_ledger_entries(entries: bytes, flow_run_id: uuid.UUID) -> PostingResult
 
 
 #: the reconciliation's sums per key, in cents (or counts)
-RECONCILIATION_COUNTS = [f"{side}_{measure}" for side in ("accumulator", "opening", "ledger")
-                         for measure in ("amount_cents", "deductible_cents", "oop_cents",
-                                         "visits", "days")]
+RECONCILIATION_COUNTS = [
+    f"{side}_{measure}"
+    for side in ("accumulator", "opening", "ledger")
+    for measure in ("amount_cents", "deductible_cents", "oop_cents", "visits", "days")
+]
 
 
 @batch_task(name="read accumulators, openings and ledger")
 def read_reconciliation(member_ids: list[str] | None) -> pd.DataFrame:
     """Per (member, benefit, year): accumulator, opening balance and ledger sums, in cents."""
     with service_connection("benefit") as conn:
-        return copy_out_frame(conn, Q.reconciliation_by_key, {"member_ids": member_ids},
-                              key_and_count_dtypes(RECONCILIATION_COUNTS))
+        return copy_out_frame(
+            conn,
+            Q.reconciliation_by_key,
+            {"member_ids": member_ids},
+            key_and_count_dtypes(RECONCILIATION_COUNTS),
+        )

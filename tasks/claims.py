@@ -57,17 +57,29 @@ def read_queue_clock() -> datetime:
 
 
 @batch_task(name="lease claims")
-def lease_claims(run_id: uuid.UUID, run_started: datetime, max_claims: int,
-                 lease_seconds: int, shard: int = 0, shards: int = 1) -> Lease:
+def lease_claims(
+    run_id: uuid.UUID,
+    run_started: datetime,
+    max_claims: int,
+    lease_seconds: int,
+    shard: int = 0,
+    shards: int = 1,
+) -> Lease:
     """Lease the next chunk of whole members' adjudicable claims for this run.
 
     Runs leasing at the same moment can deadlock: each holds some claim rows it locked
     (SKIP LOCKED) and, having won a member's advisory lock, waits for that member's other
     rows, which another run locked. PostgreSQL then rolls one statement back whole (nothing
     is leased by it); that run waits a little, at random, and leases again."""
-    params = {"run_id": run_id, "run_started": run_started, "max_claims": max_claims,
-              "lease_seconds": lease_seconds, "shard": shard, "shards": shards,
-              "lock_space": LEASE_LOCK_SPACE}
+    params = {
+        "run_id": run_id,
+        "run_started": run_started,
+        "max_claims": max_claims,
+        "lease_seconds": lease_seconds,
+        "shard": shard,
+        "shards": shards,
+        "lock_space": LEASE_LOCK_SPACE,
+    }
     for attempt in range(1, LEASE_ATTEMPTS + 1):
         try:
             with service_connection("claims") as conn:
@@ -94,8 +106,7 @@ def read_leased_claims(run_id: uuid.UUID) -> tuple[pd.DataFrame, pd.DataFrame, p
     with service_connection("claims") as conn:
         claims = fetch_frame(conn, Q.leased_claims, {"run_id": run_id})
         lines = fetch_frame(conn, Q.leased_lines, {"run_id": run_id})
-        prior = fetch_frame(conn, Q.prior_lines,
-                            {"member_ids": uuid_array(claims["member_id"])})
+        prior = fetch_frame(conn, Q.prior_lines, {"member_ids": uuid_array(claims["member_id"])})
     return claims, lines, prior
 
 
@@ -113,28 +124,56 @@ def read_reason_codes() -> pd.DataFrame:
 
 
 LINE_DECISION_COLUMNS = [
-    "line_id", "status", "reason_code", "allowed_amount", "deductible_amount", "copay_amount",
-    "coinsurance_amount", "network_reduction_amount", "limit_amount", "approved_amount",
-    "member_responsibility", "oop_amount", "covered_days", "visits", "in_network",
-    "coverage_id", "plan_id", "benefit_year",
+    "line_id",
+    "status",
+    "reason_code",
+    "allowed_amount",
+    "deductible_amount",
+    "copay_amount",
+    "coinsurance_amount",
+    "network_reduction_amount",
+    "limit_amount",
+    "approved_amount",
+    "member_responsibility",
+    "oop_amount",
+    "covered_days",
+    "visits",
+    "in_network",
+    "coverage_id",
+    "plan_id",
+    "benefit_year",
 ]
 CLAIM_DECISION_COLUMNS = [
-    "claim_id", "status", "reason_code", "total_charged", "total_approved",
-    "member_responsibility", "note",
+    "claim_id",
+    "status",
+    "reason_code",
+    "total_charged",
+    "total_approved",
+    "member_responsibility",
+    "note",
 ]
 MONEY = {
-    "allowed_amount": "allowed_cents", "deductible_amount": "deductible_cents",
-    "copay_amount": "copay_cents", "coinsurance_amount": "coinsurance_cents",
-    "network_reduction_amount": "network_reduction_cents", "limit_amount": "limit_cents",
-    "approved_amount": "approved_cents", "member_responsibility": "member_responsibility_cents",
+    "allowed_amount": "allowed_cents",
+    "deductible_amount": "deductible_cents",
+    "copay_amount": "copay_cents",
+    "coinsurance_amount": "coinsurance_cents",
+    "network_reduction_amount": "network_reduction_cents",
+    "limit_amount": "limit_cents",
+    "approved_amount": "approved_cents",
+    "member_responsibility": "member_responsibility_cents",
     "oop_amount": "oop_cents",
 }
 
 
 def line_decision_rows(lines: pd.DataFrame) -> pd.DataFrame:
     """The engine's line frame in the columns and text form of `decision_line`."""
-    out = pd.DataFrame({"line_id": lines["line_id"], "status": lines["status"],
-                        "reason_code": lines["reason_code"]})
+    out = pd.DataFrame(
+        {
+            "line_id": lines["line_id"],
+            "status": lines["status"],
+            "reason_code": lines["reason_code"],
+        }
+    )
     for column, cents in MONEY.items():
         out[column] = cents_to_text(lines[cents])
     out["covered_days"] = lines["covered_days"].astype("int64")
@@ -147,14 +186,17 @@ def line_decision_rows(lines: pd.DataFrame) -> pd.DataFrame:
 
 
 def claim_decision_rows(claims: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({
-        "claim_id": claims["claim_id"], "status": claims["status"],
-        "reason_code": claims["reason_code"],
-        "total_charged": cents_to_text(claims["total_charged_cents"]),
-        "total_approved": cents_to_text(claims["total_approved_cents"]),
-        "member_responsibility": cents_to_text(claims["member_responsibility_cents"]),
-        "note": claims["note"],
-    })
+    return pd.DataFrame(
+        {
+            "claim_id": claims["claim_id"],
+            "status": claims["status"],
+            "reason_code": claims["reason_code"],
+            "total_charged": cents_to_text(claims["total_charged_cents"]),
+            "total_approved": cents_to_text(claims["total_approved_cents"]),
+            "member_responsibility": cents_to_text(claims["member_responsibility_cents"]),
+            "note": claims["note"],
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -168,14 +210,23 @@ class WriteResult:
 
 
 @batch_task(name="write decisions")
-def write_decisions(run_id: uuid.UUID, flow_run_id: uuid.UUID, lines: pd.DataFrame,
-                    claims: pd.DataFrame, reason: str = "re-adjudication") -> WriteResult:
+def write_decisions(
+    run_id: uuid.UUID,
+    flow_run_id: uuid.UUID,
+    lines: pd.DataFrame,
+    claims: pd.DataFrame,
+    reason: str = "re-adjudication",
+) -> WriteResult:
     """One transaction: lines, claims (ending the lease), status history, notes, payments.
     If the run no longer holds every claim's lease, nothing is written."""
     line_rows = line_decision_rows(lines)
     claim_rows = claim_decision_rows(claims)
-    params = {"run_id": run_id, "flow_run_id": flow_run_id, "changed_by": CHANGED_BY,
-              "reason": reason}
+    params = {
+        "run_id": run_id,
+        "flow_run_id": flow_run_id,
+        "changed_by": CHANGED_BY,
+        "reason": reason,
+    }
     with service_connection("claims") as conn, conn.transaction():
         conn.execute(Q.create_decision_tables)
         copy_frame(conn, "decision_line", line_rows, LINE_DECISION_COLUMNS)
@@ -185,7 +236,8 @@ def write_decisions(run_id: uuid.UUID, flow_run_id: uuid.UUID, lines: pd.DataFra
         if held is None or held[0] != len(claim_rows):
             raise LeaseLostError(
                 f"run {run_id} holds {held[0] if held else 0} of {len(claim_rows)} claims' "
-                "leases (expired and taken by another run); the chunk was not written")
+                "leases (expired and taken by another run); the chunk was not written"
+            )
         written_lines = conn.execute(Q.apply_line_decisions, params).rowcount
         row = conn.execute(Q.apply_claim_decisions, params).fetchone()
         assert row is not None
@@ -198,8 +250,7 @@ def write_decisions(run_id: uuid.UUID, flow_run_id: uuid.UUID, lines: pd.DataFra
 
 #: what the flow itself reads of the posting queue (the rest passes to the benefit service
 #: as CSV): line, version, member
-QUEUE_DTYPES = {"claim_item_id": "string", "adjudication_version": "int64",
-                "member_id": "string"}
+QUEUE_DTYPES = {"claim_item_id": "string", "adjudication_version": "int64", "member_id": "string"}
 POSTED_COLUMNS = ["claim_item_id", "adjudication_version"]
 
 
@@ -230,27 +281,41 @@ def count_unposted_lines() -> int:
     return int(row[0]) if row else 0
 
 
-LINE_TOTAL_COUNTS = ["lines_amount_cents", "lines_deductible_cents", "lines_oop_cents",
-                     "lines_visits", "lines_days"]
+LINE_TOTAL_COUNTS = [
+    "lines_amount_cents",
+    "lines_deductible_cents",
+    "lines_oop_cents",
+    "lines_visits",
+    "lines_days",
+]
 
 
 @batch_task(name="read posted line totals")
 def read_posted_line_totals(member_ids: list[str] | None) -> pd.DataFrame:
     """Per (member, benefit, year): sums of the approved lines already posted, in cents."""
     with service_connection("claims") as conn:
-        return copy_out_frame(conn, Q.posted_line_totals, {"member_ids": member_ids},
-                              key_and_count_dtypes(LINE_TOTAL_COUNTS))
-
+        return copy_out_frame(
+            conn,
+            Q.posted_line_totals,
+            {"member_ids": member_ids},
+            key_and_count_dtypes(LINE_TOTAL_COUNTS),
+        )
 
 
 @batch_task(name="lease claims for re-adjudication")
-def lease_for_readjudication(run_id: uuid.UUID, claim_numbers: list[str],
-                             lease_seconds: int) -> Lease:
+def lease_for_readjudication(
+    run_id: uuid.UUID, claim_numbers: list[str], lease_seconds: int
+) -> Lease:
     """Lease the named decided claims (all their lines posted) for one re-adjudication."""
     with service_connection("claims") as conn:
-        row = conn.execute(Q.lease_for_readjudication, {
-            "run_id": run_id, "claim_numbers": claim_numbers, "lease_seconds": lease_seconds,
-        }).fetchone()
+        row = conn.execute(
+            Q.lease_for_readjudication,
+            {
+                "run_id": run_id,
+                "claim_numbers": claim_numbers,
+                "lease_seconds": lease_seconds,
+            },
+        ).fetchone()
     assert row is not None
     return Lease(run_id, int(row[0]), int(row[1]))
 

@@ -20,8 +20,9 @@ from tasks.base import batch_task
 Q = queries("common")
 
 
-def records(conn: psycopg.Connection, query: str, params: dict[str, Any] | None = None
-             ) -> list[dict[str, object]]:
+def records(
+    conn: psycopg.Connection, query: str, params: dict[str, Any] | None = None
+) -> list[dict[str, object]]:
     frame = fetch_frame(conn, query, params)
     return [{str(k): _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
@@ -35,8 +36,9 @@ def _plain(value: object) -> object:
 
 
 def maintained_tables(conn: psycopg.Connection, schemas: list[str]) -> list[tuple[str, str, str]]:
-    rows = conn.execute(Q.maintained_tables,
-                        {"schemas": [known_schema(s) for s in schemas]}).fetchall()
+    rows = conn.execute(
+        Q.maintained_tables, {"schemas": [known_schema(s) for s in schemas]}
+    ).fetchall()
     return [(r[0], r[1], r[2]) for r in rows]
 
 
@@ -64,8 +66,11 @@ def reindex(schemas: list[str]) -> list[str]:
     """REINDEX SCHEMA ... CONCURRENTLY: rebuilds without blocking writes (autocommit)."""
     with admin_connection(autocommit=True) as conn:
         for number, schema in enumerate(schemas, start=1):
-            conn.execute(sql.SQL("REINDEX SCHEMA CONCURRENTLY {}").format(
-                sql.Identifier(known_schema(schema))))
+            conn.execute(
+                sql.SQL("REINDEX SCHEMA CONCURRENTLY {}").format(
+                    sql.Identifier(known_schema(schema))
+                )
+            )
             progress("reindex", number, len(schemas))
     return list(schemas)
 
@@ -85,20 +90,24 @@ def bloat_report(schemas: list[str]) -> tuple[str, list[dict[str, object]]]:
 
 
 @batch_task(name="sessions and locks")
-def sessions(long_running_minutes: float, idle_minutes: float
-             ) -> tuple[list[dict[str, object]], list[dict[str, object]], list[dict[str, object]]]:
+def sessions(
+    long_running_minutes: float, idle_minutes: float
+) -> tuple[list[dict[str, object]], list[dict[str, object]], list[dict[str, object]]]:
     """Long-running statements, idle sessions and lock waits of this database."""
     with admin_connection() as conn:
         set_lock_timeout(conn, REPORT_LOCK_TIMEOUT_SECONDS)
-        return (records(conn, Q.long_running_queries, {"minutes": long_running_minutes}),
-                records(conn, Q.idle_sessions, {"minutes": idle_minutes}),
-                records(conn, Q.lock_waits))
+        return (
+            records(conn, Q.long_running_queries, {"minutes": long_running_minutes}),
+            records(conn, Q.idle_sessions, {"minutes": idle_minutes}),
+            records(conn, Q.lock_waits),
+        )
 
 
 @batch_task(name="terminate idle sessions")
 def terminate(pids: list[int], idle_minutes: float) -> list[int]:
     """Only with the explicit flag; re-checked at the moment of terminating."""
     with admin_connection(autocommit=True) as conn:
-        rows = conn.execute(Q.terminate_sessions,
-                            {"pids": pids, "minutes": idle_minutes}).fetchall()
+        rows = conn.execute(
+            Q.terminate_sessions, {"pids": pids, "minutes": idle_minutes}
+        ).fetchall()
     return [int(r[0]) for r in rows]

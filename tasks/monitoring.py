@@ -24,10 +24,13 @@ def sizes_and_connections(table_limit: int = 15) -> MonitoringReport:
         set_lock_timeout(conn, REPORT_LOCK_TIMEOUT_SECONDS)
         row = conn.execute(Q.database_size).fetchone()
         assert row is not None
-        tables = records(conn, Q.table_sizes, {"schemas": list(ALL_SCHEMAS),
-                                                "limit": table_limit})
-    return MonitoringReport(database_size_bytes=int(row[0]), connections=int(row[1]),
-                            max_connections=int(row[2]), tables=tables)
+        tables = records(conn, Q.table_sizes, {"schemas": list(ALL_SCHEMAS), "limit": table_limit})
+    return MonitoringReport(
+        database_size_bytes=int(row[0]),
+        connections=int(row[1]),
+        max_connections=int(row[2]),
+        tables=tables,
+    )
 
 
 @batch_task(name="slow statements")
@@ -44,16 +47,24 @@ def slow_statements(slow_ms: float) -> tuple[list[dict[str, object]], str | None
 
 
 @batch_task(name="health checks")
-def health_checks(newest_backup: datetime | None, backup_max_age_hours: float,
-                  min_runway_months: int, archive_interval: str, today: date
-                  ) -> list[HealthCheck]:
+def health_checks(
+    newest_backup: datetime | None,
+    backup_max_age_hours: float,
+    min_runway_months: int,
+    archive_interval: str,
+    today: date,
+) -> list[HealthCheck]:
     """common.health_check() with the newest verified backup's time from the backup
     directory (the database cannot see files)."""
     with admin_connection() as conn:
-        rows = conn.execute(Q.health_check, {
-            "newest_backup": newest_backup or NO_VERIFIED_BACKUP,
-            "backup_max_age": f"{backup_max_age_hours * 3600:.0f} seconds",
-            "min_runway_months": min_runway_months, "archive_older_than": archive_interval,
-            "today": today,
-        }).fetchall()
+        rows = conn.execute(
+            Q.health_check,
+            {
+                "newest_backup": newest_backup or NO_VERIFIED_BACKUP,
+                "backup_max_age": f"{backup_max_age_hours * 3600:.0f} seconds",
+                "min_runway_months": min_runway_months,
+                "archive_older_than": archive_interval,
+                "today": today,
+            },
+        ).fetchall()
     return [HealthCheck(check_name=r[0], status=r[1], details=r[2]) for r in rows]

@@ -58,8 +58,10 @@ def default_partition(parts: Sequence[Partition]) -> Partition | None:
 
 def covered(parts: Sequence[Partition], month: date) -> bool:
     end = add_months(month, 1)
-    return any(p.lower is not None and p.upper is not None and p.lower <= month
-               and p.upper >= end for p in parts)
+    return any(
+        p.lower is not None and p.upper is not None and p.lower <= month and p.upper >= end
+        for p in parts
+    )
 
 
 def default_rows_by_month(conn: psycopg.Connection, default: Partition | None) -> dict[date, int]:
@@ -69,8 +71,9 @@ def default_rows_by_month(conn: psycopg.Connection, default: Partition | None) -
     return {r[0]: int(r[1]) for r in conn.execute(stmt).fetchall()}
 
 
-def oldest_data_month(conn: psycopg.Connection, parts: Sequence[Partition],
-                      default_months: dict[date, int]) -> date | None:
+def oldest_data_month(
+    conn: psycopg.Connection, parts: Sequence[Partition], default_months: dict[date, int]
+) -> date | None:
     """The month of the oldest row: the first non-empty monthly partition (probed oldest
     first, one cheap EXISTS each) or the default partition's oldest month, whichever is older."""
     oldest = min(default_months) if default_months else None
@@ -92,47 +95,77 @@ def _parent_columns(conn: psycopg.Connection) -> list[str]:
 
 def _grant_like_parent(conn: psycopg.Connection, name: str) -> None:
     for grantee, privileges in conn.execute(Q.parent_grants).fetchall():
-        conn.execute(sql.SQL(Q.grant_on_partition).format(
-            privileges=sql.SQL(", ").join(sql.SQL(p) for p in privileges
-                                          if p in {"SELECT", "INSERT", "UPDATE", "DELETE",
-                                                   "TRUNCATE", "REFERENCES", "TRIGGER"}),
-            partition=sql.Identifier(name), grantee=sql.Identifier(grantee)))
+        conn.execute(
+            sql.SQL(Q.grant_on_partition).format(
+                privileges=sql.SQL(", ").join(
+                    sql.SQL(p)
+                    for p in privileges
+                    if p
+                    in {"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"}
+                ),
+                partition=sql.Identifier(name),
+                grantee=sql.Identifier(grantee),
+            )
+        )
 
 
 def _create_month(conn: psycopg.Connection, month: date) -> str:
     name = partition_name(month)
-    conn.execute(sql.SQL(Q.create_partition).format(
-        partition=sql.Identifier(name), lower=sql.Literal(month),
-        upper=sql.Literal(add_months(month, 1))))
+    conn.execute(
+        sql.SQL(Q.create_partition).format(
+            partition=sql.Identifier(name),
+            lower=sql.Literal(month),
+            upper=sql.Literal(add_months(month, 1)),
+        )
+    )
     _grant_like_parent(conn, name)
     return name
 
 
-def _checksum(conn: psycopg.Connection, stmt: sql.Composed,
-              params: Mapping[str, object] | None = None) -> tuple[int, str]:
+def _checksum(
+    conn: psycopg.Connection, stmt: sql.Composed, params: Mapping[str, object] | None = None
+) -> tuple[int, str]:
     row = conn.execute(stmt, params).fetchone()
     assert row is not None
     return int(row[0]), str(row[1])
 
 
-def _move_month(conn: psycopg.Connection, default: Partition, month: date,
-                columns: list[str]) -> tuple[str, int]:
+def _move_month(
+    conn: psycopg.Connection, default: Partition, month: date, columns: list[str]
+) -> tuple[str, int]:
     """In the caller's transaction: take the month's rows out of the default partition,
     create the month's partition, put them back through the parent; counts and checksums of
     the rows before and after must agree (a data-quality checkpoint) or nothing commits."""
     bounds = {"lower": month, "upper": add_months(month, 1)}
     cols = columns_sql(columns)
-    conn.execute(sql.SQL(Q.stage_default_rows).format(
-        partition=sql.Identifier(default.name), columns=cols), bounds)
+    conn.execute(
+        sql.SQL(Q.stage_default_rows).format(partition=sql.Identifier(default.name), columns=cols),
+        bounds,
+    )
     before = _checksum(conn, sql.SQL(Q.checksum_staged_rows).format(columns=cols))
     name = _create_month(conn, month)
     conn.execute(sql.SQL(Q.insert_staged_rows).format(columns=cols))
-    after = _checksum(conn, sql.SQL(Q.checksum_partition_month).format(
-        partition=sql.Identifier(name), columns=cols), bounds)
-    frame = pd.DataFrame([{"partition": name, "rows_before": before[0], "rows_after": after[0],
-                           "same_rows": before == after}])
-    q.run_checkpoint("partition-default-rows-moved", frame, [q.all_true("same_rows")],
-                     id_columns=["partition", "rows_before", "rows_after"])
+    after = _checksum(
+        conn,
+        sql.SQL(Q.checksum_partition_month).format(partition=sql.Identifier(name), columns=cols),
+        bounds,
+    )
+    frame = pd.DataFrame(
+        [
+            {
+                "partition": name,
+                "rows_before": before[0],
+                "rows_after": after[0],
+                "same_rows": before == after,
+            }
+        ]
+    )
+    q.run_checkpoint(
+        "partition-default-rows-moved",
+        frame,
+        [q.all_true("same_rows")],
+        id_columns=["partition", "rows_before", "rows_after"],
+    )
     return name, before[0]
 
 
@@ -148,8 +181,9 @@ class PartitionWork:
 
 
 @batch_task(name="maintain claim partitions")
-def maintain_partitions(current_month: date, premake: int, move_default_rows: bool,
-                        lock_timeout_seconds: float) -> PartitionWork:
+def maintain_partitions(
+    current_month: date, premake: int, move_default_rows: bool, lock_timeout_seconds: float
+) -> PartitionWork:
     """Create every missing month from the oldest data through the current month plus
     `premake` (gaps too), keep a default partition, and optionally move default rows into
     their months. One run at a time (advisory lock); each month is its own transaction, so a
@@ -197,5 +231,6 @@ def maintain_partitions(current_month: date, premake: int, move_default_rows: bo
             created.append(name)
             parts = read_partitions(conn)
         remaining = sum(default_rows_by_month(conn, default).values())
-    return PartitionWork(first, add_months(last, 1), created, default_created, moved, blocked,
-                         remaining)
+    return PartitionWork(
+        first, add_months(last, 1), created, default_created, moved, blocked, remaining
+    )

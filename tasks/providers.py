@@ -13,8 +13,9 @@ Q = queries("provider_service")
 
 
 @batch_task(name="read contracts and fee schedules")
-def read_contracts_and_fee_schedules(provider_ids: list[str]
-                                     ) -> tuple[pd.DataFrame, pd.DataFrame, set[str]]:
+def read_contracts_and_fee_schedules(
+    provider_ids: list[str],
+) -> tuple[pd.DataFrame, pd.DataFrame, set[str]]:
     """Contracts, fee schedules, and which of the providers the registry knows (I23)."""
     with service_connection("provider") as conn:
         contracts = fetch_frame(conn, Q.contracts_by_provider, {"provider_ids": provider_ids})

@@ -18,18 +18,30 @@ from tasks.base import batch_task
 
 LINE_STATUSES = ["approved", "rejected", "pended"]
 CLAIM_STATUSES = ["approved", "partially_approved", "rejected", "pended"]
-AMOUNTS = ["allowed_cents", "deductible_cents", "copay_cents", "coinsurance_cents",
-           "network_reduction_cents", "limit_cents", "approved_cents",
-           "member_responsibility_cents", "oop_cents"]
+AMOUNTS = [
+    "allowed_cents",
+    "deductible_cents",
+    "copay_cents",
+    "coinsurance_cents",
+    "network_reduction_cents",
+    "limit_cents",
+    "approved_cents",
+    "member_responsibility_cents",
+    "oop_cents",
+]
 
 
 def _publish_failure(report: CheckpointReport) -> None:
-    create_markdown_artifact(key=f"checkpoint-{report.name}", markdown=report.summary(),
-                             description=f"Failed data-quality checkpoint {report.name}")
+    create_markdown_artifact(
+        key=f"checkpoint-{report.name}",
+        markdown=report.summary(),
+        description=f"Failed data-quality checkpoint {report.name}",
+    )
 
 
-def _run(name: str, frame: pd.DataFrame, expectations: list[q.Expectation], ids: list[str]
-         ) -> CheckpointReport:
+def _run(
+    name: str, frame: pd.DataFrame, expectations: list[q.Expectation], ids: list[str]
+) -> CheckpointReport:
     try:
         return q.run_checkpoint(name, frame, expectations, id_columns=ids)
     except DataQualityError as exc:
@@ -40,63 +52,107 @@ def _run(name: str, frame: pd.DataFrame, expectations: list[q.Expectation], ids:
 @batch_task(name="check leased input")
 def check_leased_input(claims: pd.DataFrame, lines: pd.DataFrame) -> None:
     """Required identity and structure of the leased claims and lines."""
-    _run("adjudication-input-claims", claims, [
-        q.not_null("claim_id"), q.unique("claim_id"), q.not_null("claim_number"),
-        q.not_null("member_id"), q.not_null("provider_id"), q.not_null("service_date"),
-        q.not_null("submission_date"), q.in_set("claim_type", ["cashless", "reimbursement"]),
-    ], ["claim_number"])
-    _run("adjudication-input-lines", lines, [
-        q.not_null("line_id"), q.unique("line_id"), q.not_null("claim_id"),
-        q.not_null("line_number"), q.not_null("quantity"), q.not_null("charged_cents"),
-    ], ["line_id", "claim_id"])
+    _run(
+        "adjudication-input-claims",
+        claims,
+        [
+            q.not_null("claim_id"),
+            q.unique("claim_id"),
+            q.not_null("claim_number"),
+            q.not_null("member_id"),
+            q.not_null("provider_id"),
+            q.not_null("service_date"),
+            q.not_null("submission_date"),
+            q.in_set("claim_type", ["cashless", "reimbursement"]),
+        ],
+        ["claim_number"],
+    )
+    _run(
+        "adjudication-input-lines",
+        lines,
+        [
+            q.not_null("line_id"),
+            q.unique("line_id"),
+            q.not_null("claim_id"),
+            q.not_null("line_number"),
+            q.not_null("quantity"),
+            q.not_null("charged_cents"),
+        ],
+        ["line_id", "claim_id"],
+    )
 
 
-def decision_checks(lines: pd.DataFrame, claims: pd.DataFrame, input_lines: pd.DataFrame
-                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def decision_checks(
+    lines: pd.DataFrame, claims: pd.DataFrame, input_lines: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The decisions with the computed columns the expectations test."""
     checked = lines.merge(input_lines[["line_id", "charged_cents"]], on="line_id", how="left")
     approved = checked["status"] == "approved"
-    parts = checked[["deductible_cents", "copay_cents", "coinsurance_cents",
-                     "network_reduction_cents", "limit_cents", "approved_cents"]].sum(axis=1)
+    parts = checked[
+        [
+            "deductible_cents",
+            "copay_cents",
+            "coinsurance_cents",
+            "network_reduction_cents",
+            "limit_cents",
+            "approved_cents",
+        ]
+    ].sum(axis=1)
     checked = checked.assign(
         parts_add_up_to_allowed=~approved | (parts == checked["allowed_cents"]),
-        allowed_within_charge_in_network=~(approved & checked["in_network"].fillna(False)
-                                           .astype(bool)
-                                           & (checked["allowed_cents"] > checked["charged_cents"])),
+        allowed_within_charge_in_network=~(
+            approved
+            & checked["in_network"].fillna(False).astype(bool)
+            & (checked["allowed_cents"] > checked["charged_cents"])
+        ),
         rejection_has_reason=(checked["status"] != "rejected") | checked["reason_code"].notna(),
     )
-    sums = checked.groupby("claim_id").agg(charged=("charged_cents", "sum"),
-                                           approved=("approved_cents", "sum"),
-                                           member=("member_responsibility_cents", "sum"))
+    sums = checked.groupby("claim_id").agg(
+        charged=("charged_cents", "sum"),
+        approved=("approved_cents", "sum"),
+        member=("member_responsibility_cents", "sum"),
+    )
     # A claim whose charges add up beyond DECIMAL(15,2) is rejected whole and its total
     # clamped to what the column holds (I22 in claims_askes.adjudication.reference).
     sums["charged"] = sums["charged"].clip(-MAX_CENTS, MAX_CENTS)
     totals = claims.join(sums, on="claim_id")
-    totals = totals.assign(totals_equal_lines=(
-        (totals["total_charged_cents"] == totals["charged"].fillna(0))
-        & (totals["total_approved_cents"] == totals["approved"].fillna(0))
-        & (totals["member_responsibility_cents"] == totals["member"].fillna(0))))
+    totals = totals.assign(
+        totals_equal_lines=(
+            (totals["total_charged_cents"] == totals["charged"].fillna(0))
+            & (totals["total_approved_cents"] == totals["approved"].fillna(0))
+            & (totals["member_responsibility_cents"] == totals["member"].fillna(0))
+        )
+    )
     return checked, totals
 
 
 @batch_task(name="check decisions")
-def check_decisions(lines: pd.DataFrame, claims: pd.DataFrame, input_lines: pd.DataFrame
-                    ) -> None:
+def check_decisions(lines: pd.DataFrame, claims: pd.DataFrame, input_lines: pd.DataFrame) -> None:
     """Approved ≤ allowed; allowed ≤ charged in network; the parts add up to allowed; claim
     totals equal their lines; every rejection has a reason."""
     checked, totals = decision_checks(lines, claims, input_lines)
-    _run("adjudication-decisions-lines", checked, [
-        q.in_set("status", LINE_STATUSES),
-        q.pair_a_ge_b("allowed_cents", "approved_cents"),
-        *[q.between(column, min_value=0) for column in AMOUNTS],
-        q.all_true("parts_add_up_to_allowed"),
-        q.all_true("allowed_within_charge_in_network"),
-        q.all_true("rejection_has_reason"),
-    ], ["line_id", "claim_id"])
-    _run("adjudication-decisions-claims", totals, [
-        q.in_set("status", CLAIM_STATUSES),
-        q.all_true("totals_equal_lines"),
-    ], ["claim_id"])
+    _run(
+        "adjudication-decisions-lines",
+        checked,
+        [
+            q.in_set("status", LINE_STATUSES),
+            q.pair_a_ge_b("allowed_cents", "approved_cents"),
+            *[q.between(column, min_value=0) for column in AMOUNTS],
+            q.all_true("parts_add_up_to_allowed"),
+            q.all_true("allowed_within_charge_in_network"),
+            q.all_true("rejection_has_reason"),
+        ],
+        ["line_id", "claim_id"],
+    )
+    _run(
+        "adjudication-decisions-claims",
+        totals,
+        [
+            q.in_set("status", CLAIM_STATUSES),
+            q.all_true("totals_equal_lines"),
+        ],
+        ["claim_id"],
+    )
 
 
 @batch_task(name="check reconciliation")
@@ -104,7 +160,12 @@ def check_reconciliation(frame: pd.DataFrame) -> None:
     """Accumulator = opening balance + ledger, and ledger = posted lines, key by key; a
     mismatch fails the run naming the members, benefits, years and amounts."""
     ids = ["member_id", "benefit_code", "year"]
-    _run("accumulator-reconciliation", frame, [
-        q.all_true("accumulator_equals_opening_plus_ledger"),
-        q.all_true("ledger_equals_posted_lines"),
-    ], ids)
+    _run(
+        "accumulator-reconciliation",
+        frame,
+        [
+            q.all_true("accumulator_equals_opening_plus_ledger"),
+            q.all_true("ledger_equals_posted_lines"),
+        ],
+        ids,
+    )

@@ -58,8 +58,9 @@ class TestDatabase:
     def role_url(self, role: str) -> str:
         return with_credentials(self.url, role, self.cluster.passwords[role])
 
-    def as_role(self, role: str, autocommit: bool = True, options: str | None = None
-                ) -> psycopg.Connection:
+    def as_role(
+        self, role: str, autocommit: bool = True, options: str | None = None
+    ) -> psycopg.Connection:
         return psycopg.connect(self.role_url(role), autocommit=autocommit, options=options)
 
     def scalar(self, query: str, params: tuple[object, ...] = ()) -> object:
@@ -88,13 +89,13 @@ def cluster() -> Iterator[Cluster]:
     roles = [s.role for s in SERVICES] + [REPORTING_ROLE]
     external = os.environ.get("TEST_DATABASE_URL")
     if external:
-        yield Cluster(admin_url=external,
-                      passwords={r: secrets.token_urlsafe(18) for r in roles})
+        yield Cluster(admin_url=external, passwords={r: secrets.token_urlsafe(18) for r in roles})
         return
     home = Path(tempfile.mkdtemp(prefix="claims-askes-test-"))
     bin_dir = Path(os.environ.get("CLAIMS_ASKES_PG_BIN_DIR") or embedded_bin_dir())
-    server = LocalServer(home=home, bin_dir=bin_dir, port=free_port(), database="postgres",
-                         fast_unsafe=True)
+    server = LocalServer(
+        home=home, bin_dir=bin_dir, port=free_port(), database="postgres", fast_unsafe=True
+    )
     server.start()
     try:
         passwords = {r: pw for r, pw in server.secrets().items() if r in roles}
@@ -106,19 +107,22 @@ def cluster() -> Iterator[Cluster]:
 
 def _create_database(admin_url: str, name: str, template: str | None = None) -> None:
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
         stmt = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
         if template:
             stmt = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(name), sql.Identifier(template))
+                sql.Identifier(name), sql.Identifier(template)
+            )
         conn.execute(stmt)
 
 
 def drop_database(admin_url: str, name: str) -> None:
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 @pytest.fixture(scope="session")

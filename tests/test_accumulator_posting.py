@@ -25,9 +25,15 @@ from tests.test_adjudication_runs import (
 
 
 def unposted(db: TestDatabase) -> int:
-    return int(str(db.scalar("SELECT count(*) FROM claims_service.claim_item AS ci "
-                             "JOIN claims_service.posting_outbox AS o "
-                             "ON o.claim_item_id = ci.id WHERE ci.status = 'approved'")))
+    return int(
+        str(
+            db.scalar(
+                "SELECT count(*) FROM claims_service.claim_item AS ci "
+                "JOIN claims_service.posting_outbox AS o "
+                "ON o.claim_item_id = ci.id WHERE ci.status = 'approved'"
+            )
+        )
+    )
 
 
 def latest_posting_artifact() -> dict[str, int]:
@@ -43,8 +49,11 @@ def latest_posting_artifact() -> dict[str, int]:
         async with get_client() as client:
             found = await client.read_artifacts(
                 artifact_filter=ArtifactFilter(
-                    key=ArtifactFilterKey(any_=["accumulator-posting-summary"])),
-                sort=ArtifactSort.CREATED_DESC, limit=1)
+                    key=ArtifactFilterKey(any_=["accumulator-posting-summary"])
+                ),
+                sort=ArtifactSort.CREATED_DESC,
+                limit=1,
+            )
             return found[0].data
 
     data = asyncio.run(read())
@@ -64,8 +73,11 @@ def adjudicate_without_posting(db: TestDatabase, api_url: str) -> None:
     assert killed.returncode == -9 and unposted(db) > 0
 
 
-def test_posting_twice_posts_once(db: TestDatabase, prefect_api: str,
-                                  clean_outcome: dict[str, Any]) -> None:  # noqa: F811
+def test_posting_twice_posts_once(
+    db: TestDatabase,
+    prefect_api: str,
+    clean_outcome: dict[str, Any],  # noqa: F811 - the fixture, imported from its module
+) -> None:
     with db.admin() as conn:
         build_world(conn, members=8)
         adjudicate_without_posting(db, prefect_api)
@@ -74,16 +86,21 @@ def test_posting_twice_posts_once(db: TestDatabase, prefect_api: str,
         assert latest_posting_artifact()["line versions posted"] == waiting
         second = accumulator_posting(full_reconciliation=True)
         assert (first.lines_marked, first.entries_inserted, first.reversals) == (
-            waiting, approved, 0)
+            waiting,
+            approved,
+            0,
+        )
         assert (second.lines_marked, second.entries_inserted) == (0, 0)
         assert second.keys_reconciled >= first.keys_reconciled > 0
         assert_exactly_once(conn)
         assert outcome(conn) == clean_outcome
 
 
-def test_crash_between_ledger_and_mark_then_rerun(db: TestDatabase, prefect_api: str,
-                                                  clean_outcome: dict[str, Any]  # noqa: F811
-                                                  ) -> None:
+def test_crash_between_ledger_and_mark_then_rerun(
+    db: TestDatabase,
+    prefect_api: str,
+    clean_outcome: dict[str, Any],  # noqa: F811
+) -> None:
     import os
     import subprocess
 
@@ -92,8 +109,13 @@ def test_crash_between_ledger_and_mark_then_rerun(db: TestDatabase, prefect_api:
         adjudicate_without_posting(db, prefect_api)
         waiting, decided = unposted(db), queued(db)
         env = dict(os.environ, PREFECT_API_URL=prefect_api, CLAIMS_ASKES_CRASH_AT="after-ledger")
-        killed = subprocess.run([CLI, "run", "accumulator-posting"], env=env,
-                                capture_output=True, text=True, timeout=300)
+        killed = subprocess.run(
+            [CLI, "run", "accumulator-posting"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert killed.returncode == -9
         # The ledger holds every line; the claims side still shows them unposted.
         assert db.scalar("SELECT count(*) FROM benefit_service.accumulator_posting") == waiting
@@ -105,17 +127,21 @@ def test_crash_between_ledger_and_mark_then_rerun(db: TestDatabase, prefect_api:
         assert outcome(conn) == clean_outcome
 
 
-def test_reconciliation_names_the_wrong_accumulator(db: TestDatabase, prefect_api: str
-                                                    ) -> None:
+def test_reconciliation_names_the_wrong_accumulator(db: TestDatabase, prefect_api: str) -> None:
     with db.admin() as conn:
         build_world(conn, members=3)
         claim_adjudication()
-        row = conn.execute("SELECT member_id::text, benefit_code FROM "
-                           "benefit_service.accumulator ORDER BY 1, 2 LIMIT 1").fetchone()
+        row = conn.execute(
+            "SELECT member_id::text, benefit_code FROM "
+            "benefit_service.accumulator ORDER BY 1, 2 LIMIT 1"
+        ).fetchone()
         assert row is not None
         member, benefit = row
-        conn.execute("UPDATE benefit_service.accumulator SET amount_used = amount_used + 1 "
-                     "WHERE member_id = %s AND benefit_code = %s", (member, benefit))
+        conn.execute(
+            "UPDATE benefit_service.accumulator SET amount_used = amount_used + 1 "
+            "WHERE member_id = %s AND benefit_code = %s",
+            (member, benefit),
+        )
         with pytest.raises(DataQualityError) as failure:
             accumulator_posting(full_reconciliation=True)
         message = str(failure.value)
@@ -141,7 +167,12 @@ def test_year_rollover_starts_new_accumulators(db: TestDatabase, prefect_api: st
             assert s.line_row(number)["approved_amount"] == Decimal("30000.00")
         for year in (2025, 2026):
             assert s.accumulator_row(member, "LAB", year) == (
-                Decimal("30000.00"), Decimal("50000.00"), Decimal("50000.00"), 1, 1)
+                Decimal("30000.00"),
+                Decimal("50000.00"),
+                Decimal("50000.00"),
+                1,
+                1,
+            )
         assert accumulator_posting(full_reconciliation=True).keys_reconciled == 2
 
 
@@ -155,17 +186,22 @@ def test_queue_csv_goes_to_posting_input_only_with_its_columns(db: TestDatabase)
     from tasks.benefits import POSTING_COLUMNS, Q
 
     with db.admin() as conn:
-        data = copy_out_csv(conn, "SELECT gen_random_uuid() AS claim_item_id, 2 AS "
-                            "adjudication_version, 'post' AS entry_type, gen_random_uuid() "
-                            "AS member_id, 'LAB' AS benefit_code, 2026 AS year, 1234.05 AS "
-                            "amount, 0.10 AS deductible, 0 AS oop, 1 AS visits, NULL AS days",
-                            None)
+        data = copy_out_csv(
+            conn,
+            "SELECT gen_random_uuid() AS claim_item_id, 2 AS "
+            "adjudication_version, 'post' AS entry_type, gen_random_uuid() "
+            "AS member_id, 'LAB' AS benefit_code, 2026 AS year, 1234.05 AS "
+            "amount, 0.10 AS deductible, 0 AS oop, 1 AS visits, NULL AS days",
+            None,
+        )
         assert frame_from_csv(data, {"amount": "string"})["amount"].tolist() == ["1234.05"]
         with conn.transaction():
             conn.execute(Q.create_posting_table)
             assert copy_csv(conn, "posting_input", data, POSTING_COLUMNS) == 1
             assert conn.execute("SELECT amount::text, days FROM posting_input").fetchone() == (
-                "1234.05", None)
+                "1234.05",
+                None,
+            )
         swapped = data.replace(b"amount,deductible", b"deductible,amount", 1)
         with pytest.raises(psycopg.errors.BadCopyFileFormat), conn.transaction():
             conn.execute(Q.create_posting_table)

@@ -28,15 +28,18 @@ def overpaying_engine(inputs: EngineInput, **options: Any) -> EngineResult:
     return EngineResult(lines=lines, claims=result.claims)
 
 
-def test_failed_decision_checkpoint_writes_nothing(db: TestDatabase, prefect_api: str,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_decision_checkpoint_writes_nothing(
+    db: TestDatabase, prefect_api: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with db.admin() as conn:
         s = Scenario(conn)
         plan = s.plan("PLAN-CHECK")
         s.benefit(plan, "OP_GP", copay_amount=10_000)
         hospital = s.provider()
-        numbers = [s.claim(s.member(plan), hospital, date(2026, 3, 2),
-                           [Line("OP_GP", 100_000 + i)]) for i in range(3)]
+        numbers = [
+            s.claim(s.member(plan), hospital, date(2026, 3, 2), [Line("OP_GP", 100_000 + i)])
+            for i in range(3)
+        ]
         monkeypatch.setattr(adjudication_steps, "adjudicate", overpaying_engine)
         with pytest.raises(DataQualityError) as failure:
             adjudication_flow.claim_adjudication()
@@ -46,16 +49,26 @@ def test_failed_decision_checkpoint_writes_nothing(db: TestDatabase, prefect_api
         assert "parts_add_up_to_allowed" in message
         assert "1 unexpected" in message and "line_id=" in message
         # Nothing written, claims back in the queue as they were.
-        assert conn.execute(
-            "SELECT status, lease_owner, adjudicated_at FROM claims_service.claim "
-            "ORDER BY claim_number").fetchall() == [("submitted", None, None)] * 3
+        assert (
+            conn.execute(
+                "SELECT status, lease_owner, adjudicated_at FROM claims_service.claim "
+                "ORDER BY claim_number"
+            ).fetchall()
+            == [("submitted", None, None)] * 3
+        )
         assert conn.execute(
             "SELECT count(*) FROM claims_service.claim_item WHERE adjudicated_at IS NOT NULL"
         ).fetchone() == (0,)
-        written = count_rows(conn, [
-            ("claims_service", "claim_status_history"), ("claims_service", "claim_payment"),
-            ("claims_service", "claim_note"), ("benefit_service", "accumulator_posting"),
-            ("benefit_service", "accumulator")])
+        written = count_rows(
+            conn,
+            [
+                ("claims_service", "claim_status_history"),
+                ("claims_service", "claim_payment"),
+                ("claims_service", "claim_note"),
+                ("benefit_service", "accumulator_posting"),
+                ("benefit_service", "accumulator"),
+            ],
+        )
         assert {f"{t.schema_name}.{t.table}": t.rows for t in written if t.rows} == {}
         # With the engine fixed, the next run adjudicates them.
         monkeypatch.undo()

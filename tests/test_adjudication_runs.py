@@ -41,76 +41,108 @@ def build_world(conn: psycopg.Connection, members: int) -> None:
     for i in range(members):
         member = s.member(plan)
         day = date(2026, 2, 1) + timedelta(days=i % 20)
-        s.claim(member, hospital, day, [Line("OP_GP", 150_000, procedure_code="GP01"),
-                                        Line("LAB", 40_000 + 1_000 * i)])
-        s.claim(member, hospital, day + timedelta(days=7),
-                [Line("OP_GP", 90_000), Line("LAB", 80_000, procedure_code="L2")],
-                claim_type="reimbursement")
-        s.claim(member, hospital, day + timedelta(days=14),
-                [Line("OP_GP", 90_000, procedure_code="GP02"),
-                 Line("EMERGENCY", 700_000 + 10_000 * i)])
+        s.claim(
+            member,
+            hospital,
+            day,
+            [Line("OP_GP", 150_000, procedure_code="GP01"), Line("LAB", 40_000 + 1_000 * i)],
+        )
+        s.claim(
+            member,
+            hospital,
+            day + timedelta(days=7),
+            [Line("OP_GP", 90_000), Line("LAB", 80_000, procedure_code="L2")],
+            claim_type="reimbursement",
+        )
+        s.claim(
+            member,
+            hospital,
+            day + timedelta(days=14),
+            [Line("OP_GP", 90_000, procedure_code="GP02"), Line("EMERGENCY", 700_000 + 10_000 * i)],
+        )
 
 
 def outcome(conn: psycopg.Connection) -> dict[str, Any]:
     """The result of adjudication, by claim number (ids differ between databases)."""
-    claims = fetch_frame(conn,
+    claims = fetch_frame(
+        conn,
         "SELECT claim_number, member_id::text AS member_id, status, total_approved_amount, "
-        "member_responsibility FROM claims_service.claim ORDER BY claim_number")
-    lines = fetch_frame(conn,
+        "member_responsibility FROM claims_service.claim ORDER BY claim_number",
+    )
+    lines = fetch_frame(
+        conn,
         "SELECT c.claim_number, ci.line_number, ci.status, ci.reason_code, ci.allowed_amount, "
         "ci.deductible_amount, ci.copay_amount, ci.coinsurance_amount, ci.limit_amount, "
         "ci.approved_amount, ci.member_responsibility FROM claims_service.claim_item ci "
-        "JOIN claims_service.claim c ON c.id = ci.claim_id ORDER BY 1, 2")
-    accumulators = fetch_frame(conn,
+        "JOIN claims_service.claim c ON c.id = ci.claim_id ORDER BY 1, 2",
+    )
+    accumulators = fetch_frame(
+        conn,
         "SELECT member_id::text AS member_id, benefit_code, year, amount_used, deductible_used,"
-        " oop_used, visits_used, days_used FROM benefit_service.accumulator")
+        " oop_used, visits_used, days_used FROM benefit_service.accumulator",
+    )
     first_claim = claims.groupby("member_id")["claim_number"].min()
     accumulators["member"] = accumulators["member_id"].map(first_claim)
-    accumulators = accumulators.drop(columns="member_id").sort_values(
-        ["member", "benefit_code", "year"]).reset_index(drop=True)
-    return {"claims": claims.drop(columns="member_id").to_dict("records"),
-            "lines": lines.to_dict("records"), "accumulators": accumulators.to_dict("records")}
+    accumulators = (
+        accumulators.drop(columns="member_id")
+        .sort_values(["member", "benefit_code", "year"])
+        .reset_index(drop=True)
+    )
+    return {
+        "claims": claims.drop(columns="member_id").to_dict("records"),
+        "lines": lines.to_dict("records"),
+        "accumulators": accumulators.to_dict("records"),
+    }
 
 
 def assert_exactly_once(conn: psycopg.Connection) -> None:
     """Every claim decided by one adjudication, every approved line posted once."""
     checks = {
         "claims not decided once": "SELECT count(*) FROM claims_service.claim "
-                                   "WHERE adjudication_version <> 1 OR status NOT IN "
-                                   "('approved', 'partially_approved', 'rejected')",
+        "WHERE adjudication_version <> 1 OR status NOT IN "
+        "('approved', 'partially_approved', 'rejected')",
         "lines not decided once": "SELECT count(*) FROM claims_service.claim_item "
-                                  "WHERE adjudication_version <> 1",
+        "WHERE adjudication_version <> 1",
         "claims without exactly one history row": (
             "SELECT count(*) FROM claims_service.claim c WHERE (SELECT count(*) FROM "
-            "claims_service.claim_status_history h WHERE h.claim_id = c.id) <> 1"),
+            "claims_service.claim_status_history h WHERE h.claim_id = c.id) <> 1"
+        ),
         "decided lines unposted": "SELECT count(*) FROM claims_service.posting_outbox",
         "claims with more than one payment": (
             "SELECT count(*) FROM (SELECT claim_id FROM claims_service.claim_payment "
-            "GROUP BY claim_id HAVING count(*) > 1) x"),
+            "GROUP BY claim_id HAVING count(*) > 1) x"
+        ),
     }
     for what, query in checks.items():
         row = conn.execute(query).fetchone()
         assert row == (0,), what
-    ledger = conn.execute("SELECT count(*), count(DISTINCT claim_item_id) "
-                          "FROM benefit_service.accumulator_posting").fetchone()
-    approved = conn.execute("SELECT count(*) FROM claims_service.claim_item "
-                            "WHERE status = 'approved'").fetchone()
+    ledger = conn.execute(
+        "SELECT count(*), count(DISTINCT claim_item_id) FROM benefit_service.accumulator_posting"
+    ).fetchone()
+    approved = conn.execute(
+        "SELECT count(*) FROM claims_service.claim_item WHERE status = 'approved'"
+    ).fetchone()
     assert ledger is not None and approved is not None
     assert ledger[0] == ledger[1] == approved[0] > 0
     sums = conn.execute(
         "SELECT (SELECT sum(amount) FROM benefit_service.accumulator_posting), "
-        "(SELECT sum(amount_used) FROM benefit_service.accumulator)").fetchone()
+        "(SELECT sum(amount_used) FROM benefit_service.accumulator)"
+    ).fetchone()
     assert sums is not None and sums[0] == sums[1]
 
 
-def run_cli(api_url: str, *args: str, crash_at: str | None = None
-            ) -> subprocess.Popen[str]:
+def run_cli(api_url: str, *args: str, crash_at: str | None = None) -> subprocess.Popen[str]:
     env = dict(os.environ, PREFECT_API_URL=api_url)
     env.pop("CLAIMS_ASKES_CRASH_AT", None)
     if crash_at:
         env["CLAIMS_ASKES_CRASH_AT"] = crash_at
-    return subprocess.Popen([CLI, "run", "claim-adjudication", "--json", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [CLI, "run", "claim-adjudication", "--json", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def summary_of(process: subprocess.Popen[str]) -> dict[str, Any]:
@@ -137,22 +169,29 @@ def test_crash_points_exist() -> None:
 
 
 @pytest.mark.parametrize("point", ADJUDICATION_POINTS)
-def test_killed_run_is_completed_by_the_next(db: TestDatabase, prefect_api: str,
-                                             clean_outcome: dict[str, Any], point: str) -> None:
+def test_killed_run_is_completed_by_the_next(
+    db: TestDatabase, prefect_api: str, clean_outcome: dict[str, Any], point: str
+) -> None:
     with db.admin() as conn:
         build_world(conn, members=8)
-        killed = run_cli(prefect_api, "--chunk-size", "4", "--lease-seconds",
-                         str(LEASE_SECONDS), crash_at=point)
+        killed = run_cli(
+            prefect_api, "--chunk-size", "4", "--lease-seconds", str(LEASE_SECONDS), crash_at=point
+        )
         killed.communicate(timeout=300)
         assert killed.returncode == -9  # SIGKILL
-        leased, history, adjudicated, ledger, unposted = conn.execute(
-            "SELECT (SELECT count(*) FROM claims_service.claim WHERE status = 'in_review'), "
-            "(SELECT count(*) FROM claims_service.claim_status_history), "
-            "(SELECT count(*) FROM claims_service.claim_item WHERE adjudicated_at IS NOT NULL), "
-            "(SELECT count(*) FROM benefit_service.accumulator_posting), "
-            "(SELECT count(*) FROM claims_service.claim_item ci JOIN "
-            "claims_service.posting_outbox o ON o.claim_item_id = ci.id "
-            "WHERE ci.status = 'approved')").fetchone() or ()
+        leased, history, adjudicated, ledger, unposted = (
+            conn.execute(
+                "SELECT (SELECT count(*) FROM claims_service.claim WHERE status = 'in_review'), "
+                "(SELECT count(*) FROM claims_service.claim_status_history), "
+                "(SELECT count(*) FROM claims_service.claim_item "
+                "WHERE adjudicated_at IS NOT NULL), "
+                "(SELECT count(*) FROM benefit_service.accumulator_posting), "
+                "(SELECT count(*) FROM claims_service.claim_item ci JOIN "
+                "claims_service.posting_outbox o ON o.claim_item_id = ci.id "
+                "WHERE ci.status = 'approved')"
+            ).fetchone()
+            or ()
+        )
         if point in ("after-lease", "before-commit"):
             # The chunk is leased and nothing of it is written (the open transaction died).
             assert leased > 0 and (history, adjudicated, ledger) == (0, 0, 0)
@@ -181,8 +220,9 @@ def test_two_runs_started_together_share_the_work(db: TestDatabase, prefect_api:
         assert_exactly_once(conn)
 
 
-def test_four_runs_and_posting_together_equal_one_run(db: TestDatabase, prefect_api: str,
-                                                      template_db: str) -> None:
+def test_four_runs_and_posting_together_equal_one_run(
+    db: TestDatabase, prefect_api: str, template_db: str
+) -> None:
     """Issue 7: four runs (two of them with two shards) let go at one moment on one backlog,
     with posting runs meanwhile: each claim decided once, each line posted once, and the
     amounts and accumulators of one undisturbed run on the same world."""
@@ -202,8 +242,10 @@ def test_four_runs_and_posting_together_equal_one_run(db: TestDatabase, prefect_
         # Chunks of five members; every shard's first lease waits for the barrier, so that
         # all six shards lease at the same moment.
         barrier = StartBarrier()
-        runs = [run_cli(prefect_api, "--chunk-size", "15",
-                        *(["--shards", "2"] if i % 2 else [])) for i in range(4)]
+        runs = [
+            run_cli(prefect_api, "--chunk-size", "15", *(["--shards", "2"] if i % 2 else []))
+            for i in range(4)
+        ]
         with ThreadPoolExecutor(max_workers=len(runs)) as pool:
             summaries = [pool.submit(summary_of, run) for run in runs]
             barrier.release(6, lambda: all(run.poll() is None for run in runs))
@@ -220,8 +262,7 @@ def test_four_runs_and_posting_together_equal_one_run(db: TestDatabase, prefect_
         assert outcome(conn) == expected
 
 
-def test_leases_taken_at_the_same_moment_never_fail_nor_split_a_member(
-        db: TestDatabase) -> None:
+def test_leases_taken_at_the_same_moment_never_fail_nor_split_a_member(db: TestDatabase) -> None:
     """Eight runs lease at the same instant, round after round (the moment scheduled workers
     start). Leasing can deadlock in PostgreSQL (rows locked with SKIP LOCKED, then a won
     member's other rows waited for); the losing lease is retried, so no run fails, and every
@@ -268,5 +309,6 @@ def test_leases_taken_at_the_same_moment_never_fail_nor_split_a_member(
     assert splits == [0] * rounds
     assert sum(leased) > 0 and len(leased) == runs * rounds
     with db.admin() as conn:
-        assert conn.execute("SELECT count(*) FROM claims_service.claim "
-                            "WHERE status = 'in_review'").fetchone() == (0,)
+        assert conn.execute(
+            "SELECT count(*) FROM claims_service.claim WHERE status = 'in_review'"
+        ).fetchone() == (0,)

@@ -55,28 +55,40 @@ KINDS = {
     "no quantity": Kind("INVALID_CLAIM", "the quantity 0 is less than 1"),
     "no benefit code": Kind("INVALID_CLAIM", "there is no benefit code"),
     "discharge before admission": Kind(
-        "INVALID_CLAIM", "the discharge date 2026-03-01 is before the admission date 2026-03-10"),
+        "INVALID_CLAIM", "the discharge date 2026-03-01 is before the admission date 2026-03-10"
+    ),
     "far-future service date": Kind(
-        "INVALID_CLAIM", "the service date 2090-01-01 is after the submission date 2026-03-11"),
+        "INVALID_CLAIM", "the service date 2090-01-01 is after the submission date 2026-03-11"
+    ),
     "discharged after submission": Kind(
-        "INVALID_CLAIM", "the discharge date 2026-04-09 is after the submission date 2026-03-11"),
+        "INVALID_CLAIM", "the discharge date 2026-04-09 is after the submission date 2026-03-11"
+    ),
     "claim total beyond DECIMAL(15,2)": Kind(
-        "INVALID_CLAIM", "the claim's charges add up to 19,999,999,999,999.98"),
+        "INVALID_CLAIM", "the claim's charges add up to 19,999,999,999,999.98"
+    ),
     "no lines": Kind("INVALID_CLAIM", "the claim has no lines"),
     "unknown member": Kind("MEMBER_NOT_ELIGIBLE"),
     "unknown benefit code": Kind("BENEFIT_NOT_COVERED"),
     "unknown provider": Kind("INVALID_CLAIM", "is not in the provider registry"),
     "submitted in the far future": Kind(
-        "INVALID_CLAIM", "is after the moment the batch read the claim"),
+        "INVALID_CLAIM", "is after the moment the batch read the claim"
+    ),
     "fractional cents": Kind(None),
     "largest charge": Kind(None),
     "huge quantity": Kind(None),
 }
 #: text that must travel as data: quotes, SQL, Unicode, control characters
-nasty_text = st.sampled_from([
-    "'; DROP TABLE claims_service.claim; --", "Ö😀\u200b", "%(run_id)s", "\t",
-    "ROBERT'); --", "日本語", "a" * 50,
-])
+nasty_text = st.sampled_from(
+    [
+        "'; DROP TABLE claims_service.claim; --",
+        "Ö😀\u200b",
+        "%(run_id)s",
+        "\t",
+        "ROBERT'); --",
+        "日本語",
+        "a" * 50,
+    ]
+)
 
 
 class Database:
@@ -103,8 +115,7 @@ def test_a_failing_example_prints_no_password(db: TestDatabase, database: Databa
     assert db.url not in pretty(database) and "postgresql" not in pretty(database)
 
 
-def paid(charged: Decimal, *, allowed: Decimal | None = None
-         ) -> tuple[Decimal, Decimal, Decimal]:
+def paid(charged: Decimal, *, allowed: Decimal | None = None) -> tuple[Decimal, Decimal, Decimal]:
     """(allowed, approved, member responsibility) of an in-network OP_GP line: copay
     Rp 20.000, no coinsurance, 100 % in network (A2–A6)."""
     allowed = charged if allowed is None else allowed
@@ -116,12 +127,14 @@ def notes_of(conn: psycopg.Connection, number: str) -> list[str]:
     rows = conn.execute(
         "SELECT n.note_text FROM claims_service.claim_note n JOIN "
         "claims_service.claim c ON c.id = n.claim_id WHERE c.claim_number = %s",
-        (number,)).fetchall()
+        (number,),
+    ).fetchall()
     return [row[0] for row in rows]
 
 
-def file_claim(s: Scenario, kind: str, plan: uuid.UUID, hospital: uuid.UUID, text: str,
-               charge: int) -> tuple[str, tuple[Decimal, Decimal, Decimal] | None]:
+def file_claim(
+    s: Scenario, kind: str, plan: uuid.UUID, hospital: uuid.UUID, text: str, charge: int
+) -> tuple[str, tuple[Decimal, Decimal, Decimal] | None]:
     """A claim of the kind, with its own member; returns its number and, for a kind that is
     approved, its expected (allowed, approved, member responsibility)."""
     member = s.member(plan)
@@ -169,33 +182,54 @@ def file_claim(s: Scenario, kind: str, plan: uuid.UUID, hospital: uuid.UUID, tex
     submitted = SUBMITTED
     if kind == "submitted in the far future":  # I21 alone would pass it: the dates agree
         service, submitted = date(2090, 1, 1), datetime(2090, 1, 2, 9, 0, tzinfo=UTC)
-    number = s.claim(owner, provider, service, lines, submitted=submitted,
-                     service_type="inpatient" if dates else "outpatient",
-                     admission=dates.get("admission"), discharge=dates.get("discharge"))
+    number = s.claim(
+        owner,
+        provider,
+        service,
+        lines,
+        submitted=submitted,
+        service_type="inpatient" if dates else "outpatient",
+        admission=dates.get("admission"),
+        discharge=dates.get("discharge"),
+    )
     return number, expected
 
 
 # Each example is a flow run of a few seconds: no shrinking (minutes on a failure); the
 # failing example is printed whole, with a blob to reproduce it.
-@settings(max_examples=5, deadline=None, derandomize=True, print_blob=True,
-          phases=[Phase.explicit, Phase.reuse, Phase.generate],
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(kinds=st.lists(st.sampled_from(sorted(KINDS)), min_size=1, max_size=6),
-       text=nasty_text, charge=st.integers(1, 10**12))
+@settings(
+    max_examples=5,
+    deadline=None,
+    derandomize=True,
+    print_blob=True,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    kinds=st.lists(st.sampled_from(sorted(KINDS)), min_size=1, max_size=6),
+    text=nasty_text,
+    charge=st.integers(1, 10**12),
+)
 @example(kinds=sorted(KINDS), text="'; DROP TABLE claims_service.claim; --", charge=12_345_678)
 def test_malformed_claims_are_rejected_with_a_reason_and_a_note(
-        database: Database, prefect_api: str, kinds: list[str], text: str, charge: int
+    database: Database, prefect_api: str, kinds: list[str], text: str, charge: int
 ) -> None:
     with database.admin() as conn:
         s = Scenario(conn, _numbers=itertools.count(next(EXAMPLES) * 100 + 1))
         plan = s.plan(f"PLAN-{uuid.uuid4().hex[:8]}")
         s.benefit(plan, "OP_GP", copay_amount=COPAY)
         hospital = s.provider(fees={"BULK": 4_000})
-        good = s.claim(s.member(plan), hospital, SD, [Line("OP_GP", 100_000,
-                                                           diagnosis_code="J06.9")],
-                       submitted=SUBMITTED)
-        filed = {f"{i}:{kind}": file_claim(s, kind, plan, hospital, text, charge)
-                 for i, kind in enumerate(kinds)}
+        good = s.claim(
+            s.member(plan),
+            hospital,
+            SD,
+            [Line("OP_GP", 100_000, diagnosis_code="J06.9")],
+            submitted=SUBMITTED,
+        )
+        filed = {
+            f"{i}:{kind}": file_claim(s, kind, plan, hospital, text, charge)
+            for i, kind in enumerate(kinds)
+        }
 
         summary = claim_adjudication()
 
@@ -223,7 +257,8 @@ def test_malformed_claims_are_rejected_with_a_reason_and_a_note(
 
 
 def test_fractional_cents_are_rounded_by_the_database_then_adjudicated_exactly(
-        db: TestDatabase, prefect_api: str) -> None:
+    db: TestDatabase, prefect_api: str
+) -> None:
     """DECIMAL(15,2) rounds a third decimal half away from zero on insert; the engine then
     reads exact cents ((amount × 100)::bigint) and works in integers: no float anywhere."""
     with db.admin() as conn:
@@ -232,29 +267,48 @@ def test_fractional_cents_are_rounded_by_the_database_then_adjudicated_exactly(
         s.benefit(plan, "LAB", coinsurance_percentage=Decimal("10"))
         lab = s.provider()
         member = s.member(plan)
-        number = s.claim(member, lab, SD, [
-            Line("LAB", "100.005", procedure_code="L1"),   # stored 100.01
-            Line("LAB", "100.004", procedure_code="L2"),   # stored 100.00
-            Line("LAB", "100.055", procedure_code="L3"),   # stored 100.06
-        ])
+        number = s.claim(
+            member,
+            lab,
+            SD,
+            [
+                Line("LAB", "100.005", procedure_code="L1"),  # stored 100.01
+                Line("LAB", "100.004", procedure_code="L2"),  # stored 100.00
+                Line("LAB", "100.055", procedure_code="L3"),  # stored 100.06
+            ],
+        )
         negative = s.claim(member, lab, SD + timedelta(days=1), [Line("LAB", "-0.005")])
         stored = conn.execute(
             "SELECT ci.charged_amount FROM claims_service.claim_item ci JOIN "
             "claims_service.claim c ON c.id = ci.claim_id WHERE c.claim_number = %s "
-            "ORDER BY ci.line_number", (number,)).fetchall()
-        assert [row[0] for row in stored] == [Decimal("100.01"), Decimal("100.00"),
-                                              Decimal("100.06")]
+            "ORDER BY ci.line_number",
+            (number,),
+        ).fetchall()
+        assert [row[0] for row in stored] == [
+            Decimal("100.01"),
+            Decimal("100.00"),
+            Decimal("100.06"),
+        ]
         assert all(isinstance(row[0], Decimal) for row in stored)
 
         claim_adjudication()
 
         # coinsurance 10 %: 10.001 → 10.00; 10.000; 10.006 → 10.01 (half-up to the cent)
-        for line_number, (allowed, coinsurance, approved) in enumerate([
-                ("100.01", "10.00", "90.01"), ("100.00", "10.00", "90.00"),
-                ("100.06", "10.01", "90.05")], start=1):
+        for line_number, (allowed, coinsurance, approved) in enumerate(
+            [
+                ("100.01", "10.00", "90.01"),
+                ("100.00", "10.00", "90.00"),
+                ("100.06", "10.01", "90.05"),
+            ],
+            start=1,
+        ):
             got = s.amounts(number, line_number)
             assert (got[0], got[3], got[6], got[7]) == (
-                rp(allowed), rp(coinsurance), rp(approved), rp(coinsurance)), line_number
+                rp(allowed),
+                rp(coinsurance),
+                rp(approved),
+                rp(coinsurance),
+            ), line_number
         assert s.claim_row(number)["total_approved_amount"] == Decimal("270.06")
         assert s.claim_row(negative)["status"] == "rejected"
         assert s.line_row(negative)["reason_code"] == "INVALID_CLAIM"
@@ -262,7 +316,8 @@ def test_fractional_cents_are_rounded_by_the_database_then_adjudicated_exactly(
 
 
 def test_the_largest_amounts_fit_every_column_they_reach(
-        db: TestDatabase, prefect_api: str) -> None:
+    db: TestDatabase, prefect_api: str
+) -> None:
     """Amounts and quantities at the columns' maxima through adjudication and posting: the
     engine's products and sums stay exact, nothing written leaves DECIMAL(15,2) or INTEGER,
     and the accumulators stop exactly at the largest amount and the largest day count (I22)."""
@@ -274,16 +329,29 @@ def test_the_largest_amounts_fit_every_column_they_reach(
         rich, busy, greedy = s.member(plan), s.member(plan), s.member(plan)
         # Two claims of the largest charge: the second fills amount_used to the brim.
         first = s.claim(rich, hospital, SD, [Line("OP_GP", LARGEST)])
-        second = s.claim(rich, hospital, SD + timedelta(days=1),
-                         [Line("OP_GP", LARGEST, procedure_code="AGAIN")])
+        second = s.claim(
+            rich, hospital, SD + timedelta(days=1), [Line("OP_GP", LARGEST, procedure_code="AGAIN")]
+        )
         # 2.000.000.000 units at Rp 4.000, twice: the second fills days_used (INTEGER).
-        bulk1 = s.claim(busy, hospital, SD, [Line("OP_GP", LARGEST, quantity=2_000_000_000,
-                                                  procedure_code="BULK")])
-        bulk2 = s.claim(busy, hospital, SD + timedelta(days=1), [
-            Line("OP_GP", "9999999999999.98", quantity=2_000_000_000, procedure_code="BULK")])
+        bulk1 = s.claim(
+            busy,
+            hospital,
+            SD,
+            [Line("OP_GP", LARGEST, quantity=2_000_000_000, procedure_code="BULK")],
+        )
+        bulk2 = s.claim(
+            busy,
+            hospital,
+            SD + timedelta(days=1),
+            [Line("OP_GP", "9999999999999.98", quantity=2_000_000_000, procedure_code="BULK")],
+        )
         # Two lines of the largest charge: the claim's total would not fit its column.
-        too_big = s.claim(greedy, hospital, SD, [Line("OP_GP", LARGEST),
-                                                 Line("OP_GP", LARGEST, procedure_code="X")])
+        too_big = s.claim(
+            greedy,
+            hospital,
+            SD,
+            [Line("OP_GP", LARGEST), Line("OP_GP", LARGEST, procedure_code="X")],
+        )
 
         summary = claim_adjudication()
 
@@ -292,23 +360,36 @@ def test_the_largest_amounts_fit_every_column_they_reach(
         assert s.amounts(first)[6] == LARGEST - COPAY
         second_line = s.amounts(second)
         assert (second_line[2], second_line[5], second_line[6]) == (
-            COPAY, LARGEST - 2 * COPAY, COPAY)
+            COPAY,
+            LARGEST - 2 * COPAY,
+            COPAY,
+        )
         assert s.line_row(second)["reason_code"] == "LIMIT_REACHED"
-        assert s.accumulator_row(rich, "OP_GP", 2026) == (
-            LARGEST, Decimal("0.00"), 2 * COPAY, 2, 2)
+        assert s.accumulator_row(rich, "OP_GP", 2026) == (LARGEST, Decimal("0.00"), 2 * COPAY, 2, 2)
         # bulk1: Rp 8.000.000.000.000 allowed, the rest of the charge above the fee schedule
         assert s.amounts(bulk1)[:1] + s.amounts(bulk1)[6:] == (
-            Decimal("8000000000000.00"), Decimal("7999999980000.00"), COPAY)
+            Decimal("8000000000000.00"),
+            Decimal("7999999980000.00"),
+            COPAY,
+        )
         assert s.line_row(bulk1)["reason_code"] == "FEE_SCHEDULE"
         # bulk2: 2**31 − 1 − 2.000.000.000 = 147.483.647 days left of 2.000.000.000 asked:
         # 8.000.000.000.000,00 × 147.483.647 / 2.000.000.000 = 589.934.588.000,00 covered
         assert s.line_row(bulk2)["covered_days"] == 147_483_647
         assert s.amounts(bulk2)[6] == Decimal("589934588000.00") - COPAY
         assert s.accumulator_row(busy, "OP_GP", 2026) == (
-            Decimal("7999999980000.00") + Decimal("589934568000.00"), Decimal("0.00"),
-            2 * COPAY, 2, 2**31 - 1)
+            Decimal("7999999980000.00") + Decimal("589934568000.00"),
+            Decimal("0.00"),
+            2 * COPAY,
+            2,
+            2**31 - 1,
+        )
         # too_big: rejected whole, its total clamped to the column, owed by nobody
         claim = s.claim_row(too_big)
-        assert (claim["status"], claim["total_charged_amount"], claim["total_approved_amount"],
-                claim["member_responsibility"]) == ("rejected", LARGEST, 0, 0)
+        assert (
+            claim["status"],
+            claim["total_charged_amount"],
+            claim["total_approved_amount"],
+            claim["member_responsibility"],
+        ) == ("rejected", LARGEST, 0, 0)
         assert "add up to 19,999,999,999,999.98" in notes_of(conn, too_big)[0]

@@ -17,18 +17,22 @@ from claims_askes.db.localserver import free_port
 pytestmark = pytest.mark.slow
 
 
-def run(args: list[str], env: dict[str, str], check: bool = True
-        ) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], env: dict[str, str], check: bool = True
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "claims_askes.cli", *args], env=env, text=True,
-        capture_output=True, check=check, timeout=300,
+        [sys.executable, "-m", "claims_askes.cli", *args],
+        env=env,
+        text=True,
+        capture_output=True,
+        check=check,
+        timeout=300,
     )
 
 
 @pytest.fixture
 def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.endswith(("DATABASE_URL", "_DB_PASSWORD"))}
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("DATABASE_URL", "_DB_PASSWORD"))}
     env.update(CLAIMS_ASKES_HOME=str(tmp_path / "home"), CLAIMS_ASKES_PG_PORT=str(free_port()))
     yield env
     run(["db", "stop"], env, check=False)
@@ -50,11 +54,18 @@ def test_db_start_upgrade_url_status_stop(cli_env: dict[str, str]) -> None:
     run(["db", "upgrade"], cli_env)
     url = run(["db", "url"], cli_env).stdout.strip()
     schemas = subprocess.run(
-        ["psql", url, "-Atc", "SELECT count(*) FROM pg_namespace WHERE nspname IN "
-         "('claims_service','member_service','provider_service','benefit_service',"
-         "'policy_service','authorization_service','payment_service','notification_service',"
-         "'document_service','common','audit')"],
-        capture_output=True, text=True, check=True,
+        [
+            "psql",
+            url,
+            "-Atc",
+            "SELECT count(*) FROM pg_namespace WHERE nspname IN "
+            "('claims_service','member_service','provider_service','benefit_service',"
+            "'policy_service','authorization_service','payment_service','notification_service',"
+            "'document_service','common','audit')",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     assert schemas == "11"
 
@@ -62,7 +73,9 @@ def test_db_start_upgrade_url_status_stop(cli_env: dict[str, str]) -> None:
     assert "member_service_user" in member_url
     refused = subprocess.run(
         ["psql", member_url, "-Atc", "SELECT count(*) FROM claims_service.claim"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert refused.returncode != 0
     assert "permission denied for schema claims_service" in refused.stderr

@@ -33,14 +33,17 @@ def next_dates(schedule: dict[str, Any], n: int = 5) -> list[datetime]:
 
 def _every(minutes: int) -> Any:
     def check(dates: list[datetime]) -> bool:
-        return all(b - a == timedelta(minutes=minutes) for a, b in zip(dates, dates[1:],
-                                                                       strict=False))
+        return all(
+            b - a == timedelta(minutes=minutes) for a, b in zip(dates, dates[1:], strict=False)
+        )
+
     return check
 
 
 def _daily_at(hour: int, minute: int) -> Any:
     def check(dates: list[datetime]) -> bool:
         return all((d.hour, d.minute) == (hour, minute) for d in dates) and _every(24 * 60)(dates)
+
     return check
 
 
@@ -52,8 +55,8 @@ def _monthly_on(day: int | None) -> Any:
     def check(dates: list[datetime]) -> bool:
         months = [(d.year, d.month) for d in dates]
         days = {d.day for d in dates}
-        return len(set(months)) == len(dates) and len(days) == 1 and (day is None or
-                                                                       days == {day})
+        return len(set(months)) == len(dates) and len(days) == 1 and (day is None or days == {day})
+
     return check
 
 

@@ -77,18 +77,29 @@ def prefect_server(test_env: dict[str, str]) -> Iterator[PrefectServer]:
     home = Path(tempfile.mkdtemp(prefix="claims-askes-prefect-"))
     port = free_port()
     url = f"http://127.0.0.1:{port}/api"
-    env = dict(os.environ, PREFECT_HOME=str(home), PREFECT_API_URL=url,
-               PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_UI_ENABLED="false",
-               PREFECT_SERVER_UI_ENABLED="false",
-               # Schedules are deployed active, as in production; the server's scheduler is
-               # off so that none of them fires while the test runs.
-               PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="false",
-               PREFECT_WORKER_QUERY_SECONDS="1", PREFECT_WORKER_HEARTBEAT_SECONDS="5")
+    env = dict(
+        os.environ,
+        PREFECT_HOME=str(home),
+        PREFECT_API_URL=url,
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_UI_ENABLED="false",
+        PREFECT_SERVER_UI_ENABLED="false",
+        # Schedules are deployed active, as in production; the server's scheduler is
+        # off so that none of them fires while the test runs.
+        PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="false",
+        PREFECT_WORKER_QUERY_SECONDS="1",
+        PREFECT_WORKER_HEARTBEAT_SECONDS="5",
+    )
     log = home / "server.log"
     with log.open("w") as out:
-        server = subprocess.Popen([PREFECT, "server", "start", "--host", "127.0.0.1",
-                                   "--port", str(port)], env=env, cwd=home, stdout=out,
-                                  stderr=subprocess.STDOUT, start_new_session=True)
+        server = subprocess.Popen(
+            [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=home,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         wait_healthy(url, server, log)
         yield PrefectServer(url=url, home=home, env=env)
@@ -100,8 +111,9 @@ def prefect_server(test_env: dict[str, str]) -> Iterator[PrefectServer]:
 def deployed(prefect_server: PrefectServer) -> PrefectServer:
     """`claims-askes deploy` against the server, as a user runs it."""
     env = {k: v for k, v in prefect_server.env.items() if k != "DATABASE_URL"}
-    done = subprocess.run([CLI, "deploy"], env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=300, check=False)
+    done = subprocess.run(
+        [CLI, "deploy"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return prefect_server
 
@@ -118,10 +130,31 @@ def workers(deployed: PrefectServer) -> Iterator[Any]:
         env = dict(deployed.env, DATABASE_URL=os.environ["DATABASE_URL"])
         log = workdir / f"{name}.log"
         with log.open("w") as out:
-            started.append((subprocess.Popen(
-                [PREFECT, "worker", "start", "--pool", WORK_POOL, "--type", "process",
-                 "--name", name, "--limit", "1"], env=env, cwd=workdir, stdout=out,
-                stderr=subprocess.STDOUT, start_new_session=True), log))
+            started.append(
+                (
+                    subprocess.Popen(
+                        [
+                            PREFECT,
+                            "worker",
+                            "start",
+                            "--pool",
+                            WORK_POOL,
+                            "--type",
+                            "process",
+                            "--name",
+                            name,
+                            "--limit",
+                            "1",
+                        ],
+                        env=env,
+                        cwd=workdir,
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    ),
+                    log,
+                )
+            )
 
     def logs() -> str:
         return "\n".join(f"--- {log.name}\n{log.read_text()[-4000:]}" for _, log in started)
@@ -138,8 +171,11 @@ def wait_for_workers(server: PrefectServer, names: set[str], timeout: float = 60
     deadline = time.monotonic() + timeout
     with server.client() as client:
         while time.monotonic() < deadline:
-            online = {w.name for w in client.read_workers_for_work_pool(WORK_POOL)
-                      if w.status.value == "ONLINE"}
+            online = {
+                w.name
+                for w in client.read_workers_for_work_pool(WORK_POOL)
+                if w.status.value == "ONLINE"
+            }
             if names <= online:
                 return
             time.sleep(0.5)
@@ -154,23 +190,28 @@ def wait_for_runs(server: PrefectServer, run_ids: list[uuid.UUID], logs: Any) ->
             if all(r.state is not None and r.state.is_final() for r in runs):
                 break
             if time.monotonic() > deadline:
-                pytest.fail(f"runs not finished after {RUN_TIMEOUT} s: "
-                            f"{[r.state_name for r in runs]}\n{logs()}")
+                pytest.fail(
+                    f"runs not finished after {RUN_TIMEOUT} s: "
+                    f"{[r.state_name for r in runs]}\n{logs()}"
+                )
             time.sleep(1)
     for run in runs:
-        assert run.state is not None and run.state.is_completed(), \
+        assert run.state is not None and run.state.is_completed(), (
             f"{run.name}: {run.state_name} {run.state and run.state.message}\n{logs()}"
+        )
     return runs
 
 
 def claims_by_run(conn: psycopg.Connection) -> dict[str, int]:
-    rows = conn.execute("SELECT adjudication_run_id::text, count(*) FROM claims_service.claim "
-                        "GROUP BY 1").fetchall()
+    rows = conn.execute(
+        "SELECT adjudication_run_id::text, count(*) FROM claims_service.claim GROUP BY 1"
+    ).fetchall()
     return {str(run): int(n) for run, n in rows}
 
 
-def test_deploy_schedule_and_run_ad_hoc_on_a_worker(deployed: PrefectServer, db: TestDatabase,
-                                                    workers: Any) -> None:
+def test_deploy_schedule_and_run_ad_hoc_on_a_worker(
+    deployed: PrefectServer, db: TestDatabase, workers: Any
+) -> None:
     entries = {e.name: e for e in read_project() if e.code_exists}
     with deployed.client() as client:
         deployments = {d.name: d for d in client.read_deployments()}
@@ -180,16 +221,19 @@ def test_deploy_schedule_and_run_ad_hoc_on_a_worker(deployed: PrefectServer, db:
             assert deployment.work_pool_name == WORK_POOL
             assert deployment.work_queue_name == entry.work_queue
             schedules = sorted(
-                (s.schedule.cron, s.schedule.timezone, s.active,  # type: ignore[union-attr]
-                 s.parameters) for s in deployment.schedules)
-            assert schedules == sorted((s["cron"], "Asia/Jakarta", True, s.get("parameters", {}))
-                                       for s in entry.schedules), name
+                (s.schedule.cron, s.schedule.timezone, s.active, s.parameters)  # type: ignore[union-attr]
+                for s in deployment.schedules
+            )
+            assert schedules == sorted(
+                (s["cron"], "Asia/Jakarta", True, s.get("parameters", {})) for s in entry.schedules
+            ), name
             limit = deployment.global_concurrency_limit
             assert (limit.limit if limit else None) == entry.concurrency_limit, name
         adjudication = deployments["claim-adjudication"]
         schema = adjudication.parameter_openapi_schema or {}
         assert {"max_claims", "chunk_size", "lease_seconds", "shards", "shard"} <= set(
-            schema["properties"])
+            schema["properties"]
+        )
         assert client.read_flow_runs() == []  # no schedule fired
         queue = client.read_work_queue_by_name("backup-restore", work_pool_name=WORK_POOL)
         assert queue.concurrency_limit == 1
@@ -197,17 +241,31 @@ def test_deploy_schedule_and_run_ad_hoc_on_a_worker(deployed: PrefectServer, db:
         assert code_dir is not None and code_dir.value == str(ROOT)
         # The server validates parameters against the flow's signature.
         with pytest.raises(Exception, match="(?i)validation|parameters"):
-            client.create_flow_run_from_deployment(adjudication.id,
-                                                   parameters={"chunk_size": "many"})
+            client.create_flow_run_from_deployment(
+                adjudication.id, parameters={"chunk_size": "many"}
+            )
 
     with db.admin() as conn:
         build_world(conn, members=6)
         total = conn.execute("SELECT count(*) FROM claims_service.claim").fetchone()
         # Ad hoc, with parameters, as from the UI's "Custom run" or `prefect deployment run`.
         run = subprocess.run(
-            [PREFECT, "deployment", "run", ADJUDICATION, "--param", "chunk_size=3",
-             "--param", "lease_seconds=120"], env=deployed.env, capture_output=True,
-            text=True, timeout=120, check=False)
+            [
+                PREFECT,
+                "deployment",
+                "run",
+                ADJUDICATION,
+                "--param",
+                "chunk_size=3",
+                "--param",
+                "lease_seconds=120",
+            ],
+            env=deployed.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert run.returncode == 0, run.stdout + run.stderr
         with deployed.client() as client:
             (flow_run,) = client.read_flow_runs()
@@ -218,8 +276,9 @@ def test_deploy_schedule_and_run_ad_hoc_on_a_worker(deployed: PrefectServer, db:
         assert total is not None and claims_by_run(conn) == {str(finished.id): total[0]}
 
 
-def test_two_workers_drain_one_backlog_exactly_once(deployed: PrefectServer, db: TestDatabase,
-                                                    workers: Any) -> None:
+def test_two_workers_drain_one_backlog_exactly_once(
+    deployed: PrefectServer, db: TestDatabase, workers: Any
+) -> None:
     with db.admin() as conn:
         build_world(conn, members=16)
         total = conn.execute("SELECT count(*) FROM claims_service.claim").fetchone()
@@ -230,9 +289,12 @@ def test_two_workers_drain_one_backlog_exactly_once(deployed: PrefectServer, db:
             deployment = client.read_deployment_by_name(ADJUDICATION)
             # One run over two member hash buckets, one over all members: either way the
             # leases give each claim to exactly one of them.
-            runs = [client.create_flow_run_from_deployment(
-                deployment.id, parameters={"chunk_size": 3, "lease_seconds": 120, **extra})
-                for extra in ({"shards": 2}, {})]
+            runs = [
+                client.create_flow_run_from_deployment(
+                    deployment.id, parameters={"chunk_size": 3, "lease_seconds": 120, **extra}
+                )
+                for extra in ({"shards": 2}, {})
+            ]
         finished = wait_for_runs(deployed, [r.id for r in runs], workers.logs)
         assert_exactly_once(conn)
         by_run = claims_by_run(conn)

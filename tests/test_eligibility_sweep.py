@@ -41,8 +41,10 @@ POPULATION = 2_000
 BATCH = 600
 READJUDICATION_INSTALLED = importlib.util.find_spec("flows.claim_readjudication") is not None
 
-SNAPSHOT = ("member_id, as_of_date, is_eligible, reason, coverage_id, plan_id, "
-            "coverage_effective_date, coverage_termination_date")
+SNAPSHOT = (
+    "member_id, as_of_date, is_eligible, reason, coverage_id, plan_id, "
+    "coverage_effective_date, coverage_termination_date"
+)
 # Rows where the snapshot and check_eligibility() disagree (or the snapshot row is missing).
 MISMATCHES = """
 SELECT m.id::text AS member_id, e.reason AS snapshot_reason, c.reason AS function_reason
@@ -108,34 +110,53 @@ class World:
     claims_before: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def coverage(conn: psycopg.Connection, member_id: uuid.UUID, plan_id: uuid.UUID,
-             start: date, end: date | None, status: str = "active",
-             coverage_id: uuid.UUID | None = None) -> uuid.UUID:
+def coverage(
+    conn: psycopg.Connection,
+    member_id: uuid.UUID,
+    plan_id: uuid.UUID,
+    start: date,
+    end: date | None,
+    status: str = "active",
+    coverage_id: uuid.UUID | None = None,
+) -> uuid.UUID:
     coverage_id = coverage_id or uuid.uuid4()
     conn.execute(
         "INSERT INTO member_service.member_coverage (id, member_id, policy_id, plan_id, "
         "coverage_level, effective_date, termination_date, status) "
         "VALUES (%s, %s, %s, %s, 'individual', %s, %s, %s)",
-        (coverage_id, member_id, uuid.uuid4(), plan_id, start, end, status))
+        (coverage_id, member_id, uuid.uuid4(), plan_id, start, end, status),
+    )
     return coverage_id
 
 
-def build_scene(conn: psycopg.Connection) -> tuple[dict[str, uuid.UUID], dict[str, uuid.UUID],
-                                                   dict[str, str]]:
+def build_scene(
+    conn: psycopg.Connection,
+) -> tuple[dict[str, uuid.UUID], dict[str, uuid.UUID], dict[str, str]]:
     """Named members for every case (as of AS_OF = 2026-06-30), and approved claims."""
     s = Scenario(conn)
     gold, silver = s.plan("PLAN-GOLD"), s.plan("PLAN-SILVER")
     m: dict[str, uuid.UUID] = {}
     c: dict[str, uuid.UUID] = {}
 
-    def member(name: str, *, status: str = "active", enrollment: date = date(2020, 1, 1),
-               termination: date | None = None) -> uuid.UUID:
+    def member(
+        name: str,
+        *,
+        status: str = "active",
+        enrollment: date = date(2020, 1, 1),
+        termination: date | None = None,
+    ) -> uuid.UUID:
         m[name] = s.member(None, status=status, enrollment=enrollment, termination=termination)
         return m[name]
 
-    def cover(name: str, start: date, end: date | None, status: str = "active",
-              plan: uuid.UUID = gold, key: str | None = None,
-              coverage_id: uuid.UUID | None = None) -> None:
+    def cover(
+        name: str,
+        start: date,
+        end: date | None,
+        status: str = "active",
+        plan: uuid.UUID = gold,
+        key: str | None = None,
+        coverage_id: uuid.UUID | None = None,
+    ) -> None:
         c[key or name] = coverage(conn, m[name], plan, start, end, status, coverage_id)
 
     member("active")
@@ -155,13 +176,30 @@ def build_scene(conn: psycopg.Connection) -> tuple[dict[str, uuid.UUID], dict[st
     cover("overlap", date(2026, 1, 1), OPEN, plan=silver, key="overlap_new")
     member("overlap_cancelled")
     cover("overlap_cancelled", date(2020, 1, 1), OPEN, key="overlap_cancelled_kept")
-    cover("overlap_cancelled", date(2026, 1, 1), OPEN, "cancelled", silver,
-          key="overlap_cancelled_cancelled")
+    cover(
+        "overlap_cancelled",
+        date(2026, 1, 1),
+        OPEN,
+        "cancelled",
+        silver,
+        key="overlap_cancelled_cancelled",
+    )
     member("same_day")  # two coverages from the same day: the greater id wins, as in SQL
-    cover("same_day", date(2024, 1, 1), OPEN, key="same_day_low",
-          coverage_id=uuid.UUID("00000000-0000-4000-8000-000000000001"))
-    cover("same_day", date(2024, 1, 1), OPEN, plan=silver, key="same_day_high",
-          coverage_id=uuid.UUID("ffffffff-0000-4000-8000-000000000001"))
+    cover(
+        "same_day",
+        date(2024, 1, 1),
+        OPEN,
+        key="same_day_low",
+        coverage_id=uuid.UUID("00000000-0000-4000-8000-000000000001"),
+    )
+    cover(
+        "same_day",
+        date(2024, 1, 1),
+        OPEN,
+        plan=silver,
+        key="same_day_high",
+        coverage_id=uuid.UUID("ffffffff-0000-4000-8000-000000000001"),
+    )
     member("plan_change")
     cover("plan_change", date(2020, 1, 1), date(2025, 12, 31), "terminated", key="plan_old")
     cover("plan_change", date(2026, 1, 1), OPEN, plan=silver, key="plan_new")
@@ -188,38 +226,57 @@ def build_scene(conn: psycopg.Connection) -> tuple[dict[str, uuid.UUID], dict[st
     claims = {
         "covered": s.claim(m["retro_coverage"], hospital, date(2026, 2, 15), [Line("OP", 1)]),
         "after_cut": s.claim(m["retro_coverage"], hospital, date(2026, 3, 10), [Line("OP", 1)]),
-        "paid_after_cut": s.claim(m["retro_coverage"], hospital, date(2026, 4, 1),
-                                  [Line("OP", 1)]),
-        "rejected_after_cut": s.claim(m["retro_coverage"], hospital, date(2026, 3, 11),
-                                      [Line("OP", 1)]),
-        "submitted_after_cut": s.claim(m["retro_coverage"], hospital, date(2026, 3, 12),
-                                       [Line("OP", 1)]),
-        "member_after_cut": s.claim(m["retro_member"], hospital, date(2026, 2, 5),
-                                    [Line("OP", 1)]),
-        "suspended_member": s.claim(m["retro_suspended"], hospital, date(2026, 2, 5),
-                                    [Line("OP", 1)]),
+        "paid_after_cut": s.claim(m["retro_coverage"], hospital, date(2026, 4, 1), [Line("OP", 1)]),
+        "rejected_after_cut": s.claim(
+            m["retro_coverage"], hospital, date(2026, 3, 11), [Line("OP", 1)]
+        ),
+        "submitted_after_cut": s.claim(
+            m["retro_coverage"], hospital, date(2026, 3, 12), [Line("OP", 1)]
+        ),
+        "member_after_cut": s.claim(m["retro_member"], hospital, date(2026, 2, 5), [Line("OP", 1)]),
+        "suspended_member": s.claim(
+            m["retro_suspended"], hospital, date(2026, 2, 5), [Line("OP", 1)]
+        ),
     }
-    status = {"paid_after_cut": "paid", "rejected_after_cut": "rejected",
-              "submitted_after_cut": "submitted", "member_after_cut": "partially_approved"}
+    status = {
+        "paid_after_cut": "paid",
+        "rejected_after_cut": "rejected",
+        "submitted_after_cut": "submitted",
+        "member_after_cut": "partially_approved",
+    }
     for name, number in claims.items():
-        conn.execute("UPDATE claims_service.claim SET status = %s WHERE claim_number = %s",
-                     (status.get(name, "approved"), number))
+        conn.execute(
+            "UPDATE claims_service.claim SET status = %s WHERE claim_number = %s",
+            (status.get(name, "approved"), number),
+        )
     # The retroactive changes, after the claims were approved.
-    conn.execute("UPDATE member_service.member_coverage SET termination_date = '2026-02-28' "
-                 "WHERE id = %s", (c["retro_coverage"],))
-    conn.execute("UPDATE member_service.member SET status = 'terminated', "
-                 "termination_date = '2026-01-31' WHERE id = %s", (m["retro_member"],))
-    conn.execute("UPDATE member_service.member_coverage SET termination_date = '2026-01-31' "
-                 "WHERE id = %s", (c["retro_member"],))
-    conn.execute("UPDATE member_service.member SET status = 'suspended' WHERE id = %s",
-                 (m["retro_suspended"],))
+    conn.execute(
+        "UPDATE member_service.member_coverage SET termination_date = '2026-02-28' WHERE id = %s",
+        (c["retro_coverage"],),
+    )
+    conn.execute(
+        "UPDATE member_service.member SET status = 'terminated', "
+        "termination_date = '2026-01-31' WHERE id = %s",
+        (m["retro_member"],),
+    )
+    conn.execute(
+        "UPDATE member_service.member_coverage SET termination_date = '2026-01-31' WHERE id = %s",
+        (c["retro_member"],),
+    )
+    conn.execute(
+        "UPDATE member_service.member SET status = 'suspended' WHERE id = %s",
+        (m["retro_suspended"],),
+    )
     return m, c, claims
 
 
 def coverage_rows(conn: psycopg.Connection) -> pd.DataFrame:
-    return fetch_frame(conn, "SELECT id::text AS id, member_id::text AS member_id, plan_id, "
-                             "policy_id, coverage_level, effective_date, termination_date, "
-                             "status FROM member_service.member_coverage ORDER BY id")
+    return fetch_frame(
+        conn,
+        "SELECT id::text AS id, member_id::text AS member_id, plan_id, "
+        "policy_id, coverage_level, effective_date, termination_date, "
+        "status FROM member_service.member_coverage ORDER BY id",
+    )
 
 
 def member_rows(conn: psycopg.Connection) -> pd.DataFrame:
@@ -227,17 +284,23 @@ def member_rows(conn: psycopg.Connection) -> pd.DataFrame:
 
 
 def claim_rows(conn: psycopg.Connection) -> pd.DataFrame:
-    return fetch_frame(conn, "SELECT claim_number, status, updated_at "
-                             "FROM claims_service.claim ORDER BY claim_number")
+    return fetch_frame(
+        conn,
+        "SELECT claim_number, status, updated_at FROM claims_service.claim ORDER BY claim_number",
+    )
 
 
 def snapshot_rows(conn: psycopg.Connection, as_of: date) -> pd.DataFrame:
-    return fetch_frame(conn, "SELECT id, member_id::text AS member_id, as_of_date, "
-                             "is_eligible, reason, coverage_id::text AS coverage_id, "
-                             "plan_id::text AS plan_id, coverage_effective_date, "
-                             "coverage_termination_date, flow_run_id::text AS flow_run_id, "
-                             "checked_at FROM member_service.member_eligibility "
-                             "WHERE as_of_date = %(as_of)s ORDER BY member_id", {"as_of": as_of})
+    return fetch_frame(
+        conn,
+        "SELECT id, member_id::text AS member_id, as_of_date, "
+        "is_eligible, reason, coverage_id::text AS coverage_id, "
+        "plan_id::text AS plan_id, coverage_effective_date, "
+        "coverage_termination_date, flow_run_id::text AS flow_run_id, "
+        "checked_at FROM member_service.member_eligibility "
+        "WHERE as_of_date = %(as_of)s ORDER BY member_id",
+        {"as_of": as_of},
+    )
 
 
 def mismatches(conn: psycopg.Connection, as_of: date) -> list[tuple[Any, ...]]:
@@ -272,8 +335,12 @@ def test_snapshot_equals_check_eligibility_for_every_member(world: World) -> Non
     assert (s.members_swept, s.batches) == (total, -(-total // BATCH))
     assert s.eligible == int(rows["is_eligible"].sum()) and s.eligible + s.not_eligible == total
     assert s.by_reason == rows["reason"].value_counts().to_dict()
-    assert set(s.by_reason) == {"ELIGIBLE", "MEMBER_NOT_ELIGIBLE", "COVERAGE_NOT_STARTED",
-                                "COVERAGE_TERMINATED"}
+    assert set(s.by_reason) == {
+        "ELIGIBLE",
+        "MEMBER_NOT_ELIGIBLE",
+        "COVERAGE_NOT_STARTED",
+        "COVERAGE_TERMINATED",
+    }
     assert (s.snapshot_rows_inserted, s.snapshot_rows_updated) == (total, 0)
     assert s.previous_as_of is None and s.first_snapshots == total
     assert s.eligibility_changes == 0
@@ -282,8 +349,10 @@ def test_snapshot_equals_check_eligibility_for_every_member(world: World) -> Non
 def test_each_case_gets_its_reason_and_coverage(world: World) -> None:
     with world.db.admin() as conn:
         rows = snapshot_rows(conn, AS_OF).set_index("member_id")
-    got = {name: (rows.at[str(mid), "reason"], rows.at[str(mid), "coverage_id"])
-           for name, mid in world.members.items()}
+    got = {
+        name: (rows.at[str(mid), "reason"], rows.at[str(mid), "coverage_id"])
+        for name, mid in world.members.items()
+    }
     cov = {k: str(v) for k, v in world.coverages.items()}
     assert got == {
         "active": ("ELIGIBLE", cov["active"]),
@@ -310,10 +379,15 @@ def test_each_case_gets_its_reason_and_coverage(world: World) -> None:
 
 def test_expired_coverages_are_terminated_and_nothing_else_changes(world: World) -> None:
     before = world.coverages_before
-    expected = set(before.loc[(before["status"] == "active")
-                              & (before["termination_date"] < pd.Timestamp(AS_OF)), "id"])
-    assert {str(world.coverages[k]) for k in ("terminated", "expired", "retro_coverage",
-                                              "retro_member")} <= expected
+    expected = set(
+        before.loc[
+            (before["status"] == "active") & (before["termination_date"] < pd.Timestamp(AS_OF)),
+            "id",
+        ]
+    )
+    assert {
+        str(world.coverages[k]) for k in ("terminated", "expired", "retro_coverage", "retro_member")
+    } <= expected
     assert str(world.coverages["ends_today"]) not in expected
     with world.db.admin() as conn:
         after = coverage_rows(conn)
@@ -331,28 +405,53 @@ def test_expired_coverages_are_terminated_and_nothing_else_changes(world: World)
 def test_each_fault_kind_is_reported_with_its_members_and_left_unfixed(world: World) -> None:
     reported = {g.kind: set(g.member_ids) for g in world.summary.faults}
     with world.db.admin() as conn:
-        expected = {kind: {r[0] for r in conn.execute(query, {"as_of": AS_OF})}
-                    for kind, query in EXPECTED_FAULTS.items()}
+        expected = {
+            kind: {r[0] for r in conn.execute(query, {"as_of": AS_OF})}
+            for kind, query in EXPECTED_FAULTS.items()
+        }
     assert reported == expected
     m = {k: str(v) for k, v in world.members.items()}
     assert {m["overlap"], m["same_day"]} <= reported["overlapping_coverage"]
     assert {m["outside_enrollment"], m["terminated_active"]} <= reported[
-        "coverage_outside_enrollment"]
+        "coverage_outside_enrollment"
+    ]
     assert m["terminated_active"] in reported["active_coverage_of_terminated_member"]
-    clean = {m[k] for k in ("active", "overlap_cancelled", "plan_change", "gap", "terminated",
-                            "expired", "ends_today")}
+    clean = {
+        m[k]
+        for k in (
+            "active",
+            "overlap_cancelled",
+            "plan_change",
+            "gap",
+            "terminated",
+            "expired",
+            "ends_today",
+        )
+    }
     assert not clean & set().union(*reported.values())
     overlap = next(g for g in world.summary.faults if g.kind == "overlapping_coverage")
     assert {str(world.coverages["overlap_old"]), str(world.coverages["overlap_new"])} <= set(
-        overlap.coverage_ids)
+        overlap.coverage_ids
+    )
     # Not fixed: the faulty coverages are as they were (the previous test checks every row).
     with world.db.admin() as conn:
-        still = scalar(conn, "SELECT count(*) FROM member_service.member_coverage "
-                             "WHERE id = ANY(%s) AND status = 'active' "
-                             "AND termination_date IS NULL",
-                       ([world.coverages[k] for k in ("overlap_old", "overlap_new",
-                                                      "terminated_active",
-                                                      "outside_enrollment")],))
+        still = scalar(
+            conn,
+            "SELECT count(*) FROM member_service.member_coverage "
+            "WHERE id = ANY(%s) AND status = 'active' "
+            "AND termination_date IS NULL",
+            (
+                [
+                    world.coverages[k]
+                    for k in (
+                        "overlap_old",
+                        "overlap_new",
+                        "terminated_active",
+                        "outside_enrollment",
+                    )
+                ],
+            ),
+        )
     assert still == 4
 
 
@@ -360,8 +459,10 @@ def test_approved_claims_no_longer_covered_are_found(world: World) -> None:
     c = world.claims
     found = set(world.summary.claims_to_readjudicate)
     assert {c["after_cut"], c["paid_after_cut"], c["member_after_cut"]} <= found
-    assert not {c["covered"], c["rejected_after_cut"], c["submitted_after_cut"],
-                c["suspended_member"]} & found
+    assert (
+        not {c["covered"], c["rejected_after_cut"], c["submitted_after_cut"], c["suspended_member"]}
+        & found
+    )
     with world.db.admin() as conn:
         expected = [r[0] for r in conn.execute(EXPECTED_UNCOVERED, {"as_of": AS_OF})]
     assert world.summary.claims_to_readjudicate == expected
@@ -375,15 +476,20 @@ def test_rerun_is_idempotent_and_a_changed_member_is_replaced(world: World) -> N
         again = eligibility_sweep(as_of=AS_OF, batch_size=1_000, readjudicate=False)
         assert_frame = snapshot_rows(conn, AS_OF)
         pd.testing.assert_frame_equal(assert_frame, first)  # same rows, ids, run ids, times
-        assert (again.snapshot_rows_inserted, again.snapshot_rows_updated,
-                again.coverages_terminated) == (0, 0, 0)
+        assert (
+            again.snapshot_rows_inserted,
+            again.snapshot_rows_updated,
+            again.coverages_terminated,
+        ) == (0, 0, 0)
         assert again.snapshot_rows_unchanged == again.members_swept == len(first)
         assert again.faults == world.summary.faults
         assert again.claims_to_readjudicate == world.summary.claims_to_readjudicate
         # A retroactive change to one member, and the same date swept again: its row is
         # replaced (not duplicated), every other row is left as it was.
-        conn.execute("UPDATE member_service.member_coverage SET status = 'cancelled' "
-                     "WHERE id = %s", (world.coverages["active"],))
+        conn.execute(
+            "UPDATE member_service.member_coverage SET status = 'cancelled' WHERE id = %s",
+            (world.coverages["active"],),
+        )
         third = eligibility_sweep(as_of=AS_OF, batch_size=BATCH, readjudicate=False)
         assert (third.snapshot_rows_inserted, third.snapshot_rows_updated) == (0, 1)
         after = snapshot_rows(conn, AS_OF)
@@ -392,8 +498,7 @@ def test_rerun_is_idempotent_and_a_changed_member_is_replaced(world: World) -> N
         member = str(world.members["active"])
         assert list(after.loc[changed.index, "member_id"]) == [member]
         assert after.set_index("member_id").at[member, "reason"] == "COVERAGE_TERMINATED"
-        assert scalar(conn, "SELECT count(*) FROM member_service.member_eligibility") == len(
-            first)
+        assert scalar(conn, "SELECT count(*) FROM member_service.member_eligibility") == len(first)
 
 
 def test_a_later_sweep_counts_changes_against_the_previous_date(world: World) -> None:
@@ -407,9 +512,13 @@ def test_a_later_sweep_counts_changes_against_the_previous_date(world: World) ->
             "(n.is_eligible, n.reason, n.coverage_id)) "
             "FROM member_service.member_eligibility p JOIN member_service.member_eligibility n "
             "ON n.member_id = p.member_id AND n.as_of_date = %s WHERE p.as_of_date = %s",
-            (LATER, AS_OF)).fetchone()
-        ended = scalar(conn, "SELECT status FROM member_service.member_coverage WHERE id = %s",
-                       (world.coverages["ends_today"],))
+            (LATER, AS_OF),
+        ).fetchone()
+        ended = scalar(
+            conn,
+            "SELECT status FROM member_service.member_coverage WHERE id = %s",
+            (world.coverages["ends_today"],),
+        )
     assert later.previous_as_of == AS_OF and later.first_snapshots == 0
     assert (later.became_eligible, later.became_ineligible, later.eligibility_changes) == flips
     assert later.became_ineligible >= 1  # ends_today, at least
@@ -432,8 +541,9 @@ def small_world(conn: psycopg.Connection) -> tuple[uuid.UUID, str]:
     return member, number
 
 
-def test_a_failing_write_checkpoint_stops_the_write(db: TestDatabase, prefect_api: str,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_write_checkpoint_stops_the_write(
+    db: TestDatabase, prefect_api: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import flows.eligibility_sweep as sweep_module
     from claims_askes.eligibility.rules import compute_snapshot
 
@@ -450,7 +560,8 @@ def test_a_failing_write_checkpoint_stops_the_write(db: TestDatabase, prefect_ap
 
 
 def test_a_failing_checkpoint_on_a_later_batch_stops_before_it(
-        db: TestDatabase, prefect_api: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    db: TestDatabase, prefect_api: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The second batch fails its checkpoint while the first one's write may be in flight:
     the run stops with the first batch written (waited for) and the second not."""
     import flows.eligibility_sweep as sweep_module
@@ -473,8 +584,9 @@ def test_a_failing_checkpoint_on_a_later_batch_stops_before_it(
         assert scalar(conn, "SELECT count(*) FROM member_service.member_eligibility") == 100
 
 
-def test_uncovered_claims_go_to_readjudication_when_installed(db: TestDatabase,
-                                                             prefect_api: str) -> None:
+def test_uncovered_claims_go_to_readjudication_when_installed(
+    db: TestDatabase, prefect_api: str
+) -> None:
     with db.admin() as conn:
         _, number = small_world(conn)
     summary = eligibility_sweep(as_of=AS_OF)
@@ -507,9 +619,10 @@ def test_parameters_and_command_line_errors(monkeypatch: pytest.MonkeyPatch) -> 
     app.add_typer(run_app, name="run")
     eligibility.register(run_app)
     runner = CliRunner()
-    for value, message in (("2026-02-30", "--as-of: not a date: '2026-02-30' (expected "
-                                          "YYYY-MM-DD, e.g. 2026-03-31)"),
-                           ("2999-01-01", "--as-of: 2999-01-01 is after today (")):
+    for value, message in (
+        ("2026-02-30", "--as-of: not a date: '2026-02-30' (expected YYYY-MM-DD, e.g. 2026-03-31)"),
+        ("2999-01-01", "--as-of: 2999-01-01 is after today ("),
+    ):
         result = runner.invoke(app, ["run", "eligibility-sweep", "--as-of", value])
         assert result.exit_code == 2, result.output
         lines = [line for line in result.output.splitlines() if line.strip()]
@@ -522,24 +635,49 @@ def sweep_command() -> list[str]:
 
 
 @pytest.mark.parametrize("point", ["sweep-before-commit", "sweep-after-batch"])
-def test_killed_sweep_is_completed_by_the_next(db: TestDatabase, prefect_api: str,
-                                               point: str) -> None:
+def test_killed_sweep_is_completed_by_the_next(
+    db: TestDatabase, prefect_api: str, point: str
+) -> None:
     members = 300
     with db.admin() as conn:
         build_population(conn, members, tag="K")
-        expired = scalar(conn, "SELECT count(*) FROM member_service.member_coverage "
-                               "WHERE status = 'active' AND termination_date < %s", (AS_OF,))
+        expired = scalar(
+            conn,
+            "SELECT count(*) FROM member_service.member_coverage "
+            "WHERE status = 'active' AND termination_date < %s",
+            (AS_OF,),
+        )
         env = dict(os.environ, PREFECT_API_URL=prefect_api, CLAIMS_ASKES_CRASH_AT=point)
         killed = subprocess.run(
-            [*sweep_command(), "run", "eligibility-sweep", "--as-of", AS_OF.isoformat(),
-             "--batch-size", "100", "--no-readjudicate", "--json"],
-            env=env, capture_output=True, text=True, timeout=300)
+            [
+                *sweep_command(),
+                "run",
+                "eligibility-sweep",
+                "--as-of",
+                AS_OF.isoformat(),
+                "--batch-size",
+                "100",
+                "--no-readjudicate",
+                "--json",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert killed.returncode == -9, killed.stderr[-3000:]  # SIGKILL
         written = scalar(conn, "SELECT count(*) FROM member_service.member_eligibility")
         assert written == (100 if point == "sweep-after-batch" else 0)
         # Every crash point comes after the termination, which committed.
-        assert scalar(conn, "SELECT count(*) FROM member_service.member_coverage "
-                            "WHERE status = 'active' AND termination_date < %s", (AS_OF,)) == 0
+        assert (
+            scalar(
+                conn,
+                "SELECT count(*) FROM member_service.member_coverage "
+                "WHERE status = 'active' AND termination_date < %s",
+                (AS_OF,),
+            )
+            == 0
+        )
         summary = eligibility_sweep(as_of=AS_OF, batch_size=100, readjudicate=False)
         assert mismatches(conn, AS_OF) == []
         assert scalar(conn, "SELECT count(*) FROM member_service.member_eligibility") == members

@@ -28,8 +28,17 @@ from claims_askes.adjudication.reference import adjudicate_reference
 from tests.engine_factories import Batch
 
 DATES = [
-    "2023-01-01", "2023-12-31", "2024-01-01", "2024-02-28", "2024-02-29", "2024-03-01",
-    "2024-06-15", "2024-12-31", "2025-01-01", "2025-02-28", "2025-03-01",
+    "2023-01-01",
+    "2023-12-31",
+    "2024-01-01",
+    "2024-02-28",
+    "2024-02-29",
+    "2024-03-01",
+    "2024-06-15",
+    "2024-12-31",
+    "2025-01-01",
+    "2025-02-28",
+    "2025-03-01",
 ]
 MEMBERS = ["M0", "M1", "M2"]
 PLANS = ["PA", "PB"]
@@ -52,10 +61,21 @@ SETTINGS = settings(
 #: Every claim status and every line reason the engine can emit (None: approved as billed).
 CLAIM_STATUSES = {F.APPROVED, F.PARTIALLY_APPROVED, F.REJECTED, F.PENDED}
 LINE_REASONS: set[str | None] = {
-    F.INVALID_CLAIM, F.MEMBER_NOT_ELIGIBLE, F.COVERAGE_NOT_STARTED, F.COVERAGE_TERMINATED,
-    F.DUPLICATE, F.BENEFIT_NOT_COVERED, F.EXCLUDED, F.WAITING_PERIOD, F.AGE_LIMIT,
-    F.PREAUTH_MISSING, F.PREAUTH_PENDING, F.VISIT_LIMIT_EXCEEDED, F.DAY_LIMIT_EXCEEDED,
-    *F.ADJUSTMENT_REASONS, None,
+    F.INVALID_CLAIM,
+    F.MEMBER_NOT_ELIGIBLE,
+    F.COVERAGE_NOT_STARTED,
+    F.COVERAGE_TERMINATED,
+    F.DUPLICATE,
+    F.BENEFIT_NOT_COVERED,
+    F.EXCLUDED,
+    F.WAITING_PERIOD,
+    F.AGE_LIMIT,
+    F.PREAUTH_MISSING,
+    F.PREAUTH_PENDING,
+    F.VISIT_LIMIT_EXCEEDED,
+    F.DAY_LIMIT_EXCEEDED,
+    *F.ADJUSTMENT_REASONS,
+    None,
 }
 
 
@@ -98,11 +118,29 @@ class World:
 
 
 #: Several members, every rule often failing: R1–R9 and the claim roll-up.
-HOSTILE = World(late_joiner=4, ended_coverage=6, preauth=3, visit_limit=2, day_limit=2,
-                waiting_period=3, age_bound=7, exclusions=2, expired_benefit=11)
+HOSTILE = World(
+    late_joiner=4,
+    ended_coverage=6,
+    preauth=3,
+    visit_limit=2,
+    day_limit=2,
+    waiting_period=3,
+    age_bound=7,
+    exclusions=2,
+    expired_benefit=11,
+)
 #: One member whose lines mostly reach R10, R11 and the amounts: the running totals.
-CALM = World(late_joiner=8, ended_coverage=12, preauth=5, visit_limit=3, day_limit=2,
-             waiting_period=5, age_bound=20, exclusions=6, expired_benefit=30)
+CALM = World(
+    late_joiner=8,
+    ended_coverage=12,
+    preauth=5,
+    visit_limit=3,
+    day_limit=2,
+    waiting_period=5,
+    age_bound=20,
+    exclusions=6,
+    expired_benefit=30,
+)
 
 
 dates = st.sampled_from(DATES)
@@ -122,16 +160,23 @@ def cost_shares(draw: st.DrawFn) -> dict[str, int]:
     """deductible, copay, coinsurance and network percentages of one plan_benefit row."""
     profile = draw(st.sampled_from(PROFILES))
     mixed = profile == "mixed"
-    shares = dict(deductible_cents=0, copay_cents=0, coinsurance_bp=0,
-                  in_network_bp=10_000, out_network_bp=10_000)
+    shares = dict(
+        deductible_cents=0,
+        copay_cents=0,
+        coinsurance_bp=0,
+        in_network_bp=10_000,
+        out_network_bp=10_000,
+    )
     if mixed or profile == "deductible":
-        shares["deductible_cents"] = draw(st.sampled_from(
-            ([0, 0] if mixed else []) + [1, 1_000, 3_000, 10_000]))
+        shares["deductible_cents"] = draw(
+            st.sampled_from(([0, 0] if mixed else []) + [1, 1_000, 3_000, 10_000])
+        )
     if mixed or profile == "copay":
         shares["copay_cents"] = draw(st.sampled_from(([0, 0] if mixed else []) + [1, 250, 2_000]))
     if mixed or profile == "coinsurance":
-        shares["coinsurance_bp"] = draw(st.sampled_from(
-            ([0, 0] if mixed else []) + [1, 1_000, 2_000, 3_333, 5_000, 10_000]))
+        shares["coinsurance_bp"] = draw(
+            st.sampled_from(([0, 0] if mixed else []) + [1, 1_000, 2_000, 3_333, 5_000, 10_000])
+        )
     if mixed or profile == "network":
         shares["in_network_bp"] = draw(st.sampled_from([10_000, 10_000, 9_000, 8_750, 3_333]))
         shares["out_network_bp"] = draw(st.sampled_from([8_000, 5_000, 0, 3_333, 10_000]))
@@ -146,8 +191,7 @@ def plan_benefit(draw: st.DrawFn, plan_id: str, benefit_code: str, world: World)
         benefit_code=benefit_code,
         is_active=draw(usually(True, False, weight=19)),
         effective_date=draw(starts),
-        expiration_date=draw(maybe(dates, null_weight=world.expired_benefit - 1,
-                                   value_weight=1)),
+        expiration_date=draw(maybe(dates, null_weight=world.expired_benefit - 1, value_weight=1)),
         annual_limit_cents=draw(maybe(small_limits)),
         incident_limit_cents=draw(maybe(small_limits)),
         lifetime_limit_cents=draw(maybe(small_limits, null_weight=2, value_weight=1)),
@@ -156,10 +200,10 @@ def plan_benefit(draw: st.DrawFn, plan_id: str, benefit_code: str, world: World)
         **draw(cost_shares()),
         requires_preauth=draw(one_in(world.preauth)),
         waiting_period_days=draw(st.sampled_from(WAITING_PERIODS))
-        if draw(one_in(world.waiting_period)) else 0,
+        if draw(one_in(world.waiting_period))
+        else 0,
         age_limit_min=draw(maybe(st.sampled_from([18, 19, 20, 24]), world.age_bound - 1, 1)),
-        age_limit_max=draw(maybe(st.sampled_from([19, 20, 23, 24, 60]), world.age_bound - 1,
-                                 1)),
+        age_limit_max=draw(maybe(st.sampled_from([19, 20, 23, 24, 60]), world.age_bound - 1, 1)),
     )
 
 
@@ -172,17 +216,20 @@ def first_of_each(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
 
 
 @st.composite
-def reference_data(draw: st.DrawFn, members: list[str], plans: list[str],
-                   world: World = HOSTILE) -> Batch:
+def reference_data(
+    draw: st.DrawFn, members: list[str], plans: list[str], world: World = HOSTILE
+) -> Batch:
     """Members, coverages, providers, benefits, exclusions, cost sharing, accumulators,
     authorizations and prior lines for ``members`` and ``plans``."""
     b = Batch()
     for m in members:
         b.member(
             m,
-            date_of_birth=draw(maybe(
-                st.sampled_from(["2000-02-29", "1990-06-15", "2004-03-01", "2005-02-28"]), 1, 12
-            )),
+            date_of_birth=draw(
+                maybe(
+                    st.sampled_from(["2000-02-29", "1990-06-15", "2004-03-01", "2005-02-28"]), 1, 12
+                )
+            ),
             status=draw(usually("active", "suspended", "terminated", weight=12)),
             enrollment_date=draw(maybe(starts, 1, 30)),
             termination_date=draw(maybe(dates, null_weight=8, value_weight=1)),
@@ -248,14 +295,15 @@ def reference_data(draw: st.DrawFn, members: list[str], plans: list[str],
                         code,
                         year,
                         # now and then nearly full columns (I22's caps)
-                        amount_used_cents=draw(usually(0, 1, 1_000, 10_000,
-                                                       F.MAX_CENTS - 2_000, weight=12)),
+                        amount_used_cents=draw(
+                            usually(0, 1, 1_000, 10_000, F.MAX_CENTS - 2_000, weight=12)
+                        ),
                         deductible_used_cents=draw(st.sampled_from([0, 500, 3_000])),
-                        oop_used_cents=draw(usually(0, 100, 2_000, 10_000,
-                                                    F.MAX_CENTS - 1_000, weight=12)),
+                        oop_used_cents=draw(
+                            usually(0, 100, 2_000, 10_000, F.MAX_CENTS - 1_000, weight=12)
+                        ),
                         visits_used=draw(st.integers(0, 3)),
-                        days_used=draw(usually(0, 1, 2, 3, 4, F.MAX_QUANTITY - 3,
-                                               weight=12)),
+                        days_used=draw(usually(0, 1, 2, 3, 4, F.MAX_QUANTITY - 3, weight=12)),
                     )
     for m in members:
         for code in BENEFITS:
@@ -273,7 +321,11 @@ def reference_data(draw: st.DrawFn, members: list[str], plans: list[str],
 
 @st.composite
 def claims_into(
-    draw: st.DrawFn, b: Batch, members: list[str], claims: tuple[int, int], max_lines: int,
+    draw: st.DrawFn,
+    b: Batch,
+    members: list[str],
+    claims: tuple[int, int],
+    max_lines: int,
     malformed: bool,
 ) -> Batch:
     """Add claims with lines (some malformed when ``malformed``) to ``b``, in random input
@@ -294,8 +346,7 @@ def claims_into(
             submitted_in_future=draw(usually(False, True, weight=12)) if malformed else False,
             claim_type="cashless",
             # I21: a service in the far future, now and then
-            service_date=draw(st.sampled_from(DATES * 2 + ["2090-01-01"]) if malformed
-                              else dates),
+            service_date=draw(st.sampled_from(DATES * 2 + ["2090-01-01"]) if malformed else dates),
         )
         if b.claims and draw(usually(False, True, weight=3)):
             # same member, provider and day as an earlier claim: duplicates, incidents, ties
@@ -304,11 +355,14 @@ def claims_into(
         day = dt.date.fromisoformat(claim["service_date"])
         # naive instants are UTC: -1 h is still the service day in Jakarta, -8 h and -24 h
         # are the day before (I21); malformed claims may be submitted on a day of their own
-        hours = draw(st.sampled_from([0, 1, 1, 30] * 3 + ([-1, -8, -24, None] if malformed
-                                                          else [])))
+        hours = draw(
+            st.sampled_from([0, 1, 1, 30] * 3 + ([-1, -8, -24, None] if malformed else []))
+        )
         claim["submission_date"] = (
-            dt.datetime(2024, 6, 15, 10) if hours is None
-            else dt.datetime(day.year, day.month, day.day) + dt.timedelta(hours=hours))
+            dt.datetime(2024, 6, 15, 10)
+            if hours is None
+            else dt.datetime(day.year, day.month, day.day) + dt.timedelta(hours=hours)
+        )
         admission = draw(maybe(dates, 25, bad)) if malformed else None
         claim["admission_date"] = admission
         claim["discharge_date"] = draw(maybe(dates, 1, 1)) if admission else None
@@ -323,24 +377,31 @@ def claims_into(
                 ),
                 procedure_code=draw(maybe(st.sampled_from(PROCEDURES))),
                 diagnosis_code=draw(maybe(st.sampled_from(DIAGNOSES))),
-                quantity=draw(st.sampled_from(
-                    ([1] * 6 + [2, 3, 5] * 2) * 6 + [F.MAX_QUANTITY]
-                    + ([0, -1, 2**31] if malformed else [])
-                )),
+                quantity=draw(
+                    st.sampled_from(
+                        ([1] * 6 + [2, 3, 5] * 2) * 6
+                        + [F.MAX_QUANTITY]
+                        + ([0, -1, 2**31] if malformed else [])
+                    )
+                ),
                 # huge charges (I22): a third of the largest amount (three of them fill an
                 # accumulator, four a claim), the largest, beyond it, beyond DECIMAL and int64
-                charged_cents=draw(st.sampled_from(
-                    [0, 1, 99, 100, 333, 1_000, 2_500, 5_000, 9_999, 20_000] * 10
-                    + [F.MAX_CENTS // 3]
-                    + ([-5, F.MAX_CENTS, F.MAX_CENTS + 1, 10**18, -(2**63)] if malformed
-                       else [])
-                )),
+                charged_cents=draw(
+                    st.sampled_from(
+                        [0, 1, 99, 100, 333, 1_000, 2_500, 5_000, 9_999, 20_000] * 10
+                        + [F.MAX_CENTS // 3]
+                        + (
+                            [-5, F.MAX_CENTS, F.MAX_CENTS + 1, 10**18, -(2**63)]
+                            if malformed
+                            else []
+                        )
+                    )
+                ),
             )
             if b.lines and draw(usually(False, True, weight=4)):
                 # the same service billed again (a duplicate when member/provider/day match)
                 earlier_line = draw(st.sampled_from(b.lines))
-                for column in ("benefit_code", "procedure_code", "diagnosis_code",
-                               "charged_cents"):
+                for column in ("benefit_code", "procedure_code", "diagnosis_code", "charged_cents"):
                     new_line[column] = earlier_line[column]
             b.lines.append(new_line)
     for _ in range(draw(usually(0, 1, 2, weight=2)) if b.lines else 0):
@@ -423,10 +484,17 @@ def one_member_many_lines(draw: st.DrawFn) -> Batch:
         dict(b.members[0], status="active", enrollment_date="2020-01-01", termination_date=None)
     ]
     if draw(one_in(3)):  # a coverage since 2020 besides the drawn ones
-        b.coverages.append(dict(
-            coverage_id="CV-BASE", member_id="M0", policy_id="POL", plan_id="PA",
-            effective_date="2020-01-01", termination_date=None, status="active",
-        ))
+        b.coverages.append(
+            dict(
+                coverage_id="CV-BASE",
+                member_id="M0",
+                policy_id="POL",
+                plan_id="PA",
+                effective_date="2020-01-01",
+                termination_date=None,
+                status="active",
+            )
+        )
     if draw(one_in(4)):
         # I22: a year whose accumulators are nearly full, and no limit of the plan below
         # them: the columns' own maxima cap the running totals
@@ -438,10 +506,14 @@ def one_member_many_lines(draw: st.DrawFn) -> Batch:
         room = st.sampled_from([0, 1, 500, 2_000, 5_000])  # what is left in a column
         days_full = draw(st.booleans())
         for i, code in enumerate(BENEFITS):
-            b.accumulator("M0", code, year, amount_used_cents=F.MAX_CENTS - draw(room),
-                          oop_used_cents=F.MAX_CENTS - draw(room) if i == 0 else 0,
-                          days_used=F.MAX_QUANTITY - draw(st.integers(0, 5)) if days_full
-                          else 0)
+            b.accumulator(
+                "M0",
+                code,
+                year,
+                amount_used_cents=F.MAX_CENTS - draw(room),
+                oop_used_cents=F.MAX_CENTS - draw(room) if i == 0 else 0,
+                days_used=F.MAX_QUANTITY - draw(st.integers(0, 5)) if days_full else 0,
+            )
     return draw(claims_into(b, ["M0"], claims=(3, 10), max_lines=4, malformed=False))
 
 

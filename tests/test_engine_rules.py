@@ -78,8 +78,17 @@ def decide(engine: Engine, batch: Batch) -> Decided:
 
 def paid_in_full(charged: int) -> dict[str, int]:
     """The amounts of an in-network line the plan pays whole (the standard benefit)."""
-    return dict(allowed=charged, deductible=0, copay=0, coinsurance=0, network_reduction=0,
-                limit=0, approved=charged, member_responsibility=0, oop=0)
+    return dict(
+        allowed=charged,
+        deductible=0,
+        copay=0,
+        coinsurance=0,
+        network_reduction=0,
+        limit=0,
+        approved=charged,
+        member_responsibility=0,
+        oop=0,
+    )
 
 
 APPROVED = (F.APPROVED, None)
@@ -105,7 +114,11 @@ def test_r1_negative_charge_zero_quantity_and_missing_benefit_are_invalid(engine
     assert d.status("C1-L5") == APPROVED
     # I19: the member owes a rejected line's charge, unless the charge itself is malformed
     assert [d.amounts(f"C1-L{n}")["member_responsibility"] for n in (1, 2, 3, 4)] == [
-        0, rp(100), rp(200), rp(300)]
+        0,
+        rp(100),
+        rp(200),
+        rp(300),
+    ]
     assert d.claim("C1") == (F.PARTIALLY_APPROVED, F.INVALID_CLAIM)
 
 
@@ -126,26 +139,33 @@ def test_r1_charge_beyond_decimal_15_2_is_invalid(engine: Engine) -> None:
     assert d.claims["OVER"]["total_charged_cents"] == LARGEST  # I22: clamped to the column
 
 
-def test_r1_claim_whose_charges_add_up_beyond_decimal_15_2_is_invalid_whole(
-        engine: Engine) -> None:
+def test_r1_claim_whose_charges_add_up_beyond_decimal_15_2_is_invalid_whole(engine: Engine) -> None:
     batch = Batch.standard()
     for m in ("M2", "M3"):
         batch.member(m).coverage(f"COV-{m}", m, "PLAN-A")
     # 5.000.000.000.000,00 + 4.999.999.999.999,99 is exactly the largest amount: it fits
-    batch.claim("FITS", line(rp(5_000_000_000_000)),
-                line(rp("4999999999999.99"), procedure_code="X"))
+    batch.claim(
+        "FITS", line(rp(5_000_000_000_000)), line(rp("4999999999999.99"), procedure_code="X")
+    )
     # one cent more does not: the claim's totals could not be stored (I22)
-    batch.claim("TOO_BIG", line(rp(5_000_000_000_000)),
-                line(rp(5_000_000_000_000), procedure_code="X"), member_id="M2")
+    batch.claim(
+        "TOO_BIG",
+        line(rp(5_000_000_000_000)),
+        line(rp(5_000_000_000_000), procedure_code="X"),
+        member_id="M2",
+    )
     # a negative line does not hide a huge one: the charges count in absolute value
-    batch.claim("HIDDEN", line(rp(5_000_000_000_000)),
-                line(rp(-5_000_000_000_000), procedure_code="X"), member_id="M3")
+    batch.claim(
+        "HIDDEN",
+        line(rp(5_000_000_000_000)),
+        line(rp(-5_000_000_000_000), procedure_code="X"),
+        member_id="M3",
+    )
     d = decide(engine, batch)
     assert d.claim("FITS") == APPROVED
     assert d.claims["FITS"]["total_approved_cents"] == LARGEST
     for claim in ("TOO_BIG", "HIDDEN"):
-        assert d.status(f"{claim}-L1") == d.status(f"{claim}-L2") == (
-            F.REJECTED, F.INVALID_CLAIM)
+        assert d.status(f"{claim}-L1") == d.status(f"{claim}-L2") == (F.REJECTED, F.INVALID_CLAIM)
         assert d.claim(claim) == (F.REJECTED, F.INVALID_CLAIM)
         # I22: nobody owes any of it, and every total fits DECIMAL(15,2)
         assert d.claims[claim]["member_responsibility_cents"] == 0
@@ -158,28 +178,57 @@ def test_r1_dates_after_the_submission_day_are_invalid(engine: Engine) -> None:
     """I21: the day of submission is the Jakarta calendar date of the instant (naive
     instants are UTC); a service, admission or discharge after it is not rendered yet."""
     batch = Batch.standard()  # M1: enrollment and coverage open-ended, so R2/R3 would pass
-    batch.claim("FAR_FUTURE", line(rp(10_000)), service_date="2090-01-01",
-                submission_date="2024-03-10 12:00")
+    batch.claim(
+        "FAR_FUTURE",
+        line(rp(10_000)),
+        service_date="2090-01-01",
+        submission_date="2024-03-10 12:00",
+    )
     # 16:59:59 UTC on 29 Feb is 23:59:59 in Jakarta, still 29 Feb: the service is tomorrow
-    batch.claim("JKT_EVE", line(rp(11_000)), service_date="2024-03-01",
-                submission_date="2024-02-29 16:59:59")
+    batch.claim(
+        "JKT_EVE",
+        line(rp(11_000)),
+        service_date="2024-03-01",
+        submission_date="2024-02-29 16:59:59",
+    )
     # 17:00 UTC on 29 Feb is midnight in Jakarta: 1 March, the day of the service
-    batch.claim("JKT_MIDNIGHT", line(rp(12_000)), service_date="2024-03-01",
-                submission_date="2024-02-29 17:00:00")
-    batch.claim("STAY_OPEN", line(rp(13_000)), service_date="2024-03-01",
-                admission_date="2024-03-01", discharge_date="2024-03-06",
-                submission_date="2024-03-05 12:00")
-    batch.claim("STAY_DONE", line(rp(14_000)), service_date="2024-03-01",
-                admission_date="2024-03-01", discharge_date="2024-03-05",
-                submission_date="2024-03-05 12:00")
-    batch.claim("ADMIT_LATER", line(rp(15_000)), line(rp(16_000)), service_date="2024-03-01",
-                admission_date="2024-03-07", submission_date="2024-03-05 12:00")
+    batch.claim(
+        "JKT_MIDNIGHT",
+        line(rp(12_000)),
+        service_date="2024-03-01",
+        submission_date="2024-02-29 17:00:00",
+    )
+    batch.claim(
+        "STAY_OPEN",
+        line(rp(13_000)),
+        service_date="2024-03-01",
+        admission_date="2024-03-01",
+        discharge_date="2024-03-06",
+        submission_date="2024-03-05 12:00",
+    )
+    batch.claim(
+        "STAY_DONE",
+        line(rp(14_000)),
+        service_date="2024-03-01",
+        admission_date="2024-03-01",
+        discharge_date="2024-03-05",
+        submission_date="2024-03-05 12:00",
+    )
+    batch.claim(
+        "ADMIT_LATER",
+        line(rp(15_000)),
+        line(rp(16_000)),
+        service_date="2024-03-01",
+        admission_date="2024-03-07",
+        submission_date="2024-03-05 12:00",
+    )
     inp = batch.input()
     tz_aware = inp.claims["submission_date"].dt.tz_localize("UTC")
     # 00:30 in Jakarta on 1 March is 17:30 UTC on 29 February: the same day in Jakarta
     tz_aware[inp.claims["claim_id"] == "JKT_MIDNIGHT"] = pd.Timestamp("2024-03-01 00:30+07:00")
-    d = Decided(engine(dataclasses.replace(inp, claims=inp.claims.assign(
-        submission_date=tz_aware))))
+    d = Decided(
+        engine(dataclasses.replace(inp, claims=inp.claims.assign(submission_date=tz_aware)))
+    )
     for claim in ("FAR_FUTURE", "JKT_EVE", "STAY_OPEN", "ADMIT_LATER"):
         assert d.claim(claim) == (F.REJECTED, F.INVALID_CLAIM), claim
     assert d.status("ADMIT_LATER-L2") == (F.REJECTED, F.INVALID_CLAIM)
@@ -187,8 +236,12 @@ def test_r1_dates_after_the_submission_day_are_invalid(engine: Engine) -> None:
     assert d.claim("JKT_MIDNIGHT") == d.claim("STAY_DONE") == APPROVED
     assert d.amounts("STAY_DONE-L1") == paid_in_full(rp(14_000))
     # in UTC, the day of submission of JKT_MIDNIGHT would be 29 February
-    in_utc = Decided(engine(dataclasses.replace(inp, claims=inp.claims.assign(
-        submission_date=tz_aware)), timezone="UTC"))
+    in_utc = Decided(
+        engine(
+            dataclasses.replace(inp, claims=inp.claims.assign(submission_date=tz_aware)),
+            timezone="UTC",
+        )
+    )
     assert in_utc.claim("JKT_MIDNIGHT") == (F.REJECTED, F.INVALID_CLAIM)
     assert in_utc.claim("STAY_DONE") == APPROVED
 
@@ -198,20 +251,27 @@ def test_r1_a_provider_the_registry_does_not_know_is_invalid(engine: Engine) -> 
     would pay it out of network); without the column every provider is known."""
     batch = Batch.standard()
     batch.claim("KNOWN", line(rp(10_000)))
-    batch.claim("GHOST", line(rp(20_000)), line(rp(30_000), procedure_code="X"),
-                service_date="2024-03-02")
+    batch.claim(
+        "GHOST", line(rp(20_000)), line(rp(30_000), procedure_code="X"), service_date="2024-03-02"
+    )
     inp = batch.input()
     assert engine(inp).claims.set_index("claim_id").loc["GHOST", "status"] == F.APPROVED
-    d = Decided(engine(dataclasses.replace(inp, claims=inp.claims.assign(
-        provider_known=inp.claims["claim_id"] != "GHOST"))))
+    d = Decided(
+        engine(
+            dataclasses.replace(
+                inp, claims=inp.claims.assign(provider_known=inp.claims["claim_id"] != "GHOST")
+            )
+        )
+    )
     assert d.claim("KNOWN") == APPROVED
     assert d.claim("GHOST") == (F.REJECTED, F.INVALID_CLAIM)
     assert d.status("GHOST-L2") == (F.REJECTED, F.INVALID_CLAIM)
     ghost = inp.claims.assign(provider_known=inp.claims["claim_id"] != "GHOST")
     details = invalid_claim_details(dataclasses.replace(inp, claims=ghost)).to_dict()
     provider = str(inp.claims.set_index("claim_id").loc["GHOST", "provider_id"])
-    assert details == {f"GHOST-L{i}": f"the provider {provider} is not in the provider registry"
-                       for i in (1, 2)}
+    assert details == {
+        f"GHOST-L{i}": f"the provider {provider} is not in the provider registry" for i in (1, 2)
+    }
 
 
 def test_r1_a_claim_submitted_after_the_batch_clock_is_invalid(engine: Engine) -> None:
@@ -221,25 +281,39 @@ def test_r1_a_claim_submitted_after_the_batch_clock_is_invalid(engine: Engine) -
     batch.claim("NOW", line(rp(10_000)))
     batch.claim("LATER", line(rp(20_000)), service_date="2024-03-02")
     inp = batch.input()
-    later = dataclasses.replace(inp, claims=inp.claims.assign(
-        submitted_in_future=inp.claims["claim_id"] == "LATER"))
+    later = dataclasses.replace(
+        inp, claims=inp.claims.assign(submitted_in_future=inp.claims["claim_id"] == "LATER")
+    )
     assert Decided(engine(inp)).claim("LATER") == APPROVED
     d = Decided(engine(later))
     assert d.claim("NOW") == APPROVED
     assert d.claim("LATER") == (F.REJECTED, F.INVALID_CLAIM)
     assert list(invalid_claim_details(later).index) == ["LATER-L1"]
-    assert "is after the moment the batch read the claim" in (
-        invalid_claim_details(later)["LATER-L1"])
+    assert (
+        "is after the moment the batch read the claim" in (invalid_claim_details(later)["LATER-L1"])
+    )
 
 
 def test_invalid_claim_details_say_why_in_words() -> None:
     batch = Batch.standard().member("M2").coverage("COV2", "M2", "PLAN-A")
-    batch.claim("LINES", line(rp(-1)), line(rp(100), quantity=0), line(rp(200), benefit_code=" "),
-                line(rp(300), quantity=2**31), line(rp(400)))
-    batch.claim("FUTURE", line(rp(500)), service_date="2090-01-01",
-                submission_date="2026-03-10 12:00")
-    batch.claim("STAY", line(rp(600)), admission_date="2024-03-05",
-                discharge_date="2024-03-01", submission_date="2024-03-01 08:00")
+    batch.claim(
+        "LINES",
+        line(rp(-1)),
+        line(rp(100), quantity=0),
+        line(rp(200), benefit_code=" "),
+        line(rp(300), quantity=2**31),
+        line(rp(400)),
+    )
+    batch.claim(
+        "FUTURE", line(rp(500)), service_date="2090-01-01", submission_date="2026-03-10 12:00"
+    )
+    batch.claim(
+        "STAY",
+        line(rp(600)),
+        admission_date="2024-03-05",
+        discharge_date="2024-03-01",
+        submission_date="2024-03-01 08:00",
+    )
     batch.claim("HUGE", line(LARGEST), line(1, procedure_code="X"), member_id="M2")  # + 1 cent
     details = invalid_claim_details(batch.input()).to_dict()
     assert details == {
@@ -249,11 +323,11 @@ def test_invalid_claim_details_say_why_in_words() -> None:
         "LINES-L4": "the quantity 2,147,483,648 is more than 2,147,483,647",
         "FUTURE-L1": "the service date 2090-01-01 is after the submission date 2026-03-10",
         "STAY-L1": "the discharge date 2024-03-01 is before the admission date 2024-03-05; "
-                   "the admission date 2024-03-05 is after the submission date 2024-03-01",
+        "the admission date 2024-03-05 is after the submission date 2024-03-01",
         "HUGE-L1": "the claim's charges add up to 10,000,000,000,000.00 (in absolute value), "
-                   "more than the 9,999,999,999,999.99 a claim can hold",
+        "more than the 9,999,999,999,999.99 a claim can hold",
         "HUGE-L2": "the claim's charges add up to 10,000,000,000,000.00 (in absolute value), "
-                   "more than the 9,999,999,999,999.99 a claim can hold",
+        "more than the 9,999,999,999,999.99 a claim can hold",
     }
     # exactly the lines R1 rejects
     invalid = adjudicate(batch.input()).lines.query("reason_code == 'INVALID_CLAIM'")
@@ -269,8 +343,9 @@ def test_huge_amounts_and_quantities_are_exact(engine: Engine) -> None:
     for m in ("M2", "M3"):
         batch.member(m).coverage(f"COV-{m}", m, "PLAN-A")
     batch.claim("C1", line(LARGEST, quantity=2_000_000_000, procedure_code="HUGE_FEE"))
-    batch.claim("C2", line(LARGEST, quantity=2_000_000_000, procedure_code="SMALL_FEE"),
-                member_id="M2")
+    batch.claim(
+        "C2", line(LARGEST, quantity=2_000_000_000, procedure_code="SMALL_FEE"), member_id="M2"
+    )
     batch.claim("C3", line(LARGEST, benefit_code="DENTAL"), member_id="M3", provider_id="OUT")
     d = decide(engine, batch)
     # fee × quantity is far above the charge: allowed is the charge
@@ -283,16 +358,24 @@ def test_huge_amounts_and_quantities_are_exact(engine: Engine) -> None:
     # 333.299.999.999.999,6667 → 333.300.000.000.000; base 666.699.999.999.999;
     # the plan's 80 % = 533.359.999.999.999,2 → 533.359.999.999.999; reduction the rest
     assert d.amounts("C3-L1") == dict(
-        allowed=LARGEST, deductible=0, copay=0, coinsurance=333_300_000_000_000,
-        network_reduction=133_340_000_000_000, limit=0, approved=533_359_999_999_999,
-        member_responsibility=LARGEST - 533_359_999_999_999, oop=333_300_000_000_000)
+        allowed=LARGEST,
+        deductible=0,
+        copay=0,
+        coinsurance=333_300_000_000_000,
+        network_reduction=133_340_000_000_000,
+        limit=0,
+        approved=533_359_999_999_999,
+        member_responsibility=LARGEST - 533_359_999_999_999,
+        oop=333_300_000_000_000,
+    )
 
 
 def test_running_totals_stay_within_the_accumulator_columns(engine: Engine) -> None:
     """I22: what posting adds to amount_used, oop_used (DECIMAL(15,2)) and days_used
     (INTEGER) never takes them beyond what they hold, even without a limit of the plan."""
-    batch = Batch.standard().benefit("PLAN-A", "ROOM").benefit("PLAN-A", "COINS",
-                                                               coinsurance_bp=5_000)
+    batch = (
+        Batch.standard().benefit("PLAN-A", "ROOM").benefit("PLAN-A", "COINS", coinsurance_bp=5_000)
+    )
     for m in ("M2", "M3"):
         batch.member(m).coverage(f"COV-{m}", m, "PLAN-A")
     # M1: Rp 30.000 left before amount_used is full: the plan pays that, the rest is a limit
@@ -307,25 +390,53 @@ def test_running_totals_stay_within_the_accumulator_columns(engine: Engine) -> N
     batch.claim("OOP", line(rp(100_000), benefit_code="COINS"), member_id="M3")
     d = decide(engine, batch)
     assert d.amounts("ANNUAL-L1") == dict(
-        allowed=rp(100_000), deductible=0, copay=0, coinsurance=0, network_reduction=0,
-        limit=rp(70_000), approved=rp(30_000), member_responsibility=rp(70_000), oop=0)
+        allowed=rp(100_000),
+        deductible=0,
+        copay=0,
+        coinsurance=0,
+        network_reduction=0,
+        limit=rp(70_000),
+        approved=rp(30_000),
+        member_responsibility=rp(70_000),
+        oop=0,
+    )
     assert d.status("ANNUAL-L1") == (F.APPROVED, F.LIMIT_REACHED)
     assert d.approved("ANNUAL-L2") == 0 and d.status("ANNUAL-L2") == (  # I17: still approved
-        F.APPROVED, F.LIMIT_REACHED)
+        F.APPROVED,
+        F.LIMIT_REACHED,
+    )
     assert d.lines["DAYS-L1"]["covered_days"] == 2
     assert d.amounts("DAYS-L1") == dict(
-        allowed=rp(50_000), deductible=0, copay=0, coinsurance=0, network_reduction=0,
-        limit=rp(30_000), approved=rp(20_000), member_responsibility=rp(30_000), oop=0)
+        allowed=rp(50_000),
+        deductible=0,
+        copay=0,
+        coinsurance=0,
+        network_reduction=0,
+        limit=rp(30_000),
+        approved=rp(20_000),
+        member_responsibility=rp(30_000),
+        oop=0,
+    )
     assert d.amounts("OOP-L1") == dict(
-        allowed=rp(100_000), deductible=0, copay=0, coinsurance=rp(10_000),
-        network_reduction=0, limit=0, approved=rp(90_000), member_responsibility=rp(10_000),
-        oop=rp(10_000))
+        allowed=rp(100_000),
+        deductible=0,
+        copay=0,
+        coinsurance=rp(10_000),
+        network_reduction=0,
+        limit=0,
+        approved=rp(90_000),
+        member_responsibility=rp(10_000),
+        oop=rp(10_000),
+    )
 
 
 def test_r1_discharge_before_admission_rejects_every_line(engine: Engine) -> None:
     batch = Batch.standard().claim(
-        "C1", line(rp(100_000)), line(rp(50_000)),
-        admission_date="2024-03-05", discharge_date="2024-03-01",
+        "C1",
+        line(rp(100_000)),
+        line(rp(50_000)),
+        admission_date="2024-03-05",
+        discharge_date="2024-03-01",
     )
     d = decide(engine, batch)
     assert d.status("C1-L1") == d.status("C1-L2") == (F.REJECTED, F.INVALID_CLAIM)
@@ -376,8 +487,14 @@ def test_r2_unknown_member_is_not_eligible(engine: Engine) -> None:
 
 def test_r3_coverage_not_started_and_terminated(engine: Engine) -> None:
     batch = Batch().member("M1").contract("P1").benefit("PLAN-A", "OUTPATIENT")
-    batch.coverage("COV1", "M1", "PLAN-A", effective_date="2024-01-01",
-                   termination_date="2024-06-30", status="terminated")
+    batch.coverage(
+        "COV1",
+        "M1",
+        "PLAN-A",
+        effective_date="2024-01-01",
+        termination_date="2024-06-30",
+        status="terminated",
+    )
     batch.claim("EARLY", line(rp(10_000)), service_date="2023-12-31")
     batch.claim("DURING", line(rp(10_000)), service_date="2024-06-30")
     batch.claim("LATE", line(rp(10_000)), service_date="2024-07-01")
@@ -445,7 +562,8 @@ def test_r4_the_later_claim_in_batch_order_is_the_duplicate(engine: Engine) -> N
 
 def test_r4_a_line_rejected_after_r3_still_makes_duplicates(engine: Engine) -> None:
     batch = Batch.standard().claim(
-        "C1", line(rp(75_000), benefit_code="DENTAL"), line(rp(75_000), benefit_code="DENTAL"))
+        "C1", line(rp(75_000), benefit_code="DENTAL"), line(rp(75_000), benefit_code="DENTAL")
+    )
     d = decide(engine, batch)
     assert d.status("C1-L1") == (F.REJECTED, F.BENEFIT_NOT_COVERED)
     assert d.status("C1-L2") == (F.REJECTED, F.DUPLICATE)  # I6
@@ -453,8 +571,13 @@ def test_r4_a_line_rejected_after_r3_still_makes_duplicates(engine: Engine) -> N
 
 def test_r4_a_line_rejected_before_r3_makes_no_duplicate(engine: Engine) -> None:
     batch = Batch.standard()
-    batch.claim("BAD", line(rp(75_000)), admission_date="2024-03-02",
-                discharge_date="2024-03-01", submission_date="2024-03-01 08:00")
+    batch.claim(
+        "BAD",
+        line(rp(75_000)),
+        admission_date="2024-03-02",
+        discharge_date="2024-03-01",
+        submission_date="2024-03-01 08:00",
+    )
     batch.claim("GOOD", line(rp(75_000)), submission_date="2024-03-01 09:00")
     d = decide(engine, batch)
     assert d.status("BAD-L1") == (F.REJECTED, F.INVALID_CLAIM)
@@ -478,8 +601,13 @@ def test_r5_benefit_missing_inactive_or_expired(engine: Engine) -> None:
     batch = Batch.standard().benefit("PLAN-A", "DENTAL", is_active=False)
     batch.benefit("PLAN-A", "OPTICAL", expiration_date="2024-02-29")
     batch.benefit("PLAN-A", "LAB", effective_date="2024-03-02")
-    batch.claim("C1", *[line(rp(10_000), benefit_code=code) for code in
-                        ("OUTPATIENT", "DENTAL", "OPTICAL", "LAB", "RADIOLOGY")])
+    batch.claim(
+        "C1",
+        *[
+            line(rp(10_000), benefit_code=code)
+            for code in ("OUTPATIENT", "DENTAL", "OPTICAL", "LAB", "RADIOLOGY")
+        ],
+    )
     d = decide(engine, batch)
     assert d.status("C1-L1") == APPROVED
     for n in (2, 3, 4, 5):
@@ -509,8 +637,9 @@ def test_r6_exclusion_of_another_benefit_or_period_does_not_apply(engine: Engine
     batch.exclusion("PLAN-A", benefit_code="DENTAL", diagnosis_code_prefix="K02")
     batch.exclusion("PLAN-A", diagnosis_code_prefix="J", expiration_date="2024-02-29")
     batch.exclusion("PLAN-B", diagnosis_code_prefix="J")
-    batch.claim("C1", line(rp(10_000), diagnosis_code="K02.1"),
-                line(rp(20_000), diagnosis_code="J06.9"))
+    batch.claim(
+        "C1", line(rp(10_000), diagnosis_code="K02.1"), line(rp(20_000), diagnosis_code="J06.9")
+    )
     d = decide(engine, batch)
     assert d.status("C1-L1") == d.status("C1-L2") == APPROVED
 
@@ -568,7 +697,8 @@ def _inpatient(batch: Batch) -> Batch:
 
 def test_r9_approved_authorization_passes(engine: Engine) -> None:
     batch = _inpatient(Batch.standard()).authorization(
-        "M1", "INPATIENT", provider_id="P1", valid_from="2024-02-01", valid_to="2024-03-01")
+        "M1", "INPATIENT", provider_id="P1", valid_from="2024-02-01", valid_to="2024-03-01"
+    )
     d = decide(engine, batch.claim("C1", line(rp(500_000), benefit_code="INPATIENT")))
     assert d.status("C1-L1") == APPROVED
 
@@ -587,8 +717,12 @@ def test_r9_missing_denied_expired_or_elsewhere_authorization_rejects(engine: En
 def test_r9_pending_authorization_pends_the_whole_claim(engine: Engine) -> None:
     batch = _inpatient(Batch.standard()).authorization("M1", "INPATIENT", status="pending")
     batch.benefit("PLAN-A", "OUTPATIENT", deductible_cents=rp(50_000))
-    batch.claim("C1", line(rp(500_000), benefit_code="INPATIENT"), line(rp(80_000)),
-                line(rp(10_000), quantity=0))
+    batch.claim(
+        "C1",
+        line(rp(500_000), benefit_code="INPATIENT"),
+        line(rp(80_000)),
+        line(rp(10_000), quantity=0),
+    )
     batch.claim("C2", line(rp(80_000)), service_date="2024-03-02")
     d = decide(engine, batch)
     for n in (1, 2, 3):  # I9: also the approved and the invalid line
@@ -641,8 +775,16 @@ def test_r11_day_limit_prorates_then_rejects(engine: Engine) -> None:
     assert d.lines["C2-L1"]["covered_days"] == 1
     # A2: the covered part is Rp 1.500.000 × 1 / 3 = Rp 500.000, the rest is a limit
     assert d.amounts("C2-L1") == dict(
-        allowed=rp(1_500_000), deductible=0, copay=0, coinsurance=0, network_reduction=0,
-        limit=rp(1_000_000), approved=rp(500_000), member_responsibility=rp(1_000_000), oop=0)
+        allowed=rp(1_500_000),
+        deductible=0,
+        copay=0,
+        coinsurance=0,
+        network_reduction=0,
+        limit=rp(1_000_000),
+        approved=rp(500_000),
+        member_responsibility=rp(1_000_000),
+        oop=0,
+    )
     assert d.status("C2-L1") == (F.APPROVED, F.LIMIT_REACHED)
     assert d.status("C3-L1") == (F.REJECTED, F.DAY_LIMIT_EXCEEDED)
     assert d.lines["C3-L1"]["covered_days"] == 0
@@ -671,9 +813,16 @@ def test_a1_out_of_network_provider_gets_the_out_of_network_share(engine: Engine
         assert not d.lines[f"{provider}-L1"]["in_network"]
         # 80 % of Rp 100.000 is Rp 80.000; the member owes charged − approved = Rp 20.000
         assert d.amounts(f"{provider}-L1") == dict(
-            allowed=rp(100_000), deductible=0, copay=0, coinsurance=0,
-            network_reduction=rp(20_000), limit=0, approved=rp(80_000),
-            member_responsibility=rp(20_000), oop=0)
+            allowed=rp(100_000),
+            deductible=0,
+            copay=0,
+            coinsurance=0,
+            network_reduction=rp(20_000),
+            limit=0,
+            approved=rp(80_000),
+            member_responsibility=rp(20_000),
+            oop=0,
+        )
         assert d.status(f"{provider}-L1") == (F.APPROVED, F.NETWORK_REDUCTION)
 
 
@@ -685,9 +834,12 @@ def test_a1_in_network_is_reported_on_rejected_lines_too(engine: Engine) -> None
 
 def test_a2_fee_schedule_caps_the_charge_in_network(engine: Engine) -> None:
     batch = Batch.standard().fee("P1", "99213", rp(120_000))
-    batch.claim("C1", line(rp(150_000), procedure_code="99213"),
-                line(rp(200_000), procedure_code="99213", quantity=2),
-                line(rp(150_000), procedure_code="99214"))
+    batch.claim(
+        "C1",
+        line(rp(150_000), procedure_code="99213"),
+        line(rp(200_000), procedure_code="99213", quantity=2),
+        line(rp(150_000), procedure_code="99214"),
+    )
     d = decide(engine, batch)
     # min(150.000, 120.000 × 1): the provider writes Rp 30.000 off, the member owes nothing
     assert d.amounts("C1-L1") == paid_in_full(rp(120_000))
@@ -709,8 +861,9 @@ def test_a2_latest_fee_row_active_on_the_service_date(engine: Engine) -> None:
 def test_a2_no_fee_schedule_out_of_network(engine: Engine) -> None:
     batch = Batch.standard().contract("P2", network_status="out_of_network")
     batch.fee("P2", "99213", rp(120_000))
-    d = decide(engine, batch.claim("C1", line(rp(150_000), procedure_code="99213"),
-                                   provider_id="P2"))
+    d = decide(
+        engine, batch.claim("C1", line(rp(150_000), procedure_code="99213"), provider_id="P2")
+    )
     # allowed = charged; 80 % of it
     assert d.amounts("C1-L1")["allowed"] == rp(150_000)
     assert d.approved("C1-L1") == rp(120_000)
@@ -724,10 +877,17 @@ def test_a2_no_fee_schedule_out_of_network(engine: Engine) -> None:
 def _issue_benefit(batch: Batch, **overrides: Any) -> Batch:
     """Deductible Rp 100.000 of which Rp 50.000 used, copay Rp 20.000, coinsurance 20 %, and
     a fee of Rp 120.000 for procedure 99213 at P1."""
-    batch.benefit("PLAN-A", "OUTPATIENT", deductible_cents=rp(100_000), copay_cents=rp(20_000),
-                  coinsurance_bp=2_000, **overrides)
+    batch.benefit(
+        "PLAN-A",
+        "OUTPATIENT",
+        deductible_cents=rp(100_000),
+        copay_cents=rp(20_000),
+        coinsurance_bp=2_000,
+        **overrides,
+    )
     return batch.accumulator("M1", "OUTPATIENT", 2024, deductible_used_cents=rp(50_000)).fee(
-        "P1", "99213", rp(120_000))
+        "P1", "99213", rp(120_000)
+    )
 
 
 def test_a2_to_a6_the_worked_example(engine: Engine) -> None:
@@ -739,9 +899,16 @@ def test_a2_to_a6_the_worked_example(engine: Engine) -> None:
     # coinsurance = (120.000 − 50.000 − 20.000) × 20 %    =  10.000
     # plan        = (120.000 − 50.000 − 20.000 − 10.000) × 100 % = 40.000
     assert d.amounts("C1-L1") == dict(
-        allowed=rp(120_000), deductible=rp(50_000), copay=rp(20_000), coinsurance=rp(10_000),
-        network_reduction=0, limit=0, approved=rp(40_000), member_responsibility=rp(80_000),
-        oop=rp(80_000))
+        allowed=rp(120_000),
+        deductible=rp(50_000),
+        copay=rp(20_000),
+        coinsurance=rp(10_000),
+        network_reduction=0,
+        limit=0,
+        approved=rp(40_000),
+        member_responsibility=rp(80_000),
+        oop=rp(80_000),
+    )
     # the largest adjustment: deductible 50.000 > fee schedule 30.000 > copay > coinsurance
     assert d.status("C1-L1") == (F.APPROVED, F.DEDUCTIBLE)
 
@@ -751,14 +918,18 @@ def test_a3_deductible_is_a_running_total_per_benefit_and_year(engine: Engine) -
     batch.benefit("PLAN-A", "DENTAL", deductible_cents=rp(100_000))
     batch.accumulator("M1", "OUTPATIENT", 2024, deductible_used_cents=rp(50_000))
     batch.claim("C1", line(rp(30_000)), service_date="2024-03-01")
-    batch.claim("C2", line(rp(120_000)), line(rp(10_000), benefit_code="DENTAL"),
-                service_date="2024-03-02")
+    batch.claim(
+        "C2", line(rp(120_000)), line(rp(10_000), benefit_code="DENTAL"), service_date="2024-03-02"
+    )
     batch.claim("C3", line(rp(40_000)), service_date="2024-03-03")
     batch.claim("C4", line(rp(40_000)), service_date="2025-01-02")
     d = decide(engine, batch)
     # Rp 50.000 left: C1 takes 30.000, C2 the last 20.000, C3 none; DENTAL and 2025 are apart
     assert [d.amounts(x)["deductible"] for x in ("C1-L1", "C2-L1", "C3-L1")] == [
-        rp(30_000), rp(20_000), 0]
+        rp(30_000),
+        rp(20_000),
+        0,
+    ]
     assert d.approved("C2-L1") == rp(100_000)
     assert d.amounts("C2-L2")["deductible"] == rp(10_000)
     assert d.amounts("C4-L1")["deductible"] == rp(40_000)
@@ -787,7 +958,9 @@ def test_a6_network_share_below_100_percent_in_network(engine: Engine) -> None:
     batch = Batch.standard().benefit("PLAN-A", "OUTPATIENT", in_network_bp=9_000)
     d = decide(engine, batch.claim("C1", line(rp(100_000)), line(5)))
     assert (d.approved("C1-L1"), d.amounts("C1-L1")["network_reduction"]) == (
-        rp(90_000), rp(10_000))
+        rp(90_000),
+        rp(10_000),
+    )
     assert d.amounts("C1-L1")["member_responsibility"] == rp(10_000)
     assert d.status("C1-L1") == (F.APPROVED, F.NETWORK_REDUCTION)
     # 90 % of 5 cents = 4.5 → the plan pays 5 cents, nothing is reduced
@@ -810,9 +983,16 @@ def test_a7_oop_cap_moves_the_excess_to_the_plan(engine: Engine) -> None:
     # kept; the 50.000 removed comes off coinsurance (10.000), copay (20.000), then
     # deductible (20.000 of 50.000), and the plan pays 40.000 + 50.000
     assert d.amounts("C1-L1") == dict(
-        allowed=rp(120_000), deductible=rp(30_000), copay=0, coinsurance=0,
-        network_reduction=0, limit=0, approved=rp(90_000), member_responsibility=rp(30_000),
-        oop=rp(30_000))
+        allowed=rp(120_000),
+        deductible=rp(30_000),
+        copay=0,
+        coinsurance=0,
+        network_reduction=0,
+        limit=0,
+        approved=rp(90_000),
+        member_responsibility=rp(30_000),
+        oop=rp(30_000),
+    )
     # I18: deductible 30.000 ties with the fee schedule's 30.000: the first named wins
     assert d.status("C1-L1") == (F.APPROVED, F.DEDUCTIBLE)
     # C2: the deductible is met (I14: by the pre-A7 50.000); the cap is reached, the plan
@@ -842,8 +1022,16 @@ def test_a8_incident_limit_per_claim_and_benefit(engine: Engine) -> None:
     # C1: 80.000, then min(100.000, 140.000) − 80.000 = 20.000; C2 is a new incident
     assert d.approved("C1-L1") == rp(80_000)
     assert d.amounts("C1-L2") == dict(
-        allowed=rp(60_000), deductible=0, copay=0, coinsurance=0, network_reduction=0,
-        limit=rp(40_000), approved=rp(20_000), member_responsibility=rp(40_000), oop=0)
+        allowed=rp(60_000),
+        deductible=0,
+        copay=0,
+        coinsurance=0,
+        network_reduction=0,
+        limit=rp(40_000),
+        approved=rp(20_000),
+        member_responsibility=rp(40_000),
+        oop=0,
+    )
     assert d.status("C1-L2") == (F.APPROVED, F.LIMIT_REACHED)
     assert d.approved("C2-L1") == rp(60_000)
     assert d.claims["C1"]["total_approved_cents"] == rp(100_000)
@@ -863,8 +1051,7 @@ def test_a9_annual_limit_less_what_the_year_used(engine: Engine) -> None:
 
 
 def test_a10_lifetime_limit_over_every_year(engine: Engine) -> None:
-    batch = Batch.standard().benefit("PLAN-A", "OUTPATIENT",
-                                     lifetime_limit_cents=rp(2_000_000))
+    batch = Batch.standard().benefit("PLAN-A", "OUTPATIENT", lifetime_limit_cents=rp(2_000_000))
     batch.accumulator("M1", "OUTPATIENT", 2023, amount_used_cents=rp(1_500_000))
     batch.accumulator("M1", "OUTPATIENT", 2024, amount_used_cents=rp(400_000))
     batch.claim("C1", line(rp(80_000)), service_date="2024-03-01")
@@ -876,22 +1063,38 @@ def test_a10_lifetime_limit_over_every_year(engine: Engine) -> None:
 
 
 def test_a8_to_a10_limits_do_not_count_toward_the_oop_cap(engine: Engine) -> None:
-    batch = Batch.standard().benefit("PLAN-A", "OUTPATIENT", copay_cents=rp(10_000),
-                                     annual_limit_cents=rp(30_000))
+    batch = Batch.standard().benefit(
+        "PLAN-A", "OUTPATIENT", copay_cents=rp(10_000), annual_limit_cents=rp(30_000)
+    )
     batch.oop_max("PLAN-A", rp(15_000))
     batch.claim("C1", line(rp(50_000)), service_date="2024-03-01")
     batch.claim("C2", line(rp(50_000)), service_date="2024-03-02")
     d = decide(engine, batch)
     # C1: copay 10.000, plan 40.000 capped at 30.000 (limit 10.000, not out of pocket)
     assert d.amounts("C1-L1") == dict(
-        allowed=rp(50_000), deductible=0, copay=rp(10_000), coinsurance=0, network_reduction=0,
-        limit=rp(10_000), approved=rp(30_000), member_responsibility=rp(20_000),
-        oop=rp(10_000))
+        allowed=rp(50_000),
+        deductible=0,
+        copay=rp(10_000),
+        coinsurance=0,
+        network_reduction=0,
+        limit=rp(10_000),
+        approved=rp(30_000),
+        member_responsibility=rp(20_000),
+        oop=rp(10_000),
+    )
     # C2: 5.000 of the cap left, so copay 5.000 and the other 5.000 to the plan, whose
     # annual limit is used up: limit 45.000
     assert d.amounts("C2-L1") == dict(
-        allowed=rp(50_000), deductible=0, copay=rp(5_000), coinsurance=0, network_reduction=0,
-        limit=rp(45_000), approved=0, member_responsibility=rp(50_000), oop=rp(5_000))
+        allowed=rp(50_000),
+        deductible=0,
+        copay=rp(5_000),
+        coinsurance=0,
+        network_reduction=0,
+        limit=rp(45_000),
+        approved=0,
+        member_responsibility=rp(50_000),
+        oop=rp(5_000),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -902,10 +1105,20 @@ def test_a8_to_a10_limits_do_not_count_toward_the_oop_cap(engine: Engine) -> Non
 def test_batch_order_is_service_date_then_submission_then_claim_number(engine: Engine) -> None:
     batch = Batch.standard().benefit("PLAN-A", "OUTPATIENT", deductible_cents=rp(10_000))
     batch.claim("C1", line(rp(10_000)), service_date="2024-03-02")
-    batch.claim("C2", line(rp(12_000)), service_date="2024-03-01",
-                submission_date="2024-03-05 12:00", claim_number="N1")
-    batch.claim("C3", line(rp(14_000)), service_date="2024-03-01",
-                submission_date="2024-03-05 08:00", claim_number="N2")
+    batch.claim(
+        "C2",
+        line(rp(12_000)),
+        service_date="2024-03-01",
+        submission_date="2024-03-05 12:00",
+        claim_number="N1",
+    )
+    batch.claim(
+        "C3",
+        line(rp(14_000)),
+        service_date="2024-03-01",
+        submission_date="2024-03-05 08:00",
+        claim_number="N2",
+    )
     d = decide(engine, batch)
     # C3 was submitted first on the earliest service date: it meets the whole deductible
     assert [d.amounts(f"C{n}-L1")["deductible"] for n in (1, 2, 3)] == [0, 0, rp(10_000)]
@@ -916,8 +1129,7 @@ def test_claim_number_breaks_a_submission_tie(engine: Engine) -> None:
     batch.claim("C1", line(rp(10_000)), claim_number="N2")
     batch.claim("C2", line(rp(11_000)), claim_number="N1")
     d = decide(engine, batch)
-    assert (d.amounts("C1-L1")["deductible"], d.amounts("C2-L1")["deductible"]) == (
-        0, rp(10_000))
+    assert (d.amounts("C1-L1")["deductible"], d.amounts("C2-L1")["deductible"]) == (0, rp(10_000))
 
 
 def test_claim_approved_when_every_line_passes(engine: Engine) -> None:
@@ -925,14 +1137,23 @@ def test_claim_approved_when_every_line_passes(engine: Engine) -> None:
     d = decide(engine, batch.claim("C1", line(rp(100_000)), line(rp(50_000))))
     assert d.claim("C1") == APPROVED
     assert d.claims["C1"] == dict(
-        claim_id="C1", status=F.APPROVED, reason_code=None, total_charged_cents=rp(150_000),
-        total_approved_cents=rp(140_000), member_responsibility_cents=rp(10_000))
+        claim_id="C1",
+        status=F.APPROVED,
+        reason_code=None,
+        total_charged_cents=rp(150_000),
+        total_approved_cents=rp(140_000),
+        member_responsibility_cents=rp(10_000),
+    )
 
 
 def test_claim_partially_approved_takes_its_first_rejected_lines_reason(engine: Engine) -> None:
     batch = Batch.standard().exclusion("PLAN-A", procedure_code="15780")
-    batch.claim("C1", line(rp(100_000)), line(rp(30_000), line_number=3, quantity=0),
-                line(rp(50_000), procedure_code="15780", line_number=2))
+    batch.claim(
+        "C1",
+        line(rp(100_000)),
+        line(rp(30_000), line_number=3, quantity=0),
+        line(rp(50_000), procedure_code="15780", line_number=2),
+    )
     d = decide(engine, batch)
     assert d.claim("C1") == (F.PARTIALLY_APPROVED, F.EXCLUDED)  # I20: by line_number
     assert d.claims["C1"]["total_charged_cents"] == rp(180_000)
@@ -941,8 +1162,9 @@ def test_claim_partially_approved_takes_its_first_rejected_lines_reason(engine: 
 
 
 def test_claim_rejected_when_every_line_is(engine: Engine) -> None:
-    batch = Batch.standard().claim("C1", line(rp(10_000), benefit_code="DENTAL"),
-                                   line(rp(20_000), quantity=0))
+    batch = Batch.standard().claim(
+        "C1", line(rp(10_000), benefit_code="DENTAL"), line(rp(20_000), quantity=0)
+    )
     d = decide(engine, batch)
     assert d.claim("C1") == (F.REJECTED, F.BENEFIT_NOT_COVERED)
     assert d.claims["C1"]["total_approved_cents"] == 0
@@ -950,8 +1172,9 @@ def test_claim_rejected_when_every_line_is(engine: Engine) -> None:
 
 def test_claim_pended_wins_over_rejected_lines(engine: Engine) -> None:
     batch = _inpatient(Batch.standard()).authorization("M1", "INPATIENT", status="pending")
-    batch.claim("C1", line(rp(10_000), benefit_code="DENTAL"),
-                line(rp(20_000), benefit_code="INPATIENT"))
+    batch.claim(
+        "C1", line(rp(10_000), benefit_code="DENTAL"), line(rp(20_000), benefit_code="INPATIENT")
+    )
     d = decide(engine, batch)
     assert d.claim("C1") == (F.PENDED, F.PREAUTH_PENDING)
     assert d.claims["C1"]["member_responsibility_cents"] == 0
@@ -964,14 +1187,20 @@ def test_reason_is_none_without_adjustments(engine: Engine) -> None:
 
 
 def test_reason_ties_go_to_the_first_named_adjustment(engine: Engine) -> None:
-    batch = Batch.standard().benefit("PLAN-A", "OUTPATIENT", deductible_cents=rp(20_000),
-                                     copay_cents=rp(20_000), coinsurance_bp=5_000)
+    batch = Batch.standard().benefit(
+        "PLAN-A",
+        "OUTPATIENT",
+        deductible_cents=rp(20_000),
+        copay_cents=rp(20_000),
+        coinsurance_bp=5_000,
+    )
     d = decide(engine, batch.claim("C1", line(rp(60_000))))
     # deductible 20.000, copay 20.000, coinsurance 50 % of 20.000 = 10.000: a tie of the
     # first two, DEDUCTIBLE is named first
     assert d.status("C1-L1") == (F.APPROVED, F.DEDUCTIBLE)
-    batch2 = Batch.standard().benefit("PLAN-A", "OUTPATIENT", copay_cents=rp(20_000),
-                                      coinsurance_bp=5_000)
+    batch2 = Batch.standard().benefit(
+        "PLAN-A", "OUTPATIENT", copay_cents=rp(20_000), coinsurance_bp=5_000
+    )
     d2 = decide(engine, batch2.claim("C1", line(rp(60_000))))
     # copay 20.000, coinsurance 50 % of 40.000 = 20.000: a tie, COPAY is named first
     assert d2.status("C1-L1") == (F.APPROVED, F.COPAY)
@@ -982,19 +1211,34 @@ def test_reason_ties_go_to_the_first_named_adjustment(engine: Engine) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (lambda i: {"lines": i.lines.drop(columns=["quantity"])}, "lines: missing column 'quantity'"),
-    (lambda i: {"lines": i.lines.assign(line_id=[None, "C1-L2"])},
-     "lines: column 'line_id' has null values"),
-    (lambda i: {"lines": i.lines.assign(line_id=["C1-L1", "C1-L1"])},
-     "lines: duplicate rows for key ('line_id',)"),
-    (lambda i: {"lines": i.lines.assign(claim_id=["C1", "C9"])},
-     "lines: column 'claim_id' names 1 claim(s) not in claims"),
-    (lambda i: {"plan_benefits": pd.concat([i.plan_benefits, i.plan_benefits])},
-     "plan_benefits: duplicate rows for key ('plan_id', 'benefit_code')"),
-])
-def test_input_contract_is_checked(engine: Engine, change: Callable[[EngineInput], Any],
-                                   message: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda i: {"lines": i.lines.drop(columns=["quantity"])},
+            "lines: missing column 'quantity'",
+        ),
+        (
+            lambda i: {"lines": i.lines.assign(line_id=[None, "C1-L2"])},
+            "lines: column 'line_id' has null values",
+        ),
+        (
+            lambda i: {"lines": i.lines.assign(line_id=["C1-L1", "C1-L1"])},
+            "lines: duplicate rows for key ('line_id',)",
+        ),
+        (
+            lambda i: {"lines": i.lines.assign(claim_id=["C1", "C9"])},
+            "lines: column 'claim_id' names 1 claim(s) not in claims",
+        ),
+        (
+            lambda i: {"plan_benefits": pd.concat([i.plan_benefits, i.plan_benefits])},
+            "plan_benefits: duplicate rows for key ('plan_id', 'benefit_code')",
+        ),
+    ],
+)
+def test_input_contract_is_checked(
+    engine: Engine, change: Callable[[EngineInput], Any], message: str
+) -> None:
     inp = Batch.standard().claim("C1", line(rp(10_000)), line(rp(20_000))).input()
     with pytest.raises(ValueError) as raised:
         engine(dataclasses.replace(inp, **change(inp)))
@@ -1012,15 +1256,18 @@ def test_empty_batch(engine: Engine) -> None:
 def test_pandas_string_columns_decide_like_object_columns(engine: Engine) -> None:
     batch = Batch.standard().benefit("PLAN-A", "OUTPATIENT", deductible_cents=rp(10_000))
     batch.exclusion("PLAN-A", diagnosis_code_prefix="Z41")
-    batch.claim("C1", line(rp(30_000)), line(rp(20_000), diagnosis_code="Z41.1"),
-                line(rp(25_000), benefit_code="DENTAL"))
+    batch.claim(
+        "C1",
+        line(rp(30_000)),
+        line(rp(20_000), diagnosis_code="Z41.1"),
+        line(rp(25_000), benefit_code="DENTAL"),
+    )
     inp = batch.input()
 
     def as_str(frame: pd.DataFrame) -> pd.DataFrame:
         return frame.astype({c: "str" for c in frame.columns if frame[c].dtype == object})
 
-    as_text = EngineInput(**{name: as_str(getattr(inp, name))
-                             for name in F.INPUT_CONTRACT})
+    as_text = EngineInput(**{name: as_str(getattr(inp, name)) for name in F.INPUT_CONTRACT})
     expected, got = engine(inp), engine(as_text)
     pd.testing.assert_frame_equal(expected.lines, got.lines)
     pd.testing.assert_frame_equal(expected.claims, got.claims)
@@ -1031,13 +1278,14 @@ def test_submission_instants_compare_in_utc(engine: Engine) -> None:
     batch.claim("JKT", line(rp(10_000)))
     batch.claim("UTC", line(rp(11_000)))
     inp = batch.input()
-    submitted = pd.Series(pd.to_datetime(["2024-03-01 08:00+07:00", "2024-03-01 02:00+00:00"],
-                                         utc=True))
-    d = Decided(engine(dataclasses.replace(inp, claims=inp.claims.assign(
-        submission_date=submitted))))
+    submitted = pd.Series(
+        pd.to_datetime(["2024-03-01 08:00+07:00", "2024-03-01 02:00+00:00"], utc=True)
+    )
+    d = Decided(
+        engine(dataclasses.replace(inp, claims=inp.claims.assign(submission_date=submitted)))
+    )
     # I1: 08:00 in Jakarta is 01:00 UTC, before 02:00 UTC: JKT meets the deductible
-    assert (d.amounts("JKT-L1")["deductible"], d.amounts("UTC-L1")["deductible"]) == (
-        rp(10_000), 0)
+    assert (d.amounts("JKT-L1")["deductible"], d.amounts("UTC-L1")["deductible"]) == (rp(10_000), 0)
 
 
 def test_group_codes_survive_a_hash_collision(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -1076,10 +1324,22 @@ def test_capped_running_keeps_each_row_between_nothing_and_all_of_it() -> None:
 
 
 def test_every_reason_has_its_x12_codes() -> None:
-    reasons = {F.INVALID_CLAIM, F.MEMBER_NOT_ELIGIBLE, F.COVERAGE_NOT_STARTED,
-               F.COVERAGE_TERMINATED, F.DUPLICATE, F.BENEFIT_NOT_COVERED, F.EXCLUDED,
-               F.WAITING_PERIOD, F.AGE_LIMIT, F.PREAUTH_MISSING, F.PREAUTH_PENDING,
-               F.VISIT_LIMIT_EXCEEDED, F.DAY_LIMIT_EXCEEDED, *F.ADJUSTMENT_REASONS}
+    reasons = {
+        F.INVALID_CLAIM,
+        F.MEMBER_NOT_ELIGIBLE,
+        F.COVERAGE_NOT_STARTED,
+        F.COVERAGE_TERMINATED,
+        F.DUPLICATE,
+        F.BENEFIT_NOT_COVERED,
+        F.EXCLUDED,
+        F.WAITING_PERIOD,
+        F.AGE_LIMIT,
+        F.PREAUTH_MISSING,
+        F.PREAUTH_PENDING,
+        F.VISIT_LIMIT_EXCEEDED,
+        F.DAY_LIMIT_EXCEEDED,
+        *F.ADJUSTMENT_REASONS,
+    }
     assert set(F.CARC_BY_REASON) == reasons
     assert F.CARC_BY_REASON[F.DUPLICATE] == ("18", "CO")
     assert F.CARC_BY_REASON[F.DEDUCTIBLE] == ("1", "PR")

@@ -17,8 +17,7 @@ from tests.fixtures_sql import add_claim, add_coverage, add_member
 CLAIM_NUMBER = re.compile(r"^CLM-\d{4}-\d{2}-\d{6,}$")
 
 
-def test_generate_claim_number_is_unique_across_8_concurrent_connections(db: TestDatabase
-                                                                          ) -> None:
+def test_generate_claim_number_is_unique_across_8_concurrent_connections(db: TestDatabase) -> None:
     per_worker, workers = 60, 8
     results: list[list[str]] = [[] for _ in range(workers)]
     errors: list[BaseException] = []
@@ -52,17 +51,21 @@ def test_generate_claim_number_is_unique_across_8_concurrent_connections(db: Tes
 def test_claim_number_widens_past_999999_instead_of_truncating(db: TestDatabase) -> None:
     with db.admin() as conn:
         period = conn.execute(
-            "SELECT to_char(now() AT TIME ZONE 'Asia/Jakarta', 'YYYY-MM')").fetchone()[0]  # type: ignore[index]
-        conn.execute("INSERT INTO claims_service.claim_number_counter VALUES (%s, 999999)",
-                     (period,))
+            "SELECT to_char(now() AT TIME ZONE 'Asia/Jakarta', 'YYYY-MM')"
+        ).fetchone()[0]  # type: ignore[index]
+        conn.execute(
+            "INSERT INTO claims_service.claim_number_counter VALUES (%s, 999999)", (period,)
+        )
         number = conn.execute("SELECT claims_service.generate_claim_number()").fetchone()[0]  # type: ignore[index]
     assert number == f"CLM-{period}-1000000"
 
 
-def _eligibility(conn: psycopg.Connection, member_id: uuid.UUID, sd: date
-                 ) -> tuple[bool, str, dict[str, object] | None]:
-    row = conn.execute("SELECT * FROM member_service.check_eligibility(%s, %s)",
-                       (member_id, sd)).fetchone()
+def _eligibility(
+    conn: psycopg.Connection, member_id: uuid.UUID, sd: date
+) -> tuple[bool, str, dict[str, object] | None]:
+    row = conn.execute(
+        "SELECT * FROM member_service.check_eligibility(%s, %s)", (member_id, sd)
+    ).fetchone()
     assert row is not None
     return row[0], row[1], row[2]
 
@@ -93,35 +96,71 @@ def test_check_eligibility_latest_of_overlapping_coverages(db: TestDatabase) -> 
     ("member", "coverages", "sd", "expected"),
     [
         # R2: suspended on the date
-        ({"status": "suspended"}, [(date(2020, 1, 1), None, "active")], date(2025, 1, 1),
-         (False, "MEMBER_NOT_ELIGIBLE")),
+        (
+            {"status": "suspended"},
+            [(date(2020, 1, 1), None, "active")],
+            date(2025, 1, 1),
+            (False, "MEMBER_NOT_ELIGIBLE"),
+        ),
         # R2: before enrollment
-        ({"enrollment": date(2025, 2, 1)}, [(date(2020, 1, 1), None, "active")],
-         date(2025, 1, 1), (False, "MEMBER_NOT_ELIGIBLE")),
+        (
+            {"enrollment": date(2025, 2, 1)},
+            [(date(2020, 1, 1), None, "active")],
+            date(2025, 1, 1),
+            (False, "MEMBER_NOT_ELIGIBLE"),
+        ),
         # R2: after termination of the member
-        ({"status": "terminated", "termination": date(2024, 12, 31)},
-         [(date(2020, 1, 1), None, "active")], date(2025, 1, 1), (False, "MEMBER_NOT_ELIGIBLE")),
+        (
+            {"status": "terminated", "termination": date(2024, 12, 31)},
+            [(date(2020, 1, 1), None, "active")],
+            date(2025, 1, 1),
+            (False, "MEMBER_NOT_ELIGIBLE"),
+        ),
         # R2: terminated later, service before: still eligible (a retro claim)
-        ({"status": "terminated", "termination": date(2025, 12, 31)},
-         [(date(2020, 1, 1), None, "active")], date(2025, 1, 1), (True, "ELIGIBLE")),
+        (
+            {"status": "terminated", "termination": date(2025, 12, 31)},
+            [(date(2020, 1, 1), None, "active")],
+            date(2025, 1, 1),
+            (True, "ELIGIBLE"),
+        ),
         # R3: first coverage starts after the date
-        ({}, [(date(2025, 3, 1), None, "active")], date(2025, 1, 1),
-         (False, "COVERAGE_NOT_STARTED")),
+        (
+            {},
+            [(date(2025, 3, 1), None, "active")],
+            date(2025, 1, 1),
+            (False, "COVERAGE_NOT_STARTED"),
+        ),
         # R3: a cancelled coverage never covers
-        ({}, [(date(2020, 1, 1), None, "cancelled")], date(2025, 1, 1),
-         (False, "COVERAGE_TERMINATED")),
+        (
+            {},
+            [(date(2020, 1, 1), None, "cancelled")],
+            date(2025, 1, 1),
+            (False, "COVERAGE_TERMINATED"),
+        ),
         # R3: a terminated coverage still covers dates inside it; both ends inclusive
-        ({}, [(date(2020, 1, 1), date(2025, 1, 1), "terminated")], date(2025, 1, 1),
-         (True, "ELIGIBLE")),
-        ({}, [(date(2020, 1, 1), date(2024, 12, 31), "terminated")], date(2025, 1, 1),
-         (False, "COVERAGE_TERMINATED")),
+        (
+            {},
+            [(date(2020, 1, 1), date(2025, 1, 1), "terminated")],
+            date(2025, 1, 1),
+            (True, "ELIGIBLE"),
+        ),
+        (
+            {},
+            [(date(2020, 1, 1), date(2024, 12, 31), "terminated")],
+            date(2025, 1, 1),
+            (False, "COVERAGE_TERMINATED"),
+        ),
         # no coverage at all
         ({}, [], date(2025, 1, 1), (False, "COVERAGE_TERMINATED")),
     ],
 )
-def test_check_eligibility_rules_r2_r3(db: TestDatabase, member: dict[str, object],
-                                       coverages: list[tuple[date, date | None, str]], sd: date,
-                                       expected: tuple[bool, str]) -> None:
+def test_check_eligibility_rules_r2_r3(
+    db: TestDatabase,
+    member: dict[str, object],
+    coverages: list[tuple[date, date | None, str]],
+    sd: date,
+    expected: tuple[bool, str],
+) -> None:
     with db.admin() as conn:
         m = add_member(conn, **member)  # type: ignore[arg-type]
         for eff, term, status in coverages:
@@ -132,20 +171,25 @@ def test_check_eligibility_rules_r2_r3(db: TestDatabase, member: dict[str, objec
 def test_check_eligibility_of_an_unknown_member(db: TestDatabase) -> None:
     with db.admin() as conn:
         assert _eligibility(conn, uuid.uuid4(), date(2025, 1, 1))[:2] == (
-            False, "MEMBER_NOT_ELIGIBLE")
+            False,
+            "MEMBER_NOT_ELIGIBLE",
+        )
 
 
 def test_update_accumulator_adds_per_member_benefit_and_year(db: TestDatabase) -> None:
     m = uuid.uuid4()
     with db.as_role("benefit_service_user") as conn:
-        call = ("SELECT benefit_service.update_accumulator(%s, 'OP_GP', %s, %s, %s, %s, %s, %s)")
-        conn.execute(call, (m, Decimal("100000.50"), date(2025, 3, 1), Decimal("50000"),
-                            Decimal("60000"), 1, 0))
+        call = "SELECT benefit_service.update_accumulator(%s, 'OP_GP', %s, %s, %s, %s, %s, %s)"
+        conn.execute(
+            call,
+            (m, Decimal("100000.50"), date(2025, 3, 1), Decimal("50000"), Decimal("60000"), 1, 0),
+        )
         conn.execute(call, (m, Decimal("20000.25"), date(2025, 11, 1), 0, Decimal("5000"), 1, 0))
         conn.execute(call, (m, Decimal("7"), date(2026, 1, 2), 0, 0, 1, 0))
         rows = conn.execute(
             "SELECT year, amount_used, deductible_used, oop_used, visits_used "
-            "FROM benefit_service.accumulator WHERE member_id = %s ORDER BY year", (m,)
+            "FROM benefit_service.accumulator WHERE member_id = %s ORDER BY year",
+            (m,),
         ).fetchall()
     assert rows == [
         (2025, Decimal("120000.75"), Decimal("50000.00"), Decimal("65000.00"), 2),
@@ -156,14 +200,17 @@ def test_update_accumulator_adds_per_member_benefit_and_year(db: TestDatabase) -
 def test_updated_at_trigger_moves_on_update(db: TestDatabase) -> None:
     with db.admin(autocommit=False) as conn:
         claim = add_claim(conn, number="CLM-2026-01-000001")
-        conn.execute("UPDATE claims_service.claim SET updated_at = '2000-01-01' WHERE id = %s",
-                     (claim,))
+        conn.execute(
+            "UPDATE claims_service.claim SET updated_at = '2000-01-01' WHERE id = %s", (claim,)
+        )
         conn.commit()
-        conn.execute("UPDATE claims_service.claim SET status = 'cancelled' WHERE id = %s",
-                     (claim,))
+        conn.execute("UPDATE claims_service.claim SET status = 'cancelled' WHERE id = %s", (claim,))
         conn.commit()
-        updated = conn.execute("SELECT updated_at > now() - interval '1 minute' "
-                               "FROM claims_service.claim WHERE id = %s", (claim,)).fetchone()
+        updated = conn.execute(
+            "SELECT updated_at > now() - interval '1 minute' "
+            "FROM claims_service.claim WHERE id = %s",
+            (claim,),
+        ).fetchone()
     assert updated == (True,)
 
 
@@ -177,7 +224,8 @@ def test_audit_log_records_each_change_with_the_user(db: TestDatabase) -> None:
     with db.admin() as conn:
         rows = conn.execute(
             "SELECT operation, user_name, old_data->>'status', new_data->>'status' "
-            "FROM audit.audit_log WHERE row_id = %s ORDER BY id", (str(claim),)
+            "FROM audit.audit_log WHERE row_id = %s ORDER BY id",
+            (str(claim),),
         ).fetchall()
     assert rows == [
         ("INSERT", "claims_service_user", None, "submitted"),
@@ -201,7 +249,8 @@ def test_health_check_reports_the_seed_checks(db: TestDatabase) -> None:
 def test_monthly_partitions_are_created_idempotently_and_route_rows(db: TestDatabase) -> None:
     with db.admin() as conn:
         assert db.scalar("SELECT claims_service.create_monthly_partition('2026-03-15')") == (
-            "claim_2026_03")
+            "claim_2026_03"
+        )
         conn.execute("SELECT claims_service.create_monthly_partition('2026-03-01')")
         conn.execute(
             """
@@ -213,13 +262,19 @@ def test_monthly_partitions_are_created_idempotently_and_route_rows(db: TestData
                     gen_random_uuid(), 'cashless', 'outpatient', '2031-01-01')
             """
         )
-        placed: dict[str, str] = dict(conn.execute(
-            "SELECT claim_number, tableoid::regclass::text FROM claims_service.claim_partitioned"
-        ).fetchall())
+        placed: dict[str, str] = dict(
+            conn.execute(
+                "SELECT claim_number, tableoid::regclass::text "
+                "FROM claims_service.claim_partitioned"
+            ).fetchall()
+        )
         default_index = conn.execute(
-            "SELECT count(*) FROM pg_indexes WHERE tablename = 'claim_2026_03'").fetchone()
-    assert placed == {"CLM-X-1": "claims_service.claim_2026_03",
-                      "CLM-X-2": "claims_service.claim_partitioned_default"}
+            "SELECT count(*) FROM pg_indexes WHERE tablename = 'claim_2026_03'"
+        ).fetchone()
+    assert placed == {
+        "CLM-X-1": "claims_service.claim_2026_03",
+        "CLM-X-2": "claims_service.claim_partitioned_default",
+    }
     assert default_index is not None and default_index[0] >= 4  # the template's indexes
 
 
@@ -229,9 +284,14 @@ def test_member_eligibility_view_and_claims_dashboard(db: TestDatabase) -> None:
         add_coverage(conn, m, date(2020, 1, 1))
         add_claim(conn, number="CLM-2026-01-000003")
         add_claim(conn, number="CLM-2026-01-000004", status="rejected")
-        view = conn.execute("SELECT eligibility_status, reason FROM "
-                            "member_service.v_member_eligibility WHERE id = %s", (m,)).fetchone()
-        dash = conn.execute("SELECT total_claims, pending_claims, rejected_claims, total_charged "
-                            "FROM claims_service.v_claims_dashboard").fetchall()
+        view = conn.execute(
+            "SELECT eligibility_status, reason FROM "
+            "member_service.v_member_eligibility WHERE id = %s",
+            (m,),
+        ).fetchone()
+        dash = conn.execute(
+            "SELECT total_claims, pending_claims, rejected_claims, total_charged "
+            "FROM claims_service.v_claims_dashboard"
+        ).fetchall()
     assert view == ("eligible", "ELIGIBLE")
     assert dash == [(2, 1, 1, Decimal("300000.00"))]

@@ -31,8 +31,9 @@ def run(step: Step) -> Outcome:
     return Outcome(step.name, True, 0.0, step.describe(result), result)
 
 
-def test_archiving_step_archives_old_settled_demo_claims(db: TestDatabase,
-                                                         prefect_api: str) -> None:
+def test_archiving_step_archives_old_settled_demo_claims(
+    db: TestDatabase, prefect_api: str
+) -> None:
     from claims_askes.demo.seed import seed_demo_data
 
     seed_demo_data(members=40, claims=150, seed=7)
@@ -42,7 +43,8 @@ def test_archiving_step_archives_old_settled_demo_claims(db: TestDatabase,
     with db.admin() as conn:
         oldest, recent = conn.execute(
             "SELECT min(service_date), count(*) FILTER (WHERE submission_date >= "
-            "CURRENT_DATE - 30) FROM claims_service.claim").fetchone() or (None, None)
+            "CURRENT_DATE - 30) FROM claims_service.claim"
+        ).fetchone() or (None, None)
         assert oldest is not None and oldest > business_today() - timedelta(days=2 * 365)
         age = demo_archive_age()
         assert age.endswith("m")
@@ -54,11 +56,14 @@ def test_archiving_step_archives_old_settled_demo_claims(db: TestDatabase,
         moved = conn.execute(
             "SELECT count(*), max(service_date), count(*) FILTER (WHERE status NOT IN "
             "('approved', 'partially_approved', 'rejected', 'paid', 'cancelled')) "
-            "FROM archive.claim").fetchone()
+            "FROM archive.claim"
+        ).fetchone()
         assert moved is not None and moved[0] == report.claims_moved
         assert moved[1] < report.cutoff and moved[2] == 0
-        assert conn.execute("SELECT count(*) FILTER (WHERE submission_date >= CURRENT_DATE - 30)"
-                            " FROM claims_service.claim").fetchone() == (recent,)
+        assert conn.execute(
+            "SELECT count(*) FILTER (WHERE submission_date >= CURRENT_DATE - 30)"
+            " FROM claims_service.claim"
+        ).fetchone() == (recent,)
         # Again: the age stays (archived claims count for it), nothing more moves.
         assert demo_archive_age() == age
         again = {s.name: s for s in steps()}["claim-archiving"]

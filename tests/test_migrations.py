@@ -10,24 +10,58 @@ from claims_askes.db import migrate
 from tests.conftest import TestDatabase
 
 SEED_TABLES = {
-    "claims_service": {"claim", "claim_item", "claim_document", "claim_status_history",
-                       "claim_note", "claim_payment", "claim_partitioned"},
-    "member_service": {"member", "member_coverage", "member_dependent", "member_card",
-                       "member_eligibility"},
-    "provider_service": {"provider", "provider_facility", "provider_specialty",
-                         "provider_contract", "provider_fee_schedule"},
-    "benefit_service": {"plan_benefit", "benefit_limitation", "benefit_exclusion",
-                        "cost_sharing", "accumulator"},
+    "claims_service": {
+        "claim",
+        "claim_item",
+        "claim_document",
+        "claim_status_history",
+        "claim_note",
+        "claim_payment",
+        "claim_partitioned",
+    },
+    "member_service": {
+        "member",
+        "member_coverage",
+        "member_dependent",
+        "member_card",
+        "member_eligibility",
+    },
+    "provider_service": {
+        "provider",
+        "provider_facility",
+        "provider_specialty",
+        "provider_contract",
+        "provider_fee_schedule",
+    },
+    "benefit_service": {
+        "plan_benefit",
+        "benefit_limitation",
+        "benefit_exclusion",
+        "cost_sharing",
+        "accumulator",
+    },
     "policy_service": {"plan", "policy"},
     "authorization_service": {"authorization"},
     "payment_service": {"payment", "payment_batch"},
     "notification_service": {"notification", "notification_template"},
     "document_service": {"document"},
     "audit": {"audit_log"},
-    "archive": {"claim", "claim_item", "claim_document", "claim_status_history", "claim_note",
-                "claim_payment"},
-    "common": {"benefit_code", "service_type", "claim_type", "status_code", "reason_code",
-               "icd10_chapter"},
+    "archive": {
+        "claim",
+        "claim_item",
+        "claim_document",
+        "claim_status_history",
+        "claim_note",
+        "claim_payment",
+    },
+    "common": {
+        "benefit_code",
+        "service_type",
+        "claim_type",
+        "status_code",
+        "reason_code",
+        "icd10_chapter",
+    },
 }
 
 SEED_FUNCTIONS = {
@@ -44,8 +78,13 @@ SEED_FUNCTIONS = {
 }
 
 SEED_INDEXES = {
-    "idx_claim_member_id", "idx_claim_provider_id", "idx_claim_status", "idx_claim_service_date",
-    "idx_claim_submission_date", "idx_claim_member_status_date", "idx_claim_pending",
+    "idx_claim_member_id",
+    "idx_claim_provider_id",
+    "idx_claim_status",
+    "idx_claim_service_date",
+    "idx_claim_submission_date",
+    "idx_claim_member_status_date",
+    "idx_claim_pending",
     "idx_claim_service_date_brin",
 }
 
@@ -71,28 +110,38 @@ def test_every_seed_table_exists(db: TestDatabase) -> None:
     for schema, names in SEED_TABLES.items():
         for name in names:
             assert (schema, name) in tables or name == "claim_partitioned", (schema, name)
-    assert db.scalar("SELECT relkind FROM pg_class WHERE oid = "
-                     "'claims_service.claim_partitioned'::regclass") == "p"
+    assert (
+        db.scalar(
+            "SELECT relkind FROM pg_class WHERE oid = 'claims_service.claim_partitioned'::regclass"
+        )
+        == "p"
+    )
 
 
 def test_every_seed_function_exists(db: TestDatabase) -> None:
     with db.admin() as conn:
-        rows = set(conn.execute(
-            "SELECT n.nspname, p.proname FROM pg_proc p "
-            "JOIN pg_namespace n ON n.oid = p.pronamespace"
-        ).fetchall())
+        rows = set(
+            conn.execute(
+                "SELECT n.nspname, p.proname FROM pg_proc p "
+                "JOIN pg_namespace n ON n.oid = p.pronamespace"
+            ).fetchall()
+        )
     assert SEED_FUNCTIONS <= rows
 
 
 def test_seed_indexes_including_covering_partial_and_brin(db: TestDatabase) -> None:
     with db.admin() as conn:
-        rows: dict[str, str] = dict(conn.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'claims_service' "
-            "AND tablename = 'claim'"
-        ).fetchall())
+        rows: dict[str, str] = dict(
+            conn.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'claims_service' "
+                "AND tablename = 'claim'"
+            ).fetchall()
+        )
     assert SEED_INDEXES <= set(rows)
-    assert "INCLUDE (total_charged_amount, total_approved_amount)" in rows[
-        "idx_claim_member_status_date"]
+    assert (
+        "INCLUDE (total_charged_amount, total_approved_amount)"
+        in rows["idx_claim_member_status_date"]
+    )
     assert "WHERE ((status)::text = 'submitted'::text)" in rows["idx_claim_pending"]
     assert "USING brin" in rows["idx_claim_service_date_brin"]
 
@@ -130,20 +179,32 @@ def test_updated_at_trigger_on_every_table_with_the_column(db: TestDatabase) -> 
 
 
 MONEY_OR_STATUS = [
-    "claims_service.claim", "claims_service.claim_item", "claims_service.claim_payment",
-    "member_service.member", "member_service.member_coverage", "provider_service.provider",
-    "provider_service.provider_contract", "benefit_service.accumulator",
-    "benefit_service.plan_benefit", "benefit_service.cost_sharing",
-    "authorization_service.authorization", "policy_service.policy",
-    "payment_service.payment", "payment_service.payment_batch",
+    "claims_service.claim",
+    "claims_service.claim_item",
+    "claims_service.claim_payment",
+    "member_service.member",
+    "member_service.member_coverage",
+    "provider_service.provider",
+    "provider_service.provider_contract",
+    "benefit_service.accumulator",
+    "benefit_service.plan_benefit",
+    "benefit_service.cost_sharing",
+    "authorization_service.authorization",
+    "policy_service.policy",
+    "payment_service.payment",
+    "payment_service.payment_batch",
 ]
 
 
 @pytest.mark.parametrize("table", MONEY_OR_STATUS)
 def test_audit_triggers_on_tables_with_money_or_status(db: TestDatabase, table: str) -> None:
     with db.admin() as conn:
-        names = {r[0] for r in conn.execute(
-            "SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass", (table,)).fetchall()}
+        names = {
+            r[0]
+            for r in conn.execute(
+                "SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass", (table,)
+            ).fetchall()
+        }
     assert {"audit_insert", "audit_update", "audit_delete"} <= names
 
 
@@ -174,8 +235,10 @@ def test_common_0003_down_restores_0002s_health_check_exactly(db: TestDatabase) 
     from alembic import command
 
     config = migrate.alembic_config("common", db.url)
-    definition = ("SELECT pg_get_functiondef('common.health_check(timestamptz, interval, "
-                  "integer, interval, date)'::regprocedure)")
+    definition = (
+        "SELECT pg_get_functiondef('common.health_check(timestamptz, interval, "
+        "integer, interval, date)'::regprocedure)"
+    )
     head = str(db.scalar(definition))
     command.downgrade(config, "common_0002")
     down = str(db.scalar(definition))
@@ -219,20 +282,28 @@ def test_posting_outbox_backfill_and_back(db: TestDatabase) -> None:
                4, 1000, 'submitted', NULL, 0, NULL, NULL)""")
     command.upgrade(config, "head")
     with db.admin() as conn:
-        queued = conn.execute("SELECT claim_item_id::text, adjudication_version FROM "
-                              "claims_service.posting_outbox ORDER BY 1").fetchall()
-        assert queued == [("00000000-0000-0000-0000-000000000002", 2),
-                          ("00000000-0000-0000-0000-000000000003", 1)]
+        queued = conn.execute(
+            "SELECT claim_item_id::text, adjudication_version FROM "
+            "claims_service.posting_outbox ORDER BY 1"
+        ).fetchall()
+        assert queued == [
+            ("00000000-0000-0000-0000-000000000002", 2),
+            ("00000000-0000-0000-0000-000000000003", 1),
+        ]
         assert conn.execute(
             "SELECT count(*) FROM information_schema.columns WHERE table_schema = "
             "'claims_service' AND table_name = 'claim_item' AND column_name LIKE 'posted%'"
         ).fetchone() == (0,)
-        conn.execute("DELETE FROM claims_service.posting_outbox WHERE claim_item_id = "
-                     "'00000000-0000-0000-0000-000000000003'")  # posted meanwhile
+        conn.execute(
+            "DELETE FROM claims_service.posting_outbox WHERE claim_item_id = "
+            "'00000000-0000-0000-0000-000000000003'"
+        )  # posted meanwhile
     command.downgrade(config, "claims_service_0006")
     with db.admin() as conn:
-        marks = conn.execute("SELECT line_number, posted_at IS NOT NULL, posted_version FROM "
-                             "claims_service.claim_item WHERE claim_id = "
-                             "'00000000-0000-0000-0000-0000000000c1' ORDER BY 1").fetchall()
+        marks = conn.execute(
+            "SELECT line_number, posted_at IS NOT NULL, posted_version FROM "
+            "claims_service.claim_item WHERE claim_id = "
+            "'00000000-0000-0000-0000-0000000000c1' ORDER BY 1"
+        ).fetchall()
         assert marks == [(1, True, 1), (2, False, None), (3, True, 1), (4, False, None)]
     command.upgrade(config, "head")

@@ -38,10 +38,14 @@ def run_logs_and_artifacts(flow_run_id: str) -> str:
 
     async def read() -> tuple[list[Any], list[Any]]:
         async with get_client() as client:
-            logs = await client.read_logs(log_filter=LogFilter(
-                flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
-            artifacts = await client.read_artifacts(artifact_filter=ArtifactFilter(
-                flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+            logs = await client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id]))
+            )
+            artifacts = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(
+                    flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])
+                )
+            )
             return logs, artifacts
 
     logs, artifacts = asyncio.run(read())
@@ -49,8 +53,9 @@ def run_logs_and_artifacts(flow_run_id: str) -> str:
     return "\n".join([*(log.message for log in logs), *(str(a.data) for a in artifacts)])
 
 
-def test_no_secret_in_logs_artifacts_errors_or_deployments(db: TestDatabase,
-                                                          prefect_api: str) -> None:
+def test_no_secret_in_logs_artifacts_errors_or_deployments(
+    db: TestDatabase, prefect_api: str
+) -> None:
     with db.admin() as conn:
         s = Scenario(conn)
         plan = s.plan("PLAN-SECRET")
@@ -65,8 +70,9 @@ def test_no_secret_in_logs_artifacts_errors_or_deployments(db: TestDatabase,
     # A refused login: one line naming the problem, never the URL or its password.
     wrong = with_credentials(db.url, "claims_service_user", "WrongPassword-123456")
     env = dict(os.environ, DATABASE_URL=wrong)
-    done = subprocess.run([CLI, "db", "current"], env=env, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [CLI, "db", "current"], env=env, capture_output=True, text=True, timeout=120
+    )
     output = done.stdout + done.stderr
     assert done.returncode == 2 and "password authentication failed" in output, output
     assert "WrongPassword-123456" not in output and len(output.strip().splitlines()) == 1

@@ -26,8 +26,14 @@ from tests.conftest import TestDatabase
 CLI = str(Path(sys.executable).parent / "claims-askes")
 AS_OF = date(2026, 6, 15)  # with 2y: cutoff 2024-06-15
 CUTOFF = date(2024, 6, 15)
-CHILDREN = ("claim_item", "claim_status_history", "claim_note", "claim_document",
-            "claim_payment", "claim_readjustment")
+CHILDREN = (
+    "claim_item",
+    "claim_status_history",
+    "claim_note",
+    "claim_document",
+    "claim_payment",
+    "claim_readjustment",
+)
 LINE_CHILDREN = ("claim_item_decision", "claim_item_override")
 TABLES = (*LINE_CHILDREN, *CHILDREN, "claim")
 
@@ -40,7 +46,8 @@ def build_claims(conn: psycopg.Connection, claims: int = 60) -> None:
     an earlier decision (version 1), every 4th claim's first line a reviewer's override, every
     5th claim a settled readjustment; plus claim_partitioned rows in January, February and
     June."""
-    conn.execute("""
+    conn.execute(
+        """
         INSERT INTO claims_service.claim (id, claim_number, member_id, provider_id, policy_id,
             claim_type, service_type, service_date, total_charged_amount, status)
         SELECT gen_random_uuid(), 'CLM-A-' || lpad(g::text, 5, '0'), gen_random_uuid(),
@@ -48,7 +55,9 @@ def build_claims(conn: psycopg.Connection, claims: int = 60) -> None:
                DATE '2024-05-01' + (g * 3 %% 90), 100000 + g,
                CASE WHEN g %% 10 = 0 THEN 'submitted' WHEN g %% 3 = 0 THEN 'rejected'
                     ELSE 'approved' END
-        FROM generate_series(1, %(n)s) AS g""", {"n": claims})
+        FROM generate_series(1, %(n)s) AS g""",
+        {"n": claims},
+    )
     conn.execute("""
         INSERT INTO claims_service.claim_item (claim_id, line_number, charged_amount, status,
             approved_amount)
@@ -111,12 +120,21 @@ def build_claims(conn: psycopg.Connection, claims: int = 60) -> None:
 
 def fingerprint(conn: psycopg.Connection, schema: str, table: str) -> dict[str, str]:
     """row key -> the row as text over the source columns (what must survive the move)."""
-    columns = [r[0] for r in conn.execute(
-        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
-        "AND NOT attisdropped ORDER BY attnum", (f"claims_service.{table}",)).fetchall()]
-    rows = conn.execute(sql.SQL("SELECT {}, ROW({})::text FROM {}").format(
-        row_key_sql(table), sql.SQL(", ").join(sql.Identifier(c) for c in columns),
-        sql.Identifier(schema, table))).fetchall()
+    columns = [
+        r[0]
+        for r in conn.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+            "AND NOT attisdropped ORDER BY attnum",
+            (f"claims_service.{table}",),
+        ).fetchall()
+    ]
+    rows = conn.execute(
+        sql.SQL("SELECT {}, ROW({})::text FROM {}").format(
+            row_key_sql(table),
+            sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+            sql.Identifier(schema, table),
+        )
+    ).fetchall()
     assert len(rows) == len({r[0] for r in rows}), f"duplicate ids in {schema}.{table}"
     return {r[0]: r[1] for r in rows}
 
@@ -138,7 +156,8 @@ def everything(conn: psycopg.Connection) -> dict[str, dict[str, str]]:
 
 
 def expected_archived(conn: psycopg.Connection) -> set[str]:
-    rows = conn.execute("""
+    rows = conn.execute(
+        """
         SELECT c.id::text FROM claims_service.claim AS c
         WHERE c.service_date < %s AND c.status IN ('approved', 'rejected')
           AND NOT EXISTS (SELECT 1 FROM claims_service.claim_payment AS p
@@ -148,43 +167,56 @@ def expected_archived(conn: psycopg.Connection) -> set[str]:
           AND NOT EXISTS (SELECT 1 FROM claims_service.claim_item AS i
                           JOIN claims_service.posting_outbox AS o ON o.claim_item_id = i.id
                           WHERE i.claim_id = c.id)""",
-                        (CUTOFF,)).fetchall()
+        (CUTOFF,),
+    ).fetchall()
     return {r[0] for r in rows}
 
 
 def placed_by(conn: psycopg.Connection, table: str, key: str) -> list[tuple[str, str]]:
     """(key value, 'archive' or 'claims') of every row of `table` in either schema."""
-    return conn.execute(sql.SQL(
-        "SELECT {key}::text, 'archive' FROM {there} UNION ALL "
-        "SELECT {key}::text, 'claims' FROM {here}").format(
-            key=sql.Identifier(key), there=sql.Identifier("archive", table),
-            here=sql.Identifier("claims_service", table))).fetchall()
+    return conn.execute(
+        sql.SQL(
+            "SELECT {key}::text, 'archive' FROM {there} UNION ALL "
+            "SELECT {key}::text, 'claims' FROM {here}"
+        ).format(
+            key=sql.Identifier(key),
+            there=sql.Identifier("archive", table),
+            here=sql.Identifier("claims_service", table),
+        )
+    ).fetchall()
 
 
-def assert_archived_exactly(conn: psycopg.Connection, before: dict[str, dict[str, str]],
-                            claim_ids: set[str]) -> None:
+def assert_archived_exactly(
+    conn: psycopg.Connection, before: dict[str, dict[str, str]], claim_ids: set[str]
+) -> None:
     assert everything(conn) == before  # nothing lost, changed or duplicated
     archived = set(fingerprint(conn, "archive", "claim"))
     assert archived == claim_ids
     for table in CHILDREN:
         for claim_id, where in placed_by(conn, table, "claim_id"):
             assert (where == "archive") == (claim_id in claim_ids), (table, claim_id, where)
-    line_claim = {r[0]: r[1] for r in conn.execute(
-        "SELECT id::text, claim_id::text FROM archive.claim_item UNION ALL "
-        "SELECT id::text, claim_id::text FROM claims_service.claim_item").fetchall()}
+    line_claim = {
+        r[0]: r[1]
+        for r in conn.execute(
+            "SELECT id::text, claim_id::text FROM archive.claim_item UNION ALL "
+            "SELECT id::text, claim_id::text FROM claims_service.claim_item"
+        ).fetchall()
+    }
     for table in LINE_CHILDREN:
         rows = placed_by(conn, table, "claim_item_id")
         assert rows
         for line_id, where in rows:
             assert (where == "archive") == (line_claim[line_id] in claim_ids), (table, line_id)
-    left = conn.execute("SELECT count(*) FROM claims_service.claim_partitioned "
-                        "WHERE service_date < '2024-03-01'").fetchone()
+    left = conn.execute(
+        "SELECT count(*) FROM claims_service.claim_partitioned WHERE service_date < '2024-03-01'"
+    ).fetchone()
     moved = conn.execute("SELECT count(*) FROM archive.claim_partitioned").fetchone()
     assert left == (0,) and moved == (20,)
 
 
-def test_archives_exactly_the_settled_claims_before_the_cutoff(db: TestDatabase,
-                                                                prefect_api: str) -> None:
+def test_archives_exactly_the_settled_claims_before_the_cutoff(
+    db: TestDatabase, prefect_api: str
+) -> None:
     with db.admin() as conn:
         build_claims(conn)
         before = everything(conn)
@@ -198,18 +230,21 @@ def test_archives_exactly_the_settled_claims_before_the_cutoff(db: TestDatabase,
         assert report.held_back > 0
         assert_archived_exactly(conn, before, claim_ids)
         # The run log: per batch and table, equal counts and checksums, all moved.
-        log = conn.execute("SELECT count(*), count(*) FILTER (WHERE outcome = 'moved' AND "
-                           "source_rows = archived_rows AND source_checksum = "
-                           "archived_checksum), sum(source_rows) FILTER (WHERE table_name = "
-                           "'claim') FROM archive.archive_run_log WHERE run_id = %s",
-                           (report.run_id,)).fetchone()
+        log = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE outcome = 'moved' AND "
+            "source_rows = archived_rows AND source_checksum = "
+            "archived_checksum), sum(source_rows) FILTER (WHERE table_name = "
+            "'claim') FROM archive.archive_run_log WHERE run_id = %s",
+            (report.run_id,),
+        ).fetchone()
         assert log == (report.batches * 9 + 2, report.batches * 9 + 2, len(claim_ids))
         assert report.rows_moved["claim_item_decision"] == 2 * len(claim_ids)
         assert 0 < report.rows_moved["claim_item_override"] < len(claim_ids)
         assert 0 < report.rows_moved["claim_readjustment"] < len(claim_ids)
         # Archived months stay queryable, and insert-only for the claims service.
-        assert conn.execute("SELECT relispartition FROM pg_class WHERE oid = "
-                            "'archive.claim_2024_01'::regclass").fetchone() == (True,)
+        assert conn.execute(
+            "SELECT relispartition FROM pg_class WHERE oid = 'archive.claim_2024_01'::regclass"
+        ).fetchone() == (True,)
         again = claim_archiving(older_than="2y", batch_size=7, as_of=AS_OF)
         assert again.claims_moved == 0 and again.partitions_moved == []
         assert_archived_exactly(conn, before, claim_ids)
@@ -219,18 +254,22 @@ def test_archives_exactly_the_settled_claims_before_the_cutoff(db: TestDatabase,
             svc.execute("DELETE FROM archive.claim_2024_02")
 
 
-BACKLOG = re.compile(r"(\d+) settled claims ready to archive and (\d+) held back \((\d+) with "
-                     r"lines not posted yet, (\d+) with a payment pending or scheduled, (\d+) "
-                     r"with a readjustment open\), (\d+) non-empty partitions older than 2 years "
-                     r"\(cutoff 2024-06-15\)")
+BACKLOG = re.compile(
+    r"(\d+) settled claims ready to archive and (\d+) held back \((\d+) with "
+    r"lines not posted yet, (\d+) with a payment pending or scheduled, (\d+) "
+    r"with a readjustment open\), (\d+) non-empty partitions older than 2 years "
+    r"\(cutoff 2024-06-15\)"
+)
 
 
 def archive_backlog(conn: psycopg.Connection) -> tuple[str, tuple[int, ...]]:
     """common.health_check()'s archive_backlog on AS_OF: its status, and from its details
     (ready, held back, of which unposted, unpaid, readjusting, partitions)."""
-    row = conn.execute("SELECT status, details FROM common.health_check(NULL, '26 hours', 2, "
-                       "'2 years', %s) WHERE check_name = 'archive_backlog'", (AS_OF,)
-                       ).fetchone()
+    row = conn.execute(
+        "SELECT status, details FROM common.health_check(NULL, '26 hours', 2, "
+        "'2 years', %s) WHERE check_name = 'archive_backlog'",
+        (AS_OF,),
+    ).fetchone()
     assert row is not None
     found = BACKLOG.fullmatch(row[1])
     assert found, row[1]
@@ -245,7 +284,10 @@ def backlog_of_build_claims(claims: int = 60) -> tuple[int, ...]:
         if (g * 3 % 90) >= 45 or g % 10 == 0:  # on or after 2024-06-15, or not settled
             continue
         in_outbox, payment_pending, readjustment_open = (
-            g % 13 == 0, g % 3 != 0 and g % 7 == 0, g % 11 == 0)  # (approved: g % 3 != 0)
+            g % 13 == 0,
+            g % 3 != 0 and g % 7 == 0,
+            g % 11 == 0,
+        )  # (approved: g % 3 != 0)
         unposted += in_outbox
         unpaid += payment_pending
         readjusting += readjustment_open
@@ -256,36 +298,39 @@ def backlog_of_build_claims(claims: int = 60) -> tuple[int, ...]:
     return ready, held, unposted, unpaid, readjusting
 
 
-def test_archive_backlog_counts_what_the_archiver_takes(db: TestDatabase,
-                                                        prefect_api: str) -> None:
+def test_archive_backlog_counts_what_the_archiver_takes(db: TestDatabase, prefect_api: str) -> None:
     """common 0003: the settled claims the archiver holds back (a line not posted, a payment
     pending, a readjustment open) are no backlog: the details report them apart, and alone
     they are not a warning."""
     with db.admin() as conn:
         build_claims(conn)
         ready, held, unposted, unpaid, readjusting = backlog_of_build_claims()
-        assert ready == len(expected_archived(conn)) and min(held, unposted, unpaid,
-                                                             readjusting) > 0
-        assert archive_backlog(conn) == (
-            "warning", (ready, held, unposted, unpaid, readjusting, 2))
+        assert (
+            ready == len(expected_archived(conn)) and min(held, unposted, unpaid, readjusting) > 0
+        )
+        assert archive_backlog(conn) == ("warning", (ready, held, unposted, unpaid, readjusting, 2))
 
         report = claim_archiving(older_than="2y", batch_size=100, as_of=AS_OF)
         assert report.claims_moved == ready
-        assert archive_backlog(conn) == (
-            "healthy", (0, held, unposted, unpaid, readjusting, 0))
+        assert archive_backlog(conn) == ("healthy", (0, held, unposted, unpaid, readjusting, 0))
 
         # CLM-A-00007 waits for its payment only: paid, it is ready, a backlog again.
-        conn.execute("UPDATE claims_service.claim_payment AS p SET status = 'paid' "
-                     "FROM claims_service.claim AS c WHERE c.id = p.claim_id "
-                     "AND c.claim_number = 'CLM-A-00007'")
+        conn.execute(
+            "UPDATE claims_service.claim_payment AS p SET status = 'paid' "
+            "FROM claims_service.claim AS c WHERE c.id = p.claim_id "
+            "AND c.claim_number = 'CLM-A-00007'"
+        )
         assert archive_backlog(conn) == (
-            "warning", (1, held - 1, unposted, unpaid - 1, readjusting, 0))
+            "warning",
+            (1, held - 1, unposted, unpaid - 1, readjusting, 0),
+        )
         assert claim_archiving(older_than="2y", as_of=AS_OF).claims_moved == 1
         assert archive_backlog(conn)[0] == "healthy"
 
 
-def test_a_conflict_in_the_archive_stops_the_run_with_nothing_lost(db: TestDatabase,
-                                                                    prefect_api: str) -> None:
+def test_a_conflict_in_the_archive_stops_the_run_with_nothing_lost(
+    db: TestDatabase, prefect_api: str
+) -> None:
     with db.admin() as conn:
         build_claims(conn)
         conn.execute("""
@@ -301,10 +346,12 @@ def test_a_conflict_in_the_archive_stops_the_run_with_nothing_lost(db: TestDatab
             claim_archiving(older_than="2y", batch_size=100, as_of=AS_OF)
         after = everything(conn)
         assert after["claim_item"] == before["claim_item"]
-        assert conn.execute("SELECT count(*) FROM claims_service.claim WHERE claim_number = "
-                            "'CLM-A-00001'").fetchone() == (1,)
-        failed = conn.execute("SELECT detail FROM archive.archive_run_log "
-                              "WHERE outcome = 'failed'").fetchone()
+        assert conn.execute(
+            "SELECT count(*) FROM claims_service.claim WHERE claim_number = 'CLM-A-00001'"
+        ).fetchone() == (1,)
+        failed = conn.execute(
+            "SELECT detail FROM archive.archive_run_log WHERE outcome = 'failed'"
+        ).fetchone()
         assert failed is not None and "CLM-A-00001" in failed[0]
 
 
@@ -313,16 +360,35 @@ def run_cli(api_url: str, crash_at: str | None) -> subprocess.CompletedProcess[s
     env.pop("CLAIMS_ASKES_CRASH_AT", None)
     if crash_at:
         env["CLAIMS_ASKES_CRASH_AT"] = crash_at
-    return subprocess.run([CLI, "run", "claim-archiving", "--older-than", "2y", "--batch-size",
-                           "5", "--as-of", AS_OF.isoformat(), "--json"], env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        [
+            CLI,
+            "run",
+            "claim-archiving",
+            "--older-than",
+            "2y",
+            "--batch-size",
+            "5",
+            "--as-of",
+            AS_OF.isoformat(),
+            "--json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("point", ["archive-partition-before-commit",
-                                   "archive-batch-before-commit", "archive-after-batch"])
-def test_killed_run_then_rerun_loses_and_duplicates_nothing(db: TestDatabase, prefect_api: str,
-                                                             point: str) -> None:
+@pytest.mark.parametrize(
+    "point",
+    ["archive-partition-before-commit", "archive-batch-before-commit", "archive-after-batch"],
+)
+def test_killed_run_then_rerun_loses_and_duplicates_nothing(
+    db: TestDatabase, prefect_api: str, point: str
+) -> None:
     with db.admin() as conn:
         build_claims(conn)
         before = everything(conn)
@@ -342,27 +408,35 @@ def test_the_service_moves_records_of_settled_claims_only(db: TestDatabase) -> N
     claim not settled, or a table other than the three record tables, and moves nothing."""
     with db.admin() as conn:
         build_claims(conn, claims=20)
-        open_claim = conn.execute("SELECT id FROM claims_service.claim WHERE claim_number = "
-                                  "'CLM-A-00010'").fetchone()  # still submitted
-        settled = conn.execute("SELECT id FROM claims_service.claim WHERE claim_number = "
-                               "'CLM-A-00001'").fetchone()
+        open_claim = conn.execute(
+            "SELECT id FROM claims_service.claim WHERE claim_number = 'CLM-A-00010'"
+        ).fetchone()  # still submitted
+        settled = conn.execute(
+            "SELECT id FROM claims_service.claim WHERE claim_number = 'CLM-A-00001'"
+        ).fetchone()
         assert open_claim and settled
         decisions = conn.execute(
-            "SELECT count(*) FROM claims_service.claim_item_decision").fetchone()
+            "SELECT count(*) FROM claims_service.claim_item_decision"
+        ).fetchone()
     with db.as_role("claims_service_user") as svc:
         with pytest.raises(psycopg.errors.CheckViolation, match="CLM-A-00010"):
-            svc.execute("SELECT claims_service.archive_claim_records('claim_item_decision', "
-                        "%s, NULL)", ([open_claim[0], settled[0]],))
+            svc.execute(
+                "SELECT claims_service.archive_claim_records('claim_item_decision', %s, NULL)",
+                ([open_claim[0], settled[0]],),
+            )
         with pytest.raises(psycopg.errors.InvalidParameterValue):
-            svc.execute("SELECT claims_service.archive_claim_records('claim_item', %s, NULL)",
-                        ([settled[0]],))
+            svc.execute(
+                "SELECT claims_service.archive_claim_records('claim_item', %s, NULL)",
+                ([settled[0]],),
+            )
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             svc.execute("DELETE FROM claims_service.claim_item_decision")
     with db.admin() as conn:
-        assert conn.execute("SELECT count(*) FROM claims_service.claim_item_decision"
-                            ).fetchone() == decisions
-        assert conn.execute("SELECT count(*) FROM archive.claim_item_decision"
-                            ).fetchone() == (0,)
+        assert (
+            conn.execute("SELECT count(*) FROM claims_service.claim_item_decision").fetchone()
+            == decisions
+        )
+        assert conn.execute("SELECT count(*) FROM archive.claim_item_decision").fetchone() == (0,)
 
 
 def test_every_table_hanging_off_a_claim_is_archived_with_it(db: TestDatabase) -> None:

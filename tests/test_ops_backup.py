@@ -57,7 +57,8 @@ def counts(url: str, tables: list[str]) -> dict[str, int]:
 
 
 def test_demo_backup_verifies_drills_and_restores_with_equal_counts(
-        db: TestDatabase, backup_dir: Path, prefect_api: str) -> None:
+    db: TestDatabase, backup_dir: Path, prefect_api: str
+) -> None:
     seed_demo(db)
     report = database_backup(drill="always")
     v = report.verification
@@ -69,8 +70,9 @@ def test_demo_backup_verifies_drills_and_restores_with_equal_counts(
     assert not list(backup_dir.glob("*.partial"))
     manifest = json.loads(manifest_path.read_text())
     rows = {f"{t['schema_name']}.{t['table']}": t["rows"] for t in manifest["tables"]}
-    live = counts(db.url, ["claims_service.claim", "claims_service.claim_item",
-                           "member_service.member"])
+    live = counts(
+        db.url, ["claims_service.claim", "claims_service.claim_item", "member_service.member"]
+    )
     assert all(rows[t] == n for t, n in live.items()) and live["claims_service.claim"] == 150
     assert manifest["sha256"] == b.sha256_of(dump) and manifest["server_version"]
 
@@ -81,30 +83,40 @@ def test_demo_backup_verifies_drills_and_restores_with_equal_counts(
         assert counts(b.with_database(db.url, target), list(live)) == live
         with pytest.raises(RestoreRefused, match="has data"):
             database_restore(backup_id=report.backup_id, target_database=target)
-        forced = database_restore(backup_id=report.backup_id, target_database=target,
-                                  force=True)
+        forced = database_restore(backup_id=report.backup_id, target_database=target, force=True)
         assert forced.mismatches == []
     finally:
         drop_database(db.cluster.admin_url, target)
 
 
 def test_schema_restore_with_clean_refuses_data_without_force(
-        db: TestDatabase, backup_dir: Path, prefect_api: str) -> None:
+    db: TestDatabase, backup_dir: Path, prefect_api: str
+) -> None:
     seed_demo(db)
     report = database_backup(scope="schema", schema_name="claims_service", drill="never")
     with db.admin() as conn:
         conn.execute("DELETE FROM claims_service.claim_note")
     with pytest.raises(RestoreRefused):
-        database_restore(backup_id=report.backup_id, target_database=db.name,
-                         schema_name="claims_service", clean=True)
-    restored = database_restore(backup_id=report.backup_id, target_database=db.name,
-                                schema_name="claims_service", clean=True, force=True)
+        database_restore(
+            backup_id=report.backup_id,
+            target_database=db.name,
+            schema_name="claims_service",
+            clean=True,
+        )
+    restored = database_restore(
+        backup_id=report.backup_id,
+        target_database=db.name,
+        schema_name="claims_service",
+        clean=True,
+        force=True,
+    )
     assert restored.mismatches == []
     assert db.scalar("SELECT count(*) FROM claims_service.claim_note") > 0  # type: ignore[operator]
 
 
-def test_flipped_byte_or_truncation_fails_verification(db: TestDatabase, backup_dir: Path,
-                                                       prefect_api: str) -> None:
+def test_flipped_byte_or_truncation_fails_verification(
+    db: TestDatabase, backup_dir: Path, prefect_api: str
+) -> None:
     seed_demo(db)
     manifest = b.create_backup("full", None)
     assert b.verify_backup(manifest.backup_id).ok
@@ -128,8 +140,9 @@ def test_flipped_byte_or_truncation_fails_verification(db: TestDatabase, backup_
     assert b.newest_verified(b.list_backups()) is None
 
 
-def test_retention_never_deletes_the_last_verified_backup(db: TestDatabase, backup_dir: Path,
-                                                          prefect_api: str) -> None:
+def test_retention_never_deletes_the_last_verified_backup(
+    db: TestDatabase, backup_dir: Path, prefect_api: str
+) -> None:
     ids = []
     for _ in range(3):  # oldest first; a small schema keeps it quick
         ids.append(b.create_backup("schema", "policy_service").backup_id)
@@ -139,8 +152,9 @@ def test_retention_never_deletes_the_last_verified_backup(db: TestDatabase, back
     assert b.apply_retention(policy) == []  # no backup has a newer verified one
     assert {e.manifest.backup_id for e in b.list_backups()} == set(ids)
     b.verify_backup(ids[2])
-    assert b.apply_retention(RetentionPolicy(keep_count=1, keep_days=0, min_verified=2)
-                             ) == [ids[1]]  # the old verified one is the 2nd verified: kept
+    assert b.apply_retention(RetentionPolicy(keep_count=1, keep_days=0, min_verified=2)) == [
+        ids[1]
+    ]  # the old verified one is the 2nd verified: kept
     assert b.apply_retention(policy) == [ids[0]]
     remaining = b.list_backups()
     assert [e.manifest.backup_id for e in remaining] == [ids[2]] and remaining[0].verified
@@ -148,7 +162,8 @@ def test_retention_never_deletes_the_last_verified_backup(db: TestDatabase, back
 
 
 def test_monitoring_is_critical_without_a_fresh_verified_backup(
-        db: TestDatabase, backup_dir: Path, prefect_api: str) -> None:
+    db: TestDatabase, backup_dir: Path, prefect_api: str
+) -> None:
     today = datetime.now(UTC).date()
     partition_maintenance(premake=3, as_of=today)
     with pytest.raises(HealthCheckFailed, match="backup_freshness"):
@@ -179,8 +194,13 @@ def start_cli(api_url: str, *args: str, crash_at: str | None = None) -> subproce
     env.pop("CLAIMS_ASKES_CRASH_AT", None)
     if crash_at:
         env["CLAIMS_ASKES_CRASH_AT"] = crash_at
-    return subprocess.Popen([CLI, "run", "database-backup", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [CLI, "run", "database-backup", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def run_killed(api_url: str, *args: str, crash_at: str) -> None:
@@ -192,8 +212,10 @@ def run_killed(api_url: str, *args: str, crash_at: str) -> None:
 def drill_databases(db: TestDatabase) -> list[str]:
     """The drill databases of the test's database on the server."""
     with db.admin() as conn:
-        rows = conn.execute("SELECT datname FROM pg_database WHERE starts_with(datname, %s) "
-                            "ORDER BY 1", (f"{db.name[:40]}_drill_",)).fetchall()
+        rows = conn.execute(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, %s) ORDER BY 1",
+            (f"{db.name[:40]}_drill_",),
+        ).fetchall()
     return [str(r[0]) for r in rows]
 
 
@@ -206,7 +228,8 @@ def use_backup_dir(directory: Path) -> None:
 
 @pytest.mark.slow
 def test_drill_database_of_a_killed_run_is_dropped_by_the_next_run(
-        db: TestDatabase, backup_dir: Path, prefect_api: str) -> None:
+    db: TestDatabase, backup_dir: Path, prefect_api: str
+) -> None:
     seed_demo(db)
     run_killed(prefect_api, "--drill", "always", crash_at="backup-drill-restored")
     left = drill_databases(db)
@@ -222,7 +245,8 @@ def test_drill_database_of_a_killed_run_is_dropped_by_the_next_run(
 
 @pytest.mark.slow
 def test_backup_killed_before_verification_is_verified_by_the_next_run(
-        db: TestDatabase, backup_dir: Path, prefect_api: str) -> None:
+    db: TestDatabase, backup_dir: Path, prefect_api: str
+) -> None:
     seed_demo(db)
     run_killed(prefect_api, "--drill", "never", crash_at="backup-after-manifest")
     [entry] = b.list_backups()
@@ -256,13 +280,13 @@ def connected_drills(db: TestDatabase) -> list[str]:
         rows = conn.execute(
             "SELECT d.datname FROM pg_database AS d WHERE starts_with(d.datname, %s) "
             "AND EXISTS (SELECT 1 FROM pg_stat_activity AS a WHERE a.datid = d.oid "
-            "            AND a.state = 'idle') ORDER BY 1", (f"{db.name[:40]}_drill_",)
+            "            AND a.state = 'idle') ORDER BY 1",
+            (f"{db.name[:40]}_drill_",),
         ).fetchall()
     return [str(r[0]) for r in rows]
 
 
-def wait_for_drill(db: TestDatabase, process: subprocess.Popen[str], timeout: float = 240
-                   ) -> str:
+def wait_for_drill(db: TestDatabase, process: subprocess.Popen[str], timeout: float = 240) -> str:
     """The drill database of `process` as soon as the process is connected to it (polled
     every 20 ms)."""
     deadline = time.monotonic() + timeout
@@ -277,7 +301,8 @@ def wait_for_drill(db: TestDatabase, process: subprocess.Popen[str], timeout: fl
 
 @pytest.mark.slow
 def test_a_concurrent_run_drops_a_killed_runs_drill_but_never_a_live_one(
-        db: TestDatabase, backup_dir: Path, prefect_api: str, tmp_path: Path) -> None:
+    db: TestDatabase, backup_dir: Path, prefect_api: str, tmp_path: Path
+) -> None:
     """Run P is frozen (SIGSTOP) inside its restore drill, holding its directory's lock; a
     run K with another directory (another machine) is killed inside its own drill; a third
     run R drops K's drill database and leaves P's; P, resumed, finishes its drill."""
@@ -303,20 +328,27 @@ def test_a_concurrent_run_drops_a_killed_runs_drill_but_never_a_live_one(
 
 
 def test_abandoned_drill_sweep_matches_names_strictly_and_spares_held_drills(
-        db: TestDatabase) -> None:
+    db: TestDatabase,
+) -> None:
     """Only `<db>_drill_<8 hex>` is ever dropped, and only with no session connected and its
     drill's advisory lock free (a live drill holds it from before its database exists)."""
     prefix = f"{db.name[:40]}_drill_"
     abandoned, connected, locked = f"{prefix}0badf00d", f"{prefix}00c0ffee", f"{prefix}1ced7ea5"
-    decoys = [f"{prefix}copy", f"{prefix}0badf00d_x", f"{prefix}0BADF00D",
-              f"x{db.name[:40]}_drill_0badf00d"]
+    decoys = [
+        f"{prefix}copy",
+        f"{prefix}0badf00d_x",
+        f"{prefix}0BADF00D",
+        f"x{db.name[:40]}_drill_0badf00d",
+    ]
     names = [abandoned, connected, locked, *decoys]
     for name in names:
         b.create_database(name)
     try:
-        with b.drill_database(db.name) as live, \
-                psycopg.connect(b.with_database(db.url, connected)), \
-                db.admin() as holder:
+        with (
+            b.drill_database(db.name) as live,
+            psycopg.connect(b.with_database(db.url, connected)),
+            db.admin() as holder,
+        ):
             holder.execute("SELECT pg_advisory_lock(%s)", (b.drill_lock_key(locked),))
             assert b.drop_abandoned_drills() == [abandoned]
             with db.admin() as conn:

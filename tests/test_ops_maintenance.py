@@ -21,8 +21,7 @@ def reltuples(db: TestDatabase, table: str) -> float:
 
 def test_vacuum_analyze_reindex_and_bloat(db: TestDatabase, prefect_api: str) -> None:
     assert reltuples(db, "claims_service.claim_note") == -1  # never analyzed
-    report = database_maintenance(vacuum=True, reindex_schemas=True,
-                                  schemas=["claims_service"])
+    report = database_maintenance(vacuum=True, reindex_schemas=True, schemas=["claims_service"])
     assert "claims_service.claim_note" in report.vacuumed
     assert reltuples(db, "claims_service.claim_note") == 0
     assert report.reindexed == ["claims_service"]
@@ -31,8 +30,9 @@ def test_vacuum_analyze_reindex_and_bloat(db: TestDatabase, prefect_api: str) ->
         database_maintenance(schemas=["pg_catalog"])
 
 
-def test_idle_sessions_terminated_only_when_asked_and_lock_waits(db: TestDatabase,
-                                                                 prefect_api: str) -> None:
+def test_idle_sessions_terminated_only_when_asked_and_lock_waits(
+    db: TestDatabase, prefect_api: str
+) -> None:
     idle = db.as_role("claims_service_user")
     pid = idle.info.backend_pid
     time.sleep(0.2)
@@ -53,8 +53,10 @@ def test_idle_sessions_terminated_only_when_asked_and_lock_waits(db: TestDatabas
     blocked.start()
     try:
         for _ in range(50):
-            if db.scalar("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
-                         "'Lock' AND pid = %s", (waiter.info.backend_pid,)):
+            if db.scalar(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid = %s",
+                (waiter.info.backend_pid,),
+            ):
                 break
             time.sleep(0.1)
         report = database_maintenance(analyze_tables=False, schemas=["policy_service"])

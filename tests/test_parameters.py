@@ -17,8 +17,12 @@ from deployments.project import DeploymentEntry, load_flow, read_project
 
 ENTRIES = read_project()
 # CLI options named apart from their field (kept as users have typed them).
-RENAMED = {"lock_timeout": ("lock_timeout_seconds",), "schema": ("schema_name", "schemas"),
-           "analyze": ("analyze_tables",), "reindex": ("reindex_schemas",)}
+RENAMED = {
+    "lock_timeout": ("lock_timeout_seconds",),
+    "schema": ("schema_name", "schemas"),
+    "analyze": ("analyze_tables",),
+    "reindex": ("reindex_schemas",),
+}
 CLI_ONLY = {"json_output"}
 
 
@@ -42,8 +46,14 @@ def test_the_flow_signature_is_its_model(entry: DeploymentEntry) -> None:
         assert shown.get("description") == field.description, name
         if not field.is_required():
             assert shown.get("default") == model_schema[name].get("default"), name
-        for bound in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-                      "pattern", "enum"):
+        for bound in (
+            "minimum",
+            "maximum",
+            "exclusiveMinimum",
+            "exclusiveMaximum",
+            "pattern",
+            "enum",
+        ):
             assert shown.get(bound) == model_schema[name].get(bound), (name, bound)
 
 
@@ -68,12 +78,16 @@ def test_the_command_line_options_are_the_models(entry: DeploymentEntry) -> None
             expected = field.get_default(call_default_factory=True)
             default = param.default
             assert default == expected or (expected == [] and default is None), (
-                f"run {entry.name} --{param.name}: default {default!r}, model {expected!r}")
+                f"run {entry.name} --{param.name}: default {default!r}, model {expected!r}"
+            )
 
 
 def defaults(model: type[BaseModel]) -> dict[str, Any]:
-    return {name: f.get_default(call_default_factory=True)
-            for name, f in model.model_fields.items() if not f.is_required()}
+    return {
+        name: f.get_default(call_default_factory=True)
+        for name, f in model.model_fields.items()
+        if not f.is_required()
+    }
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
@@ -85,4 +99,3 @@ def test_prefect_yaml_sets_only_what_differs_from_the_model(entry: DeploymentEnt
         values = {**entry.parameters, **schedule.get("parameters", {})}
         if not any(f.is_required() for f in model.model_fields.values()):
             model(**values)  # every value the file sets is one the model accepts
-

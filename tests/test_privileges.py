@@ -15,13 +15,18 @@ from tests.fixtures_sql import add_member
 
 OPERATIONS = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
 ROLES = [s.role for s in SERVICES] + [REPORTING_ROLE]
-APPEND_ONLY = {("benefit_service", "accumulator_posting"),
-               ("benefit_service", "accumulator_opening"),
-               ("claims_service", "claim_item_decision")}
+APPEND_ONLY = {
+    ("benefit_service", "accumulator_posting"),
+    ("benefit_service", "accumulator_opening"),
+    ("claims_service", "claim_item_decision"),
+}
 #: the service changes these but never deletes them (members; reviewers' decisions and
 #: readjustments are records)
-NO_DELETE = {("member_service", "member"), ("claims_service", "claim_item_override"),
-             ("claims_service", "claim_readjustment")}
+NO_DELETE = {
+    ("member_service", "member"),
+    ("claims_service", "claim_item_override"),
+    ("claims_service", "claim_readjustment"),
+}
 
 
 def expected_privilege(role: str, schema: str, table: str, op: str) -> bool:
@@ -29,8 +34,9 @@ def expected_privilege(role: str, schema: str, table: str, op: str) -> bool:
     if role == REPORTING_ROLE and (schema, table) in APPEND_ONLY:
         return op == "SELECT"
     if role == REPORTING_ROLE:
-        return (op == "SELECT" and schema != "audit"
-                and (schema, table) != ("member_service", "member"))
+        return (
+            op == "SELECT" and schema != "audit" and (schema, table) != ("member_service", "member")
+        )
     own = role.removesuffix("_user")
     if (schema, table) in APPEND_ONLY:
         return schema == own and op in {"SELECT", "INSERT"}
@@ -49,7 +55,9 @@ def test_privilege_matrix_of_every_role_schema_table_and_operation(db: TestDatab
     with db.admin() as conn:
         tables = conn.execute(
             "SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY(%s) "
-            "AND tablename <> 'alembic_version'", (list(ALL_SCHEMAS),)).fetchall()
+            "AND tablename <> 'alembic_version'",
+            (list(ALL_SCHEMAS),),
+        ).fetchall()
         actual = {
             (r[0], r[1], r[2], r[3]): r[4]
             for r in conn.execute(
@@ -66,7 +74,8 @@ def test_privilege_matrix_of_every_role_schema_table_and_operation(db: TestDatab
         }
     assert len(tables) > 40
     wrong = sorted(
-        key for key, allowed in actual.items()
+        key
+        for key, allowed in actual.items()
         if allowed != expected_privilege(key[0], key[1], key[2], key[3])
     )
     assert wrong == []
@@ -83,15 +92,20 @@ def test_no_role_may_create_objects_in_any_schema(db: TestDatabase) -> None:
 
 
 @pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.key)
-def test_a_service_reading_another_services_schema_is_refused(db: TestDatabase,
-                                                              service: Service) -> None:
-    other = ("benefit_service.accumulator" if service.schema != "benefit_service"
-             else "claims_service.claim")
+def test_a_service_reading_another_services_schema_is_refused(
+    db: TestDatabase, service: Service
+) -> None:
+    other = (
+        "benefit_service.accumulator"
+        if service.schema != "benefit_service"
+        else "claims_service.claim"
+    )
     with db.as_role(service.role) as conn:
         conn.execute("SELECT count(*) FROM common.reason_code")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute(sql.SQL("SELECT count(*) FROM {}").format(
-                sql.Identifier(*other.split("."))))
+            conn.execute(
+                sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(*other.split(".")))
+            )
 
 
 def test_reporting_sees_masked_national_ids_only(db: TestDatabase) -> None:
@@ -102,8 +116,9 @@ def test_reporting_sees_masked_national_ids_only(db: TestDatabase) -> None:
             conn.execute("SELECT national_id FROM member_service.member")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("INSERT INTO common.service_type VALUES ('x', 'x', 'x')")
-        masked = conn.execute("SELECT national_id FROM member_service.v_member_masked "
-                              "WHERE id = %s", (m,)).fetchone()
+        masked = conn.execute(
+            "SELECT national_id FROM member_service.v_member_masked WHERE id = %s", (m,)
+        ).fetchone()
     assert masked == ("************0001",)
 
 
@@ -133,5 +148,6 @@ def test_row_level_security_on_members(db: TestDatabase) -> None:
 def test_database_connect_is_limited_to_our_roles(db: TestDatabase) -> None:
     with db.admin() as conn:
         public_connect = conn.execute(
-            "SELECT has_database_privilege('public', current_database(), 'CONNECT')").fetchone()
+            "SELECT has_database_privilege('public', current_database(), 'CONNECT')"
+        ).fetchone()
     assert public_connect == (False,)

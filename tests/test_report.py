@@ -37,14 +37,21 @@ def decide_some(conn: psycopg.Connection) -> None:
             status = (ARRAY['approved', 'partially_approved', 'rejected', 'pended',
                             'submitted'])[1 + n % 5]
         FROM numbered WHERE numbered.id = c.id""")
-    codes = [r[0] for r in conn.execute(
-        "SELECT code FROM common.reason_code WHERE category = 'rejection' ORDER BY code LIMIT 2")]
-    conn.execute("""
+    codes = [
+        r[0]
+        for r in conn.execute(
+            "SELECT code FROM common.reason_code WHERE category = 'rejection' ORDER BY code LIMIT 2"
+        )
+    ]
+    conn.execute(
+        """
         UPDATE claims_service.claim_item ci
         SET status = 'rejected',
             reason_code = CASE WHEN ci.line_number = 1 THEN %s ELSE %s END
         FROM claims_service.claim c
-        WHERE c.id = ci.claim_id AND c.status = 'rejected'""", codes)
+        WHERE c.id = ci.claim_id AND c.status = 'rejected'""",
+        codes,
+    )
 
 
 def test_dashboard_numbers_are_the_claims(db: TestDatabase, tmp_path: Path) -> None:
@@ -56,8 +63,9 @@ def test_dashboard_numbers_are_the_claims(db: TestDatabase, tmp_path: Path) -> N
                    count(*) FILTER (WHERE status IN ('submitted', 'in_review')),
                    sum(total_charged_amount)
             FROM claims_service.claim""").fetchone()
-        rejected_lines = conn.execute("SELECT count(*) FROM claims_service.claim_item "
-                                      "WHERE status = 'rejected'").fetchone()
+        rejected_lines = conn.execute(
+            "SELECT count(*) FROM claims_service.claim_item WHERE status = 'rejected'"
+        ).fetchone()
     assert expected is not None and rejected_lines is not None
     dashboard = read_dashboard()
     assert dashboard.claims == expected[0] == 15
@@ -82,8 +90,14 @@ def test_report_command_writes_the_file(db: TestDatabase, tmp_path: Path) -> Non
         build_world(conn, members=2)
         decide_some(conn)
     out = tmp_path / "dash.html"
-    done = subprocess.run([CLI, "report", "--output", str(out)], env=dict(os.environ),
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [CLI, "report", "--output", str(out)],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert out.is_file() and "claims of the last 30 days: 6" in done.stdout
 

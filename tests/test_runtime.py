@@ -14,7 +14,8 @@ VARIABLE = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
 
 
 def test_the_local_api_gets_longer_than_prefects_default_to_start(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delenv(VARIABLE, raising=False)
     assert startup.value() == startup.default() == 20
     with patient_local_api():
@@ -23,14 +24,14 @@ def test_the_local_api_gets_longer_than_prefects_default_to_start(
 
 
 def test_a_startup_time_chosen_in_a_prefect_profile_is_kept(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delenv(VARIABLE, raising=False)
     with temporary_settings({startup: 45}), patient_local_api():
         assert startup.value() == 45
 
 
-def test_a_startup_time_chosen_in_the_environment_is_kept(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_startup_time_chosen_in_the_environment_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     # Even Prefect's own 20, when the user set it: the variable is the user's choice.
     monkeypatch.setenv(VARIABLE, "20")
     with patient_local_api():
@@ -38,7 +39,8 @@ def test_a_startup_time_chosen_in_the_environment_is_kept(
 
 
 def test_prefect_telemetry_is_off_unless_the_user_turned_it_on(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from claims_askes.core.runtime import TELEMETRY_OFF
 
     for name in TELEMETRY_OFF:

@@ -45,8 +45,7 @@ class Seeded:
 @pytest.fixture(scope="module")
 def seeded(module_db: TestDatabase) -> Seeded:
     report = seed_demo_data(MEMBERS, CLAIMS, SEED, as_of=AS_OF)
-    return Seeded(db=module_db, report=report,
-                  data=generate(MEMBERS, CLAIMS, SEED, as_of=AS_OF))
+    return Seeded(db=module_db, report=report, data=generate(MEMBERS, CLAIMS, SEED, as_of=AS_OF))
 
 
 def read(schema: str, query: str | sql.Composed) -> pd.DataFrame:
@@ -67,9 +66,13 @@ def days(frame: pd.DataFrame, *cols: str) -> pd.DataFrame:
 
 def checksums(seeded: Seeded) -> dict[str, str]:
     """md5 of every seeded table over the columns the seed writes (not now() defaults)."""
-    return table_checksums({name: list(frame.columns)
-                            for name, frame in seeded.data.tables.items()
-                            if name in seeded.report.row_counts})
+    return table_checksums(
+        {
+            name: list(frame.columns)
+            for name, frame in seeded.data.tables.items()
+            if name in seeded.report.row_counts
+        }
+    )
 
 
 # --- running it --------------------------------------------------------------------------
@@ -78,12 +81,22 @@ def checksums(seeded: Seeded) -> dict[str, str]:
 def test_report_counts_match_the_request_and_the_database(seeded: Seeded) -> None:
     report = seeded.report
     assert (report.members, report.claims, report.seed, report.as_of) == (
-        MEMBERS, CLAIMS, SEED, AS_OF)
+        MEMBERS,
+        CLAIMS,
+        SEED,
+        AS_OF,
+    )
     counts = {}
     for name in report.row_counts:
         schema, table = name.split(".")
-        counts[name] = int(read(schema, sql.SQL("SELECT count(*) AS n FROM {}.{}").format(
-            sql.Identifier(schema), sql.Identifier(table)))["n"][0])
+        counts[name] = int(
+            read(
+                schema,
+                sql.SQL("SELECT count(*) AS n FROM {}.{}").format(
+                    sql.Identifier(schema), sql.Identifier(table)
+                ),
+            )["n"][0]
+        )
     assert counts == report.row_counts
     assert counts["member_service.member"] == MEMBERS
     assert counts["claims_service.claim"] == CLAIMS
@@ -93,7 +106,8 @@ def test_report_counts_match_the_request_and_the_database(seeded: Seeded) -> Non
 
 
 def test_same_seed_gives_the_same_database_and_another_seed_another(
-        seeded: Seeded, cluster: Cluster, template_db: str) -> None:
+    seeded: Seeded, cluster: Cluster, template_db: str
+) -> None:
     first = checksums(seeded)
     with fresh_database(cluster, template_db):
         seed_demo_data(MEMBERS, CLAIMS, SEED, as_of=AS_OF)
@@ -117,26 +131,33 @@ def test_seeding_a_database_that_has_data_fails_clearly(seeded: Seeded) -> None:
 # --- members and providers ---------------------------------------------------------------
 
 
-def test_national_ids_are_16_digit_unique_niks_of_the_members_birth_date(
-        seeded: Seeded) -> None:
-    m = read("member_service", "SELECT national_id, date_of_birth, gender, city "
-                               "FROM member_service.member")
+def test_national_ids_are_16_digit_unique_niks_of_the_members_birth_date(seeded: Seeded) -> None:
+    m = read(
+        "member_service",
+        "SELECT national_id, date_of_birth, gender, city FROM member_service.member",
+    )
     assert m["national_id"].str.fullmatch(r"[0-9]{16}").all()
     assert m["national_id"].is_unique
     # NIK: regency and district (6), birth date DDMMYY with 40 added to the day for women.
     dob = pd.to_datetime(m["date_of_birth"])
     day = dob.dt.day + np.where(m["gender"] == "F", 40, 0)
-    ddmmyy = (day.map("{:02d}".format) + dob.dt.month.map("{:02d}".format)
-              + (dob.dt.year % 100).map("{:02d}".format))
+    ddmmyy = (
+        day.map("{:02d}".format)
+        + dob.dt.month.map("{:02d}".format)
+        + (dob.dt.year % 100).map("{:02d}".format)
+    )
     assert (m["national_id"].str[6:12] == ddmmyy).all()
     regency = {c[0]: str(c[2]) for c in CITIES}
     assert (m["national_id"].str[:4] == m["city"].map(regency)).all()
 
 
 def test_members_have_indonesian_names_and_addresses(seeded: Seeded) -> None:
-    m = read("member_service", "SELECT first_name, middle_name, last_name, gender, mobile, "
-                               "phone, email, city, state_province, postal_code, country, "
-                               "address_line1, address_line2 FROM member_service.member")
+    m = read(
+        "member_service",
+        "SELECT first_name, middle_name, last_name, gender, mobile, "
+        "phone, email, city, state_province, postal_code, country, "
+        "address_line1, address_line2 FROM member_service.member",
+    )
     firsts = set(IndonesianNames.first_names)
     lasts = set(IndonesianNames.last_names)
     assert m["first_name"].isin(firsts).all()
@@ -154,13 +175,26 @@ def test_members_have_indonesian_names_and_addresses(seeded: Seeded) -> None:
 
 def test_providers_in_and_out_of_network_with_fee_schedules(seeded: Seeded) -> None:
     prov = read("provider_service", "SELECT id, provider_type FROM provider_service.provider")
-    contract = read("provider_service", "SELECT provider_id, network_status, status "
-                                        "FROM provider_service.provider_contract")
-    fees = read("provider_service", "SELECT provider_id, procedure_code, allowed_amount, "
-                                    "effective_date, expiration_date "
-                                    "FROM provider_service.provider_fee_schedule")
-    assert set(prov["provider_type"]) == {"hospital", "clinic", "puskesmas", "laboratory",
-                                          "pharmacy", "specialist", "dentist", "optical"}
+    contract = read(
+        "provider_service",
+        "SELECT provider_id, network_status, status FROM provider_service.provider_contract",
+    )
+    fees = read(
+        "provider_service",
+        "SELECT provider_id, procedure_code, allowed_amount, "
+        "effective_date, expiration_date "
+        "FROM provider_service.provider_fee_schedule",
+    )
+    assert set(prov["provider_type"]) == {
+        "hospital",
+        "clinic",
+        "puskesmas",
+        "laboratory",
+        "pharmacy",
+        "specialist",
+        "dentist",
+        "optical",
+    }
     in_net = set(contract.loc[contract["network_status"] == "in_network", "provider_id"])
     out_net = set(contract.loc[contract["network_status"] == "out_of_network", "provider_id"])
     assert in_net and out_net
@@ -203,8 +237,10 @@ def test_plans_use_every_cost_sharing_feature(seeded: Seeded) -> None:
     missing = [name for name, rows in features.items() if not rows.any()]
     assert missing == []
     assert cs["oop_max"].notna().any() and cs["oop_max"].isna().any()
-    limits = read("benefit_service", "SELECT DISTINCT limitation_type, period "
-                                     "FROM benefit_service.benefit_limitation")
+    limits = read(
+        "benefit_service",
+        "SELECT DISTINCT limitation_type, period FROM benefit_service.benefit_limitation",
+    )
     assert set(limits["limitation_type"]) == {"amount", "days", "visits"}
     assert set(limits["period"]) == {"per_year", "per_incident", "lifetime"}
 
@@ -213,12 +249,18 @@ def test_plans_use_every_cost_sharing_feature(seeded: Seeded) -> None:
 
 
 def test_claims_are_cashless_and_reimbursement_submitted_or_pended(seeded: Seeded) -> None:
-    claims = read("claims_service", "SELECT id, claim_type, status, adjudication_version "
-                                    "FROM claims_service.claim")
-    lines = read("claims_service", "SELECT claim_id, status, reason_code "
-                                   "FROM claims_service.claim_item")
-    history = read("claims_service", "SELECT claim_id, from_status, to_status, reason_code "
-                                     "FROM claims_service.claim_status_history")
+    claims = read(
+        "claims_service",
+        "SELECT id, claim_type, status, adjudication_version FROM claims_service.claim",
+    )
+    lines = read(
+        "claims_service", "SELECT claim_id, status, reason_code FROM claims_service.claim_item"
+    )
+    history = read(
+        "claims_service",
+        "SELECT claim_id, from_status, to_status, reason_code "
+        "FROM claims_service.claim_status_history",
+    )
     notes = read("claims_service", "SELECT claim_id, note_type FROM claims_service.claim_note")
     assert set(claims["claim_type"]) == {"cashless", "reimbursement"}
     status = claims["status"].value_counts()
@@ -234,50 +276,58 @@ def test_claims_are_cashless_and_reimbursement_submitted_or_pended(seeded: Seede
 
 
 def test_claim_totals_are_the_sums_of_their_lines(seeded: Seeded) -> None:
-    totals = read("claims_service", """
+    totals = read(
+        "claims_service",
+        """
         SELECT c.id, c.total_charged_amount AS total, coalesce(sum(ci.charged_amount), 0) AS s
         FROM claims_service.claim AS c
         LEFT JOIN claims_service.claim_item AS ci ON ci.claim_id = c.id
-        GROUP BY c.id, c.total_charged_amount""")
+        GROUP BY c.id, c.total_charged_amount""",
+    )
     assert (totals["total"] == totals["s"]).all()
     assert (totals["total"] >= 0).all()
 
 
 def test_claim_numbers_continue_from_the_counter(seeded: Seeded) -> None:
     numbers = read("claims_service", "SELECT claim_number FROM claims_service.claim")
-    counter = read("claims_service", "SELECT period, last_value "
-                                     "FROM claims_service.claim_number_counter")
+    counter = read(
+        "claims_service", "SELECT period, last_value FROM claims_service.claim_number_counter"
+    )
     parts = numbers["claim_number"].str.extract(r"CLM-(\d{4})-(\d{2})-(\d{6,})")
     assert parts.notna().all().all()
     seq = parts.assign(period=parts[0] + "-" + parts[1], n=parts[2].astype(int))
     top = seq.groupby("period")["n"].agg(["max", "count"])
     assert (top["max"] == top["count"]).all(), "numbers of a month have no gaps"
-    assert dict(zip(counter["period"], counter["last_value"], strict=True)) == top[
-        "max"].to_dict()
+    assert dict(zip(counter["period"], counter["last_value"], strict=True)) == top["max"].to_dict()
 
 
-def test_references_across_schemas_hold_except_the_deliberately_unknown(
-        seeded: Seeded) -> None:
+def test_references_across_schemas_hold_except_the_deliberately_unknown(seeded: Seeded) -> None:
     members = set(read("member_service", "SELECT id FROM member_service.member")["id"])
     providers = set(read("provider_service", "SELECT id FROM provider_service.provider")["id"])
     policies = set(read("policy_service", "SELECT id FROM policy_service.policy")["id"])
     plans = set(read("policy_service", "SELECT id FROM policy_service.plan")["id"])
     benefits = set(read("claims_service", "SELECT code FROM common.benefit_code")["code"])
-    claims = read("claims_service", "SELECT member_id, provider_id, policy_id, service_type "
-                                    "FROM claims_service.claim")
+    claims = read(
+        "claims_service",
+        "SELECT member_id, provider_id, policy_id, service_type FROM claims_service.claim",
+    )
     lines = read("claims_service", "SELECT benefit_code FROM claims_service.claim_item")
-    coverage = read("member_service", "SELECT member_id, policy_id, plan_id "
-                                      "FROM member_service.member_coverage")
+    coverage = read(
+        "member_service", "SELECT member_id, policy_id, plan_id FROM member_service.member_coverage"
+    )
     pb = read("benefit_service", "SELECT plan_id, benefit_code FROM benefit_service.plan_benefit")
-    exclusions = read("benefit_service", "SELECT plan_id, benefit_code "
-                                         "FROM benefit_service.benefit_exclusion")
+    exclusions = read(
+        "benefit_service", "SELECT plan_id, benefit_code FROM benefit_service.benefit_exclusion"
+    )
     cost = read("benefit_service", "SELECT plan_id FROM benefit_service.cost_sharing")
-    acc = read("benefit_service", "SELECT member_id, benefit_code "
-                                  "FROM benefit_service.accumulator")
-    auth = read("authorization_service", "SELECT member_id, provider_id, benefit_code "
-                                         "FROM authorization_service.authorization")
-    policy_plans = set(read("policy_service", "SELECT plan_id FROM policy_service.policy")[
-        "plan_id"])
+    acc = read("benefit_service", "SELECT member_id, benefit_code FROM benefit_service.accumulator")
+    auth = read(
+        "authorization_service",
+        "SELECT member_id, provider_id, benefit_code FROM authorization_service.authorization",
+    )
+    policy_plans = set(
+        read("policy_service", "SELECT plan_id FROM policy_service.policy")["plan_id"]
+    )
     service_types = set(read("claims_service", "SELECT code FROM common.service_type")["code"])
 
     unknown_member = ~claims["member_id"].isin(members)
@@ -305,21 +355,38 @@ def test_references_across_schemas_hold_except_the_deliberately_unknown(
 def test_opening_balances_are_the_seeded_accumulators(seeded: Seeded) -> None:
     if "benefit_service.accumulator_opening" not in seeded.report.row_counts:
         pytest.skip("benefit_service has no accumulator_opening (its migration is not in)")
-    columns = sql.SQL(", ").join(sql.Identifier(c) for c in (
-        "member_id", "benefit_code", "year", "amount_used", "deductible_used", "oop_used",
-        "visits_used", "days_used"))
-    acc, opening = (read("benefit_service", sql.SQL("SELECT {} FROM {}").format(
-        columns, sql.Identifier("benefit_service", table)))
-        for table in ("accumulator", "accumulator_opening"))
+    columns = sql.SQL(", ").join(
+        sql.Identifier(c)
+        for c in (
+            "member_id",
+            "benefit_code",
+            "year",
+            "amount_used",
+            "deductible_used",
+            "oop_used",
+            "visits_used",
+            "days_used",
+        )
+    )
+    acc, opening = (
+        read(
+            "benefit_service",
+            sql.SQL("SELECT {} FROM {}").format(columns, sql.Identifier("benefit_service", table)),
+        )
+        for table in ("accumulator", "accumulator_opening")
+    )
     key = ["member_id", "benefit_code", "year"]
     assert len(acc) > 0
-    pd.testing.assert_frame_equal(acc.sort_values(key).reset_index(drop=True),
-                                  opening.sort_values(key).reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        acc.sort_values(key).reset_index(drop=True), opening.sort_values(key).reset_index(drop=True)
+    )
 
 
 def test_authorizations_are_approved_pending_and_denied(seeded: Seeded) -> None:
-    auth = read("authorization_service", "SELECT status, decided_at, valid_from, valid_to "
-                                         "FROM authorization_service.authorization")
+    auth = read(
+        "authorization_service",
+        "SELECT status, decided_at, valid_from, valid_to FROM authorization_service.authorization",
+    )
     assert set(auth["status"]) == {"approved", "pending", "denied"}
     assert auth.loc[auth["status"] == "pending", "decided_at"].isna().all()
     assert auth.loc[auth["status"] != "pending", "decided_at"].notna().all()
@@ -348,32 +415,74 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(seeded: Seeded) -> World:
-    claims = days(read("claims_service", """
+    claims = days(
+        read(
+            "claims_service",
+            """
         SELECT c.id AS claim_id, c.claim_number, c.member_id, c.provider_id, c.service_date,
                c.admission_date, c.discharge_date, c.submission_date, c.claim_type,
                (SELECT count(*) FROM claims_service.claim_item AS ci
                 WHERE ci.claim_id = c.id) AS n_lines
-        FROM claims_service.claim AS c"""), "service_date", "admission_date", "discharge_date")
-    lines = read("claims_service", """
+        FROM claims_service.claim AS c""",
+        ),
+        "service_date",
+        "admission_date",
+        "discharge_date",
+    )
+    lines = read(
+        "claims_service",
+        """
         SELECT id AS line_id, claim_id, line_number, benefit_code, procedure_code,
                diagnosis_code, quantity, (charged_amount * 100)::bigint AS charged
-        FROM claims_service.claim_item""").merge(claims, on="claim_id")
-    members = days(read("member_service", """
+        FROM claims_service.claim_item""",
+    ).merge(claims, on="claim_id")
+    members = days(
+        read(
+            "member_service",
+            """
         SELECT id AS member_id, status AS member_status, date_of_birth, enrollment_date,
-               termination_date FROM member_service.member"""),
-        "date_of_birth", "enrollment_date", "termination_date")
-    coverage = days(read("member_service", """
+               termination_date FROM member_service.member""",
+        ),
+        "date_of_birth",
+        "enrollment_date",
+        "termination_date",
+    )
+    coverage = days(
+        read(
+            "member_service",
+            """
         SELECT id AS coverage_id, member_id, plan_id, effective_date AS cov_from,
                termination_date AS cov_to, status AS cov_status
-        FROM member_service.member_coverage"""), "cov_from", "cov_to")
-    contracts = days(read("provider_service", """
+        FROM member_service.member_coverage""",
+        ),
+        "cov_from",
+        "cov_to",
+    )
+    contracts = days(
+        read(
+            "provider_service",
+            """
         SELECT provider_id, network_status, effective_date, termination_date, status
-        FROM provider_service.provider_contract"""), "effective_date", "termination_date")
-    fees = days(read("provider_service", """
+        FROM provider_service.provider_contract""",
+        ),
+        "effective_date",
+        "termination_date",
+    )
+    fees = days(
+        read(
+            "provider_service",
+            """
         SELECT provider_id, procedure_code, (allowed_amount * 100)::bigint AS fee,
                effective_date AS fee_from, expiration_date AS fee_to
-        FROM provider_service.provider_fee_schedule"""), "fee_from", "fee_to")
-    benefits = days(read("benefit_service", """
+        FROM provider_service.provider_fee_schedule""",
+        ),
+        "fee_from",
+        "fee_to",
+    )
+    benefits = days(
+        read(
+            "benefit_service",
+            """
         SELECT plan_id, benefit_code, is_active, effective_date AS pb_from,
                expiration_date AS pb_to, waiting_period_days, age_limit_min, age_limit_max,
                requires_preauth, visit_limit, day_limit,
@@ -382,25 +491,62 @@ def world(seeded: Seeded) -> World:
                (deductible_amount * 100)::bigint AS deductible,
                (copay_amount * 100)::bigint AS copay, coinsurance_percentage,
                in_network_coverage, out_network_coverage
-        FROM benefit_service.plan_benefit"""), "pb_from", "pb_to")
-    exclusions = days(read("benefit_service", """
+        FROM benefit_service.plan_benefit""",
+        ),
+        "pb_from",
+        "pb_to",
+    )
+    exclusions = days(
+        read(
+            "benefit_service",
+            """
         SELECT plan_id, benefit_code AS ex_benefit, diagnosis_code_prefix, procedure_code AS
                ex_procedure, effective_date AS ex_from, expiration_date AS ex_to
-        FROM benefit_service.benefit_exclusion"""), "ex_from", "ex_to")
-    cost = days(read("benefit_service", """
+        FROM benefit_service.benefit_exclusion""",
+        ),
+        "ex_from",
+        "ex_to",
+    )
+    cost = days(
+        read(
+            "benefit_service",
+            """
         SELECT plan_id, (oop_max * 100)::bigint AS oop_max, effective_date, expiration_date
-        FROM benefit_service.cost_sharing"""), "effective_date", "expiration_date")
-    acc = read("benefit_service", """
+        FROM benefit_service.cost_sharing""",
+        ),
+        "effective_date",
+        "expiration_date",
+    )
+    acc = read(
+        "benefit_service",
+        """
         SELECT member_id, benefit_code, year, (amount_used * 100)::bigint AS amount_used,
                (oop_used * 100)::bigint AS oop_used, visits_used, days_used
-        FROM benefit_service.accumulator""")
-    auth = days(read("authorization_service", """
+        FROM benefit_service.accumulator""",
+    )
+    auth = days(
+        read(
+            "authorization_service",
+            """
         SELECT member_id, benefit_code, provider_id AS auth_provider, status AS auth_status,
-               valid_from, valid_to FROM authorization_service.authorization"""),
-        "valid_from", "valid_to")
-    return World(lines=lines, claims=claims, members=members, coverage=coverage,
-                 contracts=contracts, fees=fees, benefits=benefits, exclusions=exclusions,
-                 cost=cost, acc=acc, auth=auth)
+               valid_from, valid_to FROM authorization_service.authorization""",
+        ),
+        "valid_from",
+        "valid_to",
+    )
+    return World(
+        lines=lines,
+        claims=claims,
+        members=members,
+        coverage=coverage,
+        contracts=contracts,
+        fees=fees,
+        benefits=benefits,
+        exclusions=exclusions,
+        cost=cost,
+        acc=acc,
+        auth=auth,
+    )
 
 
 def within(sd: pd.Series, start: pd.Series, end: pd.Series) -> pd.Series:
@@ -425,8 +571,13 @@ def adjudicate_roughly(w: World) -> pd.DataFrame:
         rule[rule.isna() & fails.reindex(idx, fill_value=False).astype(bool)] = name
 
     # R1
-    decide("R1", (ln["charged"] < 0) | (ln["quantity"] < 1) | ln["benefit_code"].isna()
-           | (ln["discharge_date"] < ln["admission_date"]))
+    decide(
+        "R1",
+        (ln["charged"] < 0)
+        | (ln["quantity"] < 1)
+        | ln["benefit_code"].isna()
+        | (ln["discharge_date"] < ln["admission_date"]),
+    )
     # R2
     ln = ln.merge(w.members, on="member_id", how="left").set_index(idx)
     sd = ln["service_date"]
@@ -444,41 +595,64 @@ def adjudicate_roughly(w: World) -> pd.DataFrame:
     decide("R3 terminated", ln["coverage_id"].isna())
     # R4: a repeat of an earlier line (batch order) that passed R1-R3.
     order = ["member_id", "service_date", "submission_date", "claim_number", "line_number"]
-    key = ["member_id", "provider_id", "service_date", "benefit_code", "procedure_code",
-           "charged"]
+    key = ["member_id", "provider_id", "service_date", "benefit_code", "procedure_code", "charged"]
     alive = ln[rule.isna()].sort_values(order)
     decide("R4", alive.duplicated(key, keep="first"))
     # R5: an active plan benefit on sd.
-    ln = ln.join(ln[["plan_id", "benefit_code"]].reset_index().merge(
-        w.benefits, on=["plan_id", "benefit_code"]).set_index("line_id").drop(
-        columns=["plan_id", "benefit_code"]))
-    decide("R5", ~(ln["is_active"].fillna(False).astype(bool)
-                   & within(sd, ln["pb_from"], ln["pb_to"])))
+    ln = ln.join(
+        ln[["plan_id", "benefit_code"]]
+        .reset_index()
+        .merge(w.benefits, on=["plan_id", "benefit_code"])
+        .set_index("line_id")
+        .drop(columns=["plan_id", "benefit_code"])
+    )
+    decide(
+        "R5", ~(ln["is_active"].fillna(False).astype(bool) & within(sd, ln["pb_from"], ln["pb_to"]))
+    )
     # R6: an exclusion of the plan active on sd, for this benefit or all.
-    ex = ln[["line_id", "plan_id", "benefit_code", "diagnosis_code", "procedure_code",
-             "service_date"]].merge(w.exclusions, on="plan_id")
-    hits = (within(ex["service_date"], ex["ex_from"], ex["ex_to"])
-            & (ex["ex_benefit"].isna() | (ex["ex_benefit"] == ex["benefit_code"]))
-            & ((ex["diagnosis_code_prefix"].notna()
-                & ex.apply(lambda r: str(r["diagnosis_code"] or "").startswith(
-                    str(r["diagnosis_code_prefix"])), axis=1))
-               | (ex["ex_procedure"] == ex["procedure_code"])))
+    ex = ln[
+        ["line_id", "plan_id", "benefit_code", "diagnosis_code", "procedure_code", "service_date"]
+    ].merge(w.exclusions, on="plan_id")
+    hits = (
+        within(ex["service_date"], ex["ex_from"], ex["ex_to"])
+        & (ex["ex_benefit"].isna() | (ex["ex_benefit"] == ex["benefit_code"]))
+        & (
+            (
+                ex["diagnosis_code_prefix"].notna()
+                & ex.apply(
+                    lambda r: str(r["diagnosis_code"] or "").startswith(
+                        str(r["diagnosis_code_prefix"])
+                    ),
+                    axis=1,
+                )
+            )
+            | (ex["ex_procedure"] == ex["procedure_code"])
+        )
+    )
     decide("R6", any_per_line(ex, hits, idx))
     # R7: waiting period from the coverage start.
     waited = ln["cov_from"] + pd.to_timedelta(ln["waiting_period_days"].fillna(0), unit="D")
     decide("R7", sd < waited)
     # R8: age in whole years on sd.
     dob = ln["date_of_birth"]
-    age = sd.dt.year - dob.dt.year - ((sd.dt.month * 100 + sd.dt.day)
-                                      < (dob.dt.month * 100 + dob.dt.day)).astype(int)
-    decide("R8", (ln["age_limit_min"].notna() & (age < ln["age_limit_min"]))
-           | (ln["age_limit_max"].notna() & (age > ln["age_limit_max"])))
+    age = (
+        sd.dt.year
+        - dob.dt.year
+        - ((sd.dt.month * 100 + sd.dt.day) < (dob.dt.month * 100 + dob.dt.day)).astype(int)
+    )
+    decide(
+        "R8",
+        (ln["age_limit_min"].notna() & (age < ln["age_limit_min"]))
+        | (ln["age_limit_max"].notna() & (age > ln["age_limit_max"])),
+    )
     # R9: an approved authorization, else a pending one pends the claim.
     need = ln[ln["requires_preauth"].fillna(False).astype(bool)]
     au = need[["line_id", "member_id", "benefit_code", "provider_id", "service_date"]].merge(
-        w.auth, on=["member_id", "benefit_code"])
-    match = (within(au["service_date"], au["valid_from"], au["valid_to"])
-             & (au["auth_provider"].isna() | (au["auth_provider"] == au["provider_id"])))
+        w.auth, on=["member_id", "benefit_code"]
+    )
+    match = within(au["service_date"], au["valid_from"], au["valid_to"]) & (
+        au["auth_provider"].isna() | (au["auth_provider"] == au["provider_id"])
+    )
     approved = any_per_line(au, match & (au["auth_status"] == "approved"), idx)
     pending = any_per_line(au, match & (au["auth_status"] == "pending"), idx)
     needs = ln["requires_preauth"].fillna(False).astype(bool)
@@ -496,8 +670,10 @@ def adjudicate_roughly(w: World) -> pd.DataFrame:
     # R10: rank of the claim among the member's surviving claims of the benefit and year.
     first_line = ~alive.duplicated(["claim_id", "benefit_code"])
     visit_rank = first_line.astype(int).groupby([alive[g] for g in group]).cumsum()
-    decide("R10", alive["visit_limit"].notna()
-           & (alive["visits_used"] + visit_rank > alive["visit_limit"]))
+    decide(
+        "R10",
+        alive["visit_limit"].notna() & (alive["visits_used"] + visit_rank > alive["visit_limit"]),
+    )
     # R11: covered days = what is left of the day limit (so far) for the quantity.
     alive = ln[rule.isna() & ln["day_limit"].notna()].sort_values(order)
     limit = alive["day_limit"].astype(float)
@@ -516,27 +692,46 @@ def decided(world: World) -> pd.DataFrame:
 
 def test_every_line_rule_decides_some_lines(decided: pd.DataFrame, world: World) -> None:
     outcomes = decided["rule"].fillna("passed").value_counts().to_dict()
-    expected = {"R1", "R2", "R3 not started", "R3 terminated", "R4", "R5", "R6", "R7", "R8",
-                "R9 missing", "pended", "R10", "R11", "passed"}
+    expected = {
+        "R1",
+        "R2",
+        "R3 not started",
+        "R3 terminated",
+        "R4",
+        "R5",
+        "R6",
+        "R7",
+        "R8",
+        "R9 missing",
+        "pended",
+        "R10",
+        "R11",
+        "passed",
+    }
     assert expected <= set(outcomes), f"missing {expected - set(outcomes)}: {outcomes}"
     assert outcomes["passed"] > 0.6 * len(decided), outcomes  # most lines are paid
     # R1 on the claim level: a claim without lines.
     assert (world.claims["n_lines"] == 0).any()
 
 
-def test_passing_lines_exercise_every_amount_step(decided: pd.DataFrame,
-                                                   world: World) -> None:
+def test_passing_lines_exercise_every_amount_step(decided: pd.DataFrame, world: World) -> None:
     ok = decided[decided["rule"].isna()].copy()
     # A1: network status of the provider on sd.
-    net = world.contracts[(world.contracts["status"] == "active")
-                          & (world.contracts["network_status"] == "in_network")]
+    net = world.contracts[
+        (world.contracts["status"] == "active")
+        & (world.contracts["network_status"] == "in_network")
+    ]
     pairs = ok[["line_id", "provider_id", "service_date"]].merge(net, on="provider_id")
-    in_net = any_per_line(pairs, within(pairs["service_date"], pairs["effective_date"],
-                                        pairs["termination_date"]), ok.index)
+    in_net = any_per_line(
+        pairs,
+        within(pairs["service_date"], pairs["effective_date"], pairs["termination_date"]),
+        ok.index,
+    )
     assert in_net.any() and (~in_net).any()
     # A2: fee schedule below the charge; R11 proration.
-    fee = ok[["line_id", "provider_id", "procedure_code", "service_date", "quantity",
-              "charged"]].merge(world.fees, on=["provider_id", "procedure_code"])
+    fee = ok[
+        ["line_id", "provider_id", "procedure_code", "service_date", "quantity", "charged"]
+    ].merge(world.fees, on=["provider_id", "procedure_code"])
     active = within(fee["service_date"], fee["fee_from"], fee["fee_to"])
     assert (active & (fee["fee"] * fee["quantity"] < fee["charged"])).any()
     assert (active & (fee["fee"] * fee["quantity"] >= fee["charged"])).any()
@@ -556,18 +751,24 @@ def test_passing_lines_exercise_every_amount_step(decided: pd.DataFrame,
     assert (near["oop_used"] >= 0.7 * near["oop_max"]).any()
     # A8: one claim's charges for a benefit above its incident limit.
     per_claim = ok.groupby(["claim_id", "benefit_code"]).agg(
-        charged=("charged", "sum"), incident=("incident", "first"))
+        charged=("charged", "sum"), incident=("incident", "first")
+    )
     assert (per_claim["charged"] > per_claim["incident"]).any()
     # A9: the year's use plus the charges above the annual limit.
     per_year = ok.groupby(["member_id", "benefit_code", "year"]).agg(
-        charged=("charged", "sum"), used=("amount_used", "first"), annual=("annual", "first"))
+        charged=("charged", "sum"), used=("amount_used", "first"), annual=("annual", "first")
+    )
     assert (per_year["used"] + per_year["charged"] > per_year["annual"]).any()
     # A10: every year's use (accumulators of earlier years) against the lifetime limit.
     lifetime_used = world.acc.groupby(["member_id", "benefit_code"])["amount_used"].sum()
     per_life = ok.groupby(["member_id", "benefit_code"]).agg(
-        charged=("charged", "sum"), life=("lifetime", "first"))
+        charged=("charged", "sum"), life=("lifetime", "first")
+    )
     per_life["used"] = lifetime_used.reindex(per_life.index).fillna(0)
-    assert (per_life["life"].notna() & (per_life["used"] > 0)
-            & (per_life["used"] + per_life["charged"] > per_life["life"])).any()
+    assert (
+        per_life["life"].notna()
+        & (per_life["used"] > 0)
+        & (per_life["used"] + per_life["charged"] > per_life["life"])
+    ).any()
     both = ok.loc[ok["claim_type"] == "cashless"], ok.loc[ok["claim_type"] == "reimbursement"]
     assert all(len(part) for part in both)

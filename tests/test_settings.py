@@ -14,8 +14,15 @@ from claims_askes.db.connections import service_url, with_credentials
 
 @pytest.fixture(autouse=True)
 def _clean(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("DATABASE_URL", "CLAIMS_DATABASE_URL", "CLAIMS_DB_PASSWORD", "MEMBER_DB_PASSWORD",
-                "CLAIMS_ASKES_PG_PORT", "CLAIMS_ASKES_TIMEZONE", "CLAIMS_ASKES_PG_BIN_DIR"):
+    for var in (
+        "DATABASE_URL",
+        "CLAIMS_DATABASE_URL",
+        "CLAIMS_DB_PASSWORD",
+        "MEMBER_DB_PASSWORD",
+        "CLAIMS_ASKES_PG_PORT",
+        "CLAIMS_ASKES_TIMEZONE",
+        "CLAIMS_ASKES_PG_BIN_DIR",
+    ):
         monkeypatch.delenv(var, raising=False)
     reset_settings()
 
@@ -31,9 +38,9 @@ def _clean(monkeypatch: pytest.MonkeyPatch) -> None:
         ("CLAIMS_ASKES_PG_BIN_DIR", "/nonexistent", "CLAIMS_ASKES_PG_BIN_DIR: Value error"),
     ],
 )
-def test_a_bad_value_is_one_line_naming_the_variable(monkeypatch: pytest.MonkeyPatch,
-                                                     variable: str, value: str, message: str
-                                                     ) -> None:
+def test_a_bad_value_is_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
+) -> None:
     monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigError) as err:
         load_settings()
@@ -63,7 +70,8 @@ def test_service_url_resolution_order(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLAIMS_DB_PASSWORD", "p@ss/word")
     reset_settings()
     assert service_url("claims") == (
-        "postgresql://claims_service_user:p%40ss%2Fword@db.example:5433/claims_askes")
+        "postgresql://claims_service_user:p%40ss%2Fword@db.example:5433/claims_askes"
+    )
     # A service URL of its own wins (the service lives on another server).
     monkeypatch.setenv("CLAIMS_DATABASE_URL", "postgresql://c:c@claims-db:5432/claims")
     reset_settings()
@@ -77,13 +85,24 @@ def test_with_credentials_keeps_host_port_and_query() -> None:
 
 def test_only_the_documented_variables_configure_a_run(monkeypatch: pytest.MonkeyPatch) -> None:
     """A field's plain name is another program's variable (HOME above all) and is ignored."""
-    for var in ("CLAIMS_ASKES_HOME", "CLAIMS_ASKES_CRASH_AT", "CLAIMS_ASKES_BACKUP_DIR",
-                "CLAIMS_ASKES_DATABASE"):
+    for var in (
+        "CLAIMS_ASKES_HOME",
+        "CLAIMS_ASKES_CRASH_AT",
+        "CLAIMS_ASKES_BACKUP_DIR",
+        "CLAIMS_ASKES_DATABASE",
+    ):
         monkeypatch.delenv(var, raising=False)
-    strays = {"HOME": "/somewhere/else", "CRASH_AT": "adjudication.after_write",
-              "TIMEZONE": "Europe/London", "BACKUP_DIR": "/tmp/elsewhere", "PG_PORT": "6000",
-              "DATABASE_NAME": "other", "PG_BIN_DIR": "/usr/bin", "DATABASE_URL_": "x",
-              "CLAIMS_DB_PASSWORD_": "x"}
+    strays = {
+        "HOME": "/somewhere/else",
+        "CRASH_AT": "adjudication.after_write",
+        "TIMEZONE": "Europe/London",
+        "BACKUP_DIR": "/tmp/elsewhere",
+        "PG_PORT": "6000",
+        "DATABASE_NAME": "other",
+        "PG_BIN_DIR": "/usr/bin",
+        "DATABASE_URL_": "x",
+        "CLAIMS_DB_PASSWORD_": "x",
+    }
     for var, value in strays.items():
         monkeypatch.setenv(var, value)
     settings = load_settings()

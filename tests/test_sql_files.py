@@ -29,15 +29,19 @@ STATEMENTS = statements()
 
 
 def test_there_are_statements_of_every_flow_schema() -> None:
-    assert {"claims_service", "benefit_service", "member_service", "provider_service",
-            "authorization_service"} <= {s.schema for s in STATEMENTS}
+    assert {
+        "claims_service",
+        "benefit_service",
+        "member_service",
+        "provider_service",
+        "authorization_service",
+    } <= {s.schema for s in STATEMENTS}
 
 
 @pytest.mark.parametrize("stmt", STATEMENTS, ids=lambda s: f"{s.schema}.{s.name}")
 def test_statement_stays_in_its_schema(stmt: Statement) -> None:
     assert stmt.schema in ALL_SCHEMAS
-    code = "\n".join(line for line in stmt.text.splitlines()
-                     if not line.lstrip().startswith("--"))
+    code = "\n".join(line for line in stmt.text.splitlines() if not line.lstrip().startswith("--"))
     allowed = {stmt.schema} | SHARED | ALSO.get(stmt.schema, set())
     others = {m.group(1) for m in QUALIFIED.finditer(code)} & set(ALL_SCHEMAS)
     assert others <= allowed, f"{stmt.path.name}: {stmt.name} reaches {others - allowed}"
@@ -46,7 +50,6 @@ def test_statement_stays_in_its_schema(stmt: Statement) -> None:
 @pytest.mark.parametrize("stmt", STATEMENTS, ids=lambda s: f"{s.schema}.{s.name}")
 def test_header_says_what_and_names_parameters(stmt: Statement) -> None:
     assert len(stmt.doc) > 20, f"{stmt.name}: the header should say what it does"
-    code = "\n".join(line for line in stmt.text.splitlines()
-                     if not line.lstrip().startswith("--"))
+    code = "\n".join(line for line in stmt.text.splitlines() if not line.lstrip().startswith("--"))
     missing = {p for p in PARAMETER.findall(code) if p not in stmt.doc}
     assert not missing, f"{stmt.path.name}: {stmt.name} binds {missing} not named in its header"

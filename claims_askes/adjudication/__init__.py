@@ -16,5 +16,4 @@ from claims_askes.adjudication.engine import adjudicate, roll_up_claims
 from claims_askes.adjudication.explain import invalid_claim_details
 from claims_askes.adjudication.frames import EngineInput, EngineResult
 
-__all__ = ["EngineInput", "EngineResult", "adjudicate", "invalid_claim_details",
-           "roll_up_claims"]
+__all__ = ["EngineInput", "EngineResult", "adjudicate", "invalid_claim_details", "roll_up_claims"]

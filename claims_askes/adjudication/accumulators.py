@@ -12,8 +12,13 @@ from __future__ import annotations
 import pandas as pd
 
 ACCUMULATOR_KEY = ["member_id", "benefit_code", "year"]
-ACCUMULATOR_MEASURES = ["amount_used_cents", "deductible_used_cents", "oop_used_cents",
-                        "visits_used", "days_used"]
+ACCUMULATOR_MEASURES = [
+    "amount_used_cents",
+    "deductible_used_cents",
+    "oop_used_cents",
+    "visits_used",
+    "days_used",
+]
 #: the measures reconciled, as named in the reconciliation frames' columns
 RECONCILED_MEASURES = ["amount_cents", "deductible_cents", "oop_cents", "visits", "days"]
 
@@ -34,7 +39,8 @@ def count_visits(decided: pd.DataFrame, lines: pd.DataFrame) -> pd.Series:
     """1 on the first approved line of each (claim, benefit): a visit is one claim per
     benefit (R10), and posting adds one visit per claim."""
     approved = decided[["line_id", "claim_id", "status"]].merge(
-        lines[["line_id", "line_number", "benefit_code"]], on="line_id", how="left")
+        lines[["line_id", "line_number", "benefit_code"]], on="line_id", how="left"
+    )
     approved = approved[approved["status"] == "approved"].sort_values("line_number")
     first = approved.drop_duplicates(["claim_id", "benefit_code"])["line_id"]
     return decided["line_id"].isin(set(first)).astype("int64")
@@ -53,5 +59,6 @@ def reconciliation_frame(benefit: pd.DataFrame, lines: pd.DataFrame) -> pd.DataF
         expected = frame[f"opening_{measure}"] + frame[f"ledger_{measure}"]
         accumulator_ok &= frame[f"accumulator_{measure}"] == expected
         ledger_ok &= frame[f"ledger_{measure}"] == frame[f"lines_{measure}"]
-    return frame.assign(accumulator_equals_opening_plus_ledger=accumulator_ok,
-                        ledger_equals_posted_lines=ledger_ok)
+    return frame.assign(
+        accumulator_equals_opening_plus_ledger=accumulator_ok, ledger_equals_posted_lines=ledger_ok
+    )

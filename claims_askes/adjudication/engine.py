@@ -199,7 +199,7 @@ def _dense_keys(left_key: IntArray, right_key: IntArray) -> tuple[IntArray, IntA
         return left_key, right_key
     both = np.concatenate([left_key, right_key])
     codes = np.where(both >= 0, pd.factorize(both)[0], -1).astype(np.int64)
-    return codes[: len(left_key)], codes[len(left_key):]
+    return codes[: len(left_key)], codes[len(left_key) :]
 
 
 def _pairs(left_key: IntArray, right_key: IntArray) -> tuple[IntArray, IntArray]:
@@ -314,8 +314,7 @@ def _order(numbers: Sequence[IntArray], texts: Sequence[ObjArray]) -> IntArray:
     tied[1:] |= same
     tied[:-1] |= same
     rows = order[tied]
-    by_text = pd.DataFrame({f"t{i}": pd.Series(t[rows], dtype=object)
-                            for i, t in enumerate(texts)})
+    by_text = pd.DataFrame({f"t{i}": pd.Series(t[rows], dtype=object) for i, t in enumerate(texts)})
     text_order = by_text.sort_values(list(by_text.columns), kind="stable").index.to_numpy()
     tie_rank = np.zeros(n, dtype=np.int64)
     tie_rank[rows[text_order]] = np.arange(1, len(rows) + 1)
@@ -343,7 +342,7 @@ class _Codes:
         start = 0
         for name, part, head in zip(columns, parts, heads, strict=True):
             n_hashed = len(part) if head is None else len(head)
-            part_codes = np.asarray(codes[start:start + n_hashed], dtype=np.int64)
+            part_codes = np.asarray(codes[start : start + n_hashed], dtype=np.int64)
             if head is not None:  # every row takes the code of its run's head
                 part_codes = np.repeat(part_codes, np.diff(np.append(head, len(part))))
             self.of[name] = part_codes
@@ -369,30 +368,37 @@ def _ids(inp: EngineInput) -> _Ids:
     """Every id column of the input as codes (see :class:`_Codes`)."""
     return _Ids(
         member=_Codes(
-            claims=inp.claims["member_id"], members=inp.members["member_id"],
-            coverages=inp.coverages["member_id"], accumulators=inp.accumulators["member_id"],
+            claims=inp.claims["member_id"],
+            members=inp.members["member_id"],
+            coverages=inp.coverages["member_id"],
+            accumulators=inp.accumulators["member_id"],
             authorizations=inp.authorizations["member_id"],
             prior_lines=inp.prior_lines["member_id"],
         ),
         provider=_Codes(
-            claims=inp.claims["provider_id"], contracts=inp.contracts["provider_id"],
+            claims=inp.claims["provider_id"],
+            contracts=inp.contracts["provider_id"],
             fee_schedules=inp.fee_schedules["provider_id"],
             authorizations=inp.authorizations["provider_id"],
             prior_lines=inp.prior_lines["provider_id"],
         ),
         plan=_Codes(
-            coverages=inp.coverages["plan_id"], plan_benefits=inp.plan_benefits["plan_id"],
-            exclusions=inp.exclusions["plan_id"], cost_sharing=inp.cost_sharing["plan_id"],
+            coverages=inp.coverages["plan_id"],
+            plan_benefits=inp.plan_benefits["plan_id"],
+            exclusions=inp.exclusions["plan_id"],
+            cost_sharing=inp.cost_sharing["plan_id"],
         ),
         benefit=_Codes(
-            lines=inp.lines["benefit_code"], plan_benefits=inp.plan_benefits["benefit_code"],
+            lines=inp.lines["benefit_code"],
+            plan_benefits=inp.plan_benefits["benefit_code"],
             exclusions=inp.exclusions["benefit_code"],
             accumulators=inp.accumulators["benefit_code"],
             authorizations=inp.authorizations["benefit_code"],
             prior_lines=inp.prior_lines["benefit_code"],
         ),
         procedure=_Codes(
-            lines=inp.lines["procedure_code"], fee_schedules=inp.fee_schedules["procedure_code"],
+            lines=inp.lines["procedure_code"],
+            fee_schedules=inp.fee_schedules["procedure_code"],
             exclusions=inp.exclusions["procedure_code"],
             prior_lines=inp.prior_lines["procedure_code"],
         ),
@@ -442,13 +448,18 @@ def _prepare_claims(inp: EngineInput, ids: _Ids, timezone: str) -> _Claims:
     discharge = _days(cl["discharge_date"], null=_DAY_INF)
     # R1 (I21): no date of the claim after the day it was submitted (a null date is none).
     submitted = _local_days(cl["submission_date"], timezone)
-    not_yet = ((sd > submitted) | (admission > submitted)
-               | (_days(cl["discharge_date"], null=-_DAY_INF) > submitted))
+    not_yet = (
+        (sd > submitted)
+        | (admission > submitted)
+        | (_days(cl["discharge_date"], null=-_DAY_INF) > submitted)
+    )
 
     # I1: (member, sd, submission, claim_number, claim_id). Which member comes first does not
     # matter (every running total is per member), so the member code stands for the id.
-    order = _order([member, sd, _instants(cl["submission_date"])],
-                   [_objects(cl["claim_number"]), _objects(cl["claim_id"])])
+    order = _order(
+        [member, sd, _instants(cl["submission_date"])],
+        [_objects(cl["claim_number"]), _objects(cl["claim_id"])],
+    )
     seq = np.empty(n, dtype=np.int64)
     seq[order] = np.arange(n, dtype=np.int64)
 
@@ -470,14 +481,23 @@ def _prepare_claims(inp: EngineInput, ids: _Ids, timezone: str) -> _Claims:
     cov = inp.coverages
     plan = _take(ids.plan.of["coverages"], coverage_row, -1)
     return _Claims(
-        n=n, member=member, provider=provider, sd=sd, year=year, seq=seq,
-        bad_dates=np.asarray((discharge < admission) | not_yet | submitted_in_future(cl),
-                             dtype=bool),
+        n=n,
+        member=member,
+        provider=provider,
+        sd=sd,
+        year=year,
+        seq=seq,
+        bad_dates=np.asarray(
+            (discharge < admission) | not_yet | submitted_in_future(cl), dtype=bool
+        ),
         unknown_provider=~known_providers(cl),
         eligible=np.asarray(eligible, dtype=bool),
-        coverage_row=coverage_row, no_coverage_reason=no_coverage_reason, plan=plan,
+        coverage_row=coverage_row,
+        no_coverage_reason=no_coverage_reason,
+        plan=plan,
         coverage_effective=_take(_days(cov["effective_date"]), coverage_row, _DAY_INF),
-        age=np.asarray(age, dtype=np.int64), age_known=np.asarray(age_known, dtype=bool),
+        age=np.asarray(age, dtype=np.int64),
+        age_known=np.asarray(age_known, dtype=bool),
         in_network=_in_network(inp, ids, provider, sd),
         oop_max=_oop_max(inp, ids, plan, sd),
     )
@@ -496,7 +516,8 @@ def _select_coverages(
     term = _days(cov["termination_date"], null=_DAY_INF)[usable]
     id_rank = np.empty(len(usable), dtype=np.int64)
     id_rank[np.argsort(_objects(cov["coverage_id"])[usable], kind="stable")] = np.arange(
-        len(usable))
+        len(usable)
+    )
     best_first = np.argsort(_sort_key([cov_member, -eff, id_rank]), kind="stable")
     claim, pos = _pairs(member, cov_member[best_first])
     candidate = best_first[pos]
@@ -508,19 +529,24 @@ def _select_coverages(
     first_start = np.full(len(ids.member) + 1, _DAY_INF, dtype=np.int64)
     np.minimum.at(first_start, cov_member, eff)
     first = first_start[member]  # _DAY_INF: no usable coverage at all
-    reason = np.where((first < _DAY_INF) & (first > sd), _R[F.COVERAGE_NOT_STARTED],
-                      _R[F.COVERAGE_TERMINATED])
+    reason = np.where(
+        (first < _DAY_INF) & (first > sd), _R[F.COVERAGE_NOT_STARTED], _R[F.COVERAGE_TERMINATED]
+    )
     return coverage_row, np.asarray(reason, dtype=np.int64)
 
 
 def _in_network(inp: EngineInput, ids: _Ids, provider: IntArray, sd: IntArray) -> BoolArray:
     """A1 per claim: an active in-network contract of the provider covers sd."""
     con = inp.contracts
-    keep = np.flatnonzero(_equals(con["status"], "active")
-                          & _equals(con["network_status"], "in_network"))
+    keep = np.flatnonzero(
+        _equals(con["status"], "active") & _equals(con["network_status"], "in_network")
+    )
     claim, row = _pairs(provider, ids.provider.of["contracts"][keep])
-    covers = _in_period(sd[claim], _days(con["effective_date"])[keep][row],
-                        _days(con["termination_date"], null=_DAY_INF)[keep][row])
+    covers = _in_period(
+        sd[claim],
+        _days(con["effective_date"])[keep][row],
+        _days(con["termination_date"], null=_DAY_INF)[keep][row],
+    )
     out = np.zeros(len(provider), dtype=bool)
     out[claim[covers]] = True
     return out
@@ -581,8 +607,12 @@ def _prepare_lines(inp: EngineInput, ids: _Ids, c: _Claims) -> _Lines:
     claim = claim_of_line[pos]
     charged = _ints(li["charged_cents"])[pos]
     return _Lines(
-        n=n, pos=pos, claim=claim,
-        member=c.member[claim], provider=c.provider[claim], sd=c.sd[claim],
+        n=n,
+        pos=pos,
+        claim=claim,
+        member=c.member[claim],
+        provider=c.provider[claim],
+        sd=c.sd[claim],
         year=c.year[claim],
         benefit=ids.benefit.of["lines"][pos],
         procedure=ids.procedure.of["lines"][pos],
@@ -678,9 +708,16 @@ def _blank_codes(codes: _Codes) -> BoolArray:
 def _apply_rules(inp: EngineInput, ids: _Ids, c: _Claims, ln: _Lines, b: _Benefits) -> None:
     """R1–R9 and the pend decision, in rule order, on all lines at once."""
     # R1 (I3, I21, I22)
-    valid = ((ln.charged >= 0) & (ln.charged <= F.MAX_CENTS) & (ln.quantity >= 1)
-             & (ln.quantity <= F.MAX_QUANTITY) & ~_blank_codes(ids.benefit)[ln.benefit]
-             & ~c.bad_dates[ln.claim] & ~c.unknown_provider[ln.claim] & ~ln.unstorable)
+    valid = (
+        (ln.charged >= 0)
+        & (ln.charged <= F.MAX_CENTS)
+        & (ln.quantity >= 1)
+        & (ln.quantity <= F.MAX_QUANTITY)
+        & ~_blank_codes(ids.benefit)[ln.benefit]
+        & ~c.bad_dates[ln.claim]
+        & ~c.unknown_provider[ln.claim]
+        & ~ln.unstorable
+    )
     _fail(ln, valid, F.INVALID_CLAIM)
     # R2
     _fail(ln, c.eligible[ln.claim], F.MEMBER_NOT_ELIGIBLE)
@@ -705,8 +742,9 @@ def _apply_rules(inp: EngineInput, ids: _Ids, c: _Claims, ln: _Lines, b: _Benefi
     _fail(ln, ln.sd - c.coverage_effective[ln.claim] >= b.waiting[r], F.WAITING_PERIOD)
     # R8 (I8)
     age = c.age[ln.claim]
-    in_range = np.where(c.age_known[ln.claim], (age >= b.age_min[r]) & (age <= b.age_max[r]),
-                        ~b.has_age_bound[r])
+    in_range = np.where(
+        c.age_known[ln.claim], (age >= b.age_min[r]) & (age <= b.age_max[r]), ~b.has_age_bound[r]
+    )
     _fail(ln, in_range, F.AGE_LIMIT)
     # R9 (I9)
     needs = ln.alive & b.preauth[r]
@@ -749,7 +787,7 @@ def _duplicates(inp: EngineInput, ids: _Ids, ln: _Lines) -> BoolArray:
     if len(keys[0]) == 0:
         return out
     code = group_codes(*keys)  # in order of first appearance, batch lines first
-    mine, prior = code[: len(idx)], code[len(idx):]
+    mine, prior = code[: len(idx)], code[len(idx) :]
     repeated = ~_first_occurrence(mine)  # this combination appeared on an earlier line
     in_prior = np.zeros(int(code.max()) + 1, dtype=bool)
     in_prior[prior] = True
@@ -799,9 +837,11 @@ def _excluded(inp: EngineInput, ids: _Ids, ln: _Lines, plan: IntArray) -> BoolAr
 
     def mark(lines: IntArray, rows: IntArray) -> None:
         """Mark the (line, exclusion) candidates that apply (plan, benefit, dates)."""
-        applies = ((x_plan[rows] == line_plan[lines])
-                   & ((x_benefit[rows] < 0) | (x_benefit[rows] == ln.benefit[idx][lines]))
-                   & _in_period(ln.sd[idx][lines], x_eff[rows], x_exp[rows]))
+        applies = (
+            (x_plan[rows] == line_plan[lines])
+            & ((x_benefit[rows] < 0) | (x_benefit[rows] == ln.benefit[idx][lines]))
+            & _in_period(ln.sd[idx][lines], x_eff[rows], x_exp[rows])
+        )
         out[idx[lines[applies]]] = True
 
     # Procedures: candidates by equal procedure code.
@@ -814,8 +854,9 @@ def _excluded(inp: EngineInput, ids: _Ids, ln: _Lines, plan: IntArray) -> BoolAr
     with_prefix = np.flatnonzero(pd.notna(prefix))
     if len(with_prefix) and len(idx):
         diag_codes, diag_uniques = pd.factorize(_objects(inp.lines["diagnosis_code"]))
-        which_prefix, which_diag = _prefix_matches(prefix[with_prefix],
-                                                   np.asarray(diag_uniques, dtype=object))
+        which_prefix, which_diag = _prefix_matches(
+            prefix[with_prefix], np.asarray(diag_uniques, dtype=object)
+        )
         line_diag = np.asarray(diag_codes, dtype=np.int64)[ln.pos[idx]]
         lines, pos = _pairs(line_diag, which_diag)
         mark(lines, with_prefix[which_prefix[pos]])
@@ -834,13 +875,15 @@ def _authorizations(
     idx = np.flatnonzero(needs)
     if len(au) == 0 or len(idx) == 0:
         return approved, pending
-    key = _pack(np.concatenate([ln.member[idx], ids.member.of["authorizations"]]),
-                np.concatenate([ln.benefit[idx], ids.benefit.of["authorizations"]]))
-    lines, row = _pairs(key[: len(idx)], key[len(idx):])
+    key = _pack(
+        np.concatenate([ln.member[idx], ids.member.of["authorizations"]]),
+        np.concatenate([ln.benefit[idx], ids.benefit.of["authorizations"]]),
+    )
+    lines, row = _pairs(key[: len(idx)], key[len(idx) :])
     a_provider = ids.provider.of["authorizations"][row]
-    valid = (((a_provider < 0) | (a_provider == ln.provider[idx][lines]))
-             & _in_period(ln.sd[idx][lines], _days(au["valid_from"])[row],
-                          _days(au["valid_to"], null=_DAY_INF)[row]))
+    valid = ((a_provider < 0) | (a_provider == ln.provider[idx][lines])) & _in_period(
+        ln.sd[idx][lines], _days(au["valid_from"])[row], _days(au["valid_to"], null=_DAY_INF)[row]
+    )
     status = _objects(au["status"])[row]
     approved[idx[lines[valid & (status == "approved")]]] = True
     pending[idx[lines[valid & (status == "pending")]]] = True
@@ -887,32 +930,37 @@ def _groups(inp: EngineInput, ids: _Ids, ln: _Lines) -> _Groups:
     acc = inp.accumulators
     a_member, a_benefit = ids.member.of["accumulators"], ids.benefit.of["accumulators"]
     a_year = _ints(acc["year"])
-    by_year, acc_by_year = _shared_codes([ln.member, ln.benefit, ln.year],
-                                         [a_member, a_benefit, a_year])
+    by_year, acc_by_year = _shared_codes(
+        [ln.member, ln.benefit, ln.year], [a_member, a_benefit, a_year]
+    )
     by_benefit, acc_by_benefit = _shared_codes([ln.member, ln.benefit], [a_member, a_benefit])
     by_member_year, acc_by_member_year = _shared_codes([ln.member, ln.year], [a_member, a_year])
     used = {
         column: _sum_per_code(acc_by_year, _ints(acc[column]), by_year)
-        for column in ("amount_used_cents", "deductible_used_cents", "visits_used",
-                       "days_used")
+        for column in ("amount_used_cents", "deductible_used_cents", "visits_used", "days_used")
     }
     used["amount_used_all_years"] = _sum_per_code(
-        acc_by_benefit, _ints(acc["amount_used_cents"]), by_benefit)
+        acc_by_benefit, _ints(acc["amount_used_cents"]), by_benefit
+    )
     used["oop_used_all_benefits"] = _sum_per_code(
-        acc_by_member_year, _ints(acc["oop_used_cents"]), by_member_year)
+        acc_by_member_year, _ints(acc["oop_used_cents"]), by_member_year
+    )
     claim_benefit = group_codes(ln.claim, ln.benefit)
     return _Groups(
-        member_benefit_year=Grouping(by_year), member_year=Grouping(by_member_year),
-        member_benefit=Grouping(by_benefit), claim_benefit=Grouping(claim_benefit), used=used,
+        member_benefit_year=Grouping(by_year),
+        member_year=Grouping(by_member_year),
+        member_benefit=Grouping(by_benefit),
+        claim_benefit=Grouping(claim_benefit),
+        used=used,
     )
 
 
-def _shared_codes(line_keys: Sequence[IntArray],
-                  row_keys: Sequence[IntArray]) -> tuple[IntArray, IntArray]:
+def _shared_codes(
+    line_keys: Sequence[IntArray], row_keys: Sequence[IntArray]
+) -> tuple[IntArray, IntArray]:
     """Group codes of the lines and of other rows keyed alike, in one numbering."""
     n = len(line_keys[0])
-    codes = group_codes(*[np.concatenate([k, r]) for k, r in zip(line_keys, row_keys,
-                                                                   strict=True)])
+    codes = group_codes(*[np.concatenate([k, r]) for k, r in zip(line_keys, row_keys, strict=True)])
     return codes[:n], codes[n:]
 
 
@@ -938,9 +986,11 @@ def _fee_per_unit(inp: EngineInput, ids: _Ids, ln: _Lines, wanted: BoolArray) ->
     allowed = _ints(fs["allowed_cents"])
     f_provider = ids.provider.of["fee_schedules"]
     f_procedure = ids.procedure.of["fee_schedules"]
-    both = _pack(np.concatenate([ln.provider[idx], f_provider]),
-                 np.concatenate([ln.procedure[idx], f_procedure]))
-    f_key = both[len(idx):]
+    both = _pack(
+        np.concatenate([ln.provider[idx], f_provider]),
+        np.concatenate([ln.procedure[idx], f_procedure]),
+    )
+    f_key = both[len(idx) :]
     best_first = np.argsort(_sort_key([f_key, -eff, allowed]), kind="stable")
     lines, pos = _pairs(both[: len(idx)], f_key[best_first])
     row = best_first[pos]
@@ -971,8 +1021,7 @@ def _column_cap(limit: IntArray, column_max: int, used: IntArray) -> IntArray:
     return _cap(np.minimum(limit, column_max), used)
 
 
-def _apply_amounts(inp: EngineInput, ids: _Ids, c: _Claims, ln: _Lines,
-                   b: _Benefits) -> _Amounts:
+def _apply_amounts(inp: EngineInput, ids: _Ids, c: _Claims, ln: _Lines, b: _Benefits) -> _Amounts:
     """R10, R11 and A1–A10 over the lines still alive, with capped running totals."""
     n = ln.n
     zero = np.zeros(n, dtype=np.int64)
@@ -986,14 +1035,19 @@ def _apply_amounts(inp: EngineInput, ids: _Ids, c: _Claims, ln: _Lines,
     # R10: visits_used + the claim's rank ≤ visit_limit.
     visit_limit = b.visit_limit[r]
     rank = _visit_rank(ln, g)
-    _fail(ln, (visit_limit >= F.NO_LIMIT) | (acc["visits_used"] + rank <= visit_limit),
-          F.VISIT_LIMIT_EXCEEDED)
+    _fail(
+        ln,
+        (visit_limit >= F.NO_LIMIT) | (acc["visits_used"] + rank <= visit_limit),
+        F.VISIT_LIMIT_EXCEEDED,
+    )
 
     # R11: covered days under the running day total (I11).
     quantity = np.where(ln.alive, ln.quantity, 0)
     covered_days = capped_running(
-        quantity, _column_cap(b.day_limit[r], F.MAX_QUANTITY, acc["days_used"]),
-        g.member_benefit_year)
+        quantity,
+        _column_cap(b.day_limit[r], F.MAX_QUANTITY, acc["days_used"]),
+        g.member_benefit_year,
+    )
     _fail(ln, covered_days > 0, F.DAY_LIMIT_EXCEEDED)
     ok = ln.alive
     covered_days = np.where(ok, covered_days, 0)
@@ -1001,18 +1055,22 @@ def _apply_amounts(inp: EngineInput, ids: _Ids, c: _Claims, ln: _Lines,
     # A2: allowed, and the covered part when R11 prorates (I13).
     fee = _fee_per_unit(inp, ids, ln, ok & in_network)
     charged = np.where(ok, ln.charged, 0)
-    allowed = np.where(fee >= 0, capped_product(np.maximum(fee, 0), ln.quantity, charged),
-                       charged)
-    covered = np.where(covered_days == ln.quantity, allowed,
-                       mul_div_half_up(allowed, covered_days, np.where(ok, ln.quantity, 1)))
+    allowed = np.where(fee >= 0, capped_product(np.maximum(fee, 0), ln.quantity, charged), charged)
+    covered = np.where(
+        covered_days == ln.quantity,
+        allowed,
+        mul_div_half_up(allowed, covered_days, np.where(ok, ln.quantity, 1)),
+    )
     limit = allowed - covered
 
     # A3 (I14), A4 (I15), A5, A6.
-    deductible = capped_running(covered, _cap(b.deductible[r], acc["deductible_used_cents"]),
-                                g.member_benefit_year)
+    deductible = capped_running(
+        covered, _cap(b.deductible[r], acc["deductible_used_cents"]), g.member_benefit_year
+    )
     copay = np.where(ok, np.minimum(b.copay[r], covered - deductible), 0)
-    coinsurance = mul_div_half_up(covered - deductible - copay,
-                                  np.where(ok, b.coinsurance_bp[r], 0), F.FULL_BP)
+    coinsurance = mul_div_half_up(
+        covered - deductible - copay, np.where(ok, b.coinsurance_bp[r], 0), F.FULL_BP
+    )
     base = covered - deductible - copay - coinsurance
     network_bp = np.where(ok, np.where(in_network, b.in_bp[r], b.out_bp[r]), 0)
     plan = mul_div_half_up(base, network_bp, F.FULL_BP)
@@ -1029,8 +1087,7 @@ def _apply_amounts(inp: EngineInput, ids: _Ids, c: _Claims, ln: _Lines,
     # A8–A10 (I17): each caps the previous step's result.
     for cap, group in (
         (b.incident[r], g.claim_benefit),
-        (_column_cap(b.annual[r], F.MAX_CENTS, acc["amount_used_cents"]),
-         g.member_benefit_year),
+        (_column_cap(b.annual[r], F.MAX_CENTS, acc["amount_used_cents"]), g.member_benefit_year),
         (_cap(b.lifetime[r], acc["amount_used_all_years"]), g.member_benefit),
     ):
         capped = capped_running(plan, np.where(ok, cap, F.NO_LIMIT), group)
@@ -1038,9 +1095,16 @@ def _apply_amounts(inp: EngineInput, ids: _Ids, c: _Claims, ln: _Lines,
         plan = capped
 
     return _Amounts(
-        allowed=allowed, deductible=deductible, copay=copay, coinsurance=coinsurance,
-        network_reduction=network_reduction, limit=limit, approved=plan, oop=kept,
-        covered_days=covered_days, in_network=in_network,
+        allowed=allowed,
+        deductible=deductible,
+        copay=copay,
+        coinsurance=coinsurance,
+        network_reduction=network_reduction,
+        limit=limit,
+        approved=plan,
+        oop=kept,
+        covered_days=covered_days,
+        in_network=in_network,
     )
 
 
@@ -1053,8 +1117,14 @@ def _line_reasons(ln: _Lines, a: _Amounts, approved_line: BoolArray) -> IntArray
     """I18: an approved line's largest adjustment (first on ties, none when all are 0); the
     rule's reason for the others."""
     fee_write_off = np.where(approved_line & a.in_network, ln.charged - a.allowed, 0)
-    adjustments = (a.deductible, a.copay, a.coinsurance, fee_write_off, a.network_reduction,
-                   a.limit)
+    adjustments = (
+        a.deductible,
+        a.copay,
+        a.coinsurance,
+        fee_write_off,
+        a.network_reduction,
+        a.limit,
+    )
     best = np.zeros(ln.n, dtype=np.int64)
     reason = np.zeros(ln.n, dtype=np.int64)
     for name, amount in zip(F.ADJUSTMENT_REASONS, adjustments, strict=True):
@@ -1076,11 +1146,20 @@ def _segment_sums(values: Sequence[IntArray], claim: IntArray, n_claims: int) ->
     return out
 
 
-_LINE_AMOUNTS = ("allowed_cents", "deductible_cents", "copay_cents", "coinsurance_cents",
-                 "network_reduction_cents", "limit_cents", "approved_cents", "oop_cents",
-                 "covered_days")
-_CLAIM_STATUS_NAMES = np.array([F.APPROVED, F.PARTIALLY_APPROVED, F.REJECTED, F.PENDED],
-                               dtype=object)
+_LINE_AMOUNTS = (
+    "allowed_cents",
+    "deductible_cents",
+    "copay_cents",
+    "coinsurance_cents",
+    "network_reduction_cents",
+    "limit_cents",
+    "approved_cents",
+    "oop_cents",
+    "covered_days",
+)
+_CLAIM_STATUS_NAMES = np.array(
+    [F.APPROVED, F.PARTIALLY_APPROVED, F.REJECTED, F.PENDED], dtype=object
+)
 
 
 def _results(inp: EngineInput, c: _Claims, ln: _Lines, a: _Amounts) -> EngineResult:
@@ -1088,24 +1167,46 @@ def _results(inp: EngineInput, c: _Claims, ln: _Lines, a: _Amounts) -> EngineRes
     approved_line = ln.alive
     rejected = ~approved_line & ~ln.pended
     # Amounts of approved lines; every other line's are 0 (I19).
-    amounts = np.stack([a.allowed, a.deductible, a.copay, a.coinsurance, a.network_reduction,
-                        a.limit, a.approved, a.oop, a.covered_days])
+    amounts = np.stack(
+        [
+            a.allowed,
+            a.deductible,
+            a.copay,
+            a.coinsurance,
+            a.network_reduction,
+            a.limit,
+            a.approved,
+            a.oop,
+            a.covered_days,
+        ]
+    )
     amounts[:, ~approved_line] = 0
     approved = amounts[_LINE_AMOUNTS.index("approved_cents")]
     # I19: a rejected line's storable charge is the member's (I22: not in a claim whose
     # charges add up beyond what a claim can hold).
     storable = (ln.charged >= 0) & (ln.charged <= F.MAX_CENTS) & ~ln.unstorable
-    member_responsibility = np.asarray(np.where(
-        approved_line, np.where(a.in_network, a.allowed, ln.charged) - approved,
-        np.where(rejected & storable, ln.charged, 0)), dtype=np.int64)
+    member_responsibility = np.asarray(
+        np.where(
+            approved_line,
+            np.where(a.in_network, a.allowed, ln.charged) - approved,
+            np.where(rejected & storable, ln.charged, 0),
+        ),
+        dtype=np.int64,
+    )
     return EngineResult(
         lines=_line_frame(inp, c, ln, a, amounts, member_responsibility),
         claims=_claim_frame(inp, c, ln, rejected, approved, member_responsibility),
     )
 
 
-def _line_frame(inp: EngineInput, c: _Claims, ln: _Lines, a: _Amounts, amounts: IntArray,
-                member_responsibility: IntArray) -> pd.DataFrame:
+def _line_frame(
+    inp: EngineInput,
+    c: _Claims,
+    ln: _Lines,
+    a: _Amounts,
+    amounts: IntArray,
+    member_responsibility: IntArray,
+) -> pd.DataFrame:
     """The ``lines`` output in input order: every column gathered once through ``back``."""
     back = np.empty(ln.n, dtype=np.int64)
     back[ln.pos] = np.arange(ln.n, dtype=np.int64)
@@ -1131,33 +1232,54 @@ def _line_frame(inp: EngineInput, c: _Claims, ln: _Lines, a: _Amounts, amounts: 
     return F.make_line_result(data, trusted=True)
 
 
-def _claim_frame(inp: EngineInput, c: _Claims, ln: _Lines, rejected: BoolArray,
-                 approved: IntArray, member_responsibility: IntArray) -> pd.DataFrame:
+def _claim_frame(
+    inp: EngineInput,
+    c: _Claims,
+    ln: _Lines,
+    rejected: BoolArray,
+    approved: IntArray,
+    member_responsibility: IntArray,
+) -> pd.DataFrame:
     """The ``claims`` output: sums of the lines, a status from the line statuses (I20)."""
     status, reason, (paid, owed) = _roll_up(
-        ln.claim, c.n, ln.alive, rejected, ln.pended, [approved, member_responsibility],
-        lambda first: _REASON_NAMES[ln.reason[first]])
+        ln.claim,
+        c.n,
+        ln.alive,
+        rejected,
+        ln.pended,
+        [approved, member_responsibility],
+        lambda first: _REASON_NAMES[ln.reason[first]],
+    )
     # I22: the raw charges' sum, clamped to what DECIMAL(15,2) holds (only a claim R1 rejects
     # for its size can reach the clamp)
     charged = np.zeros(c.n, dtype=np.int64)
     if ln.n:
         starts = np.flatnonzero(_run_starts(ln.claim))
-        charged[ln.claim[starts]] = clamped_segment_sums(ln.charged, starts, -F.MAX_CENTS,
-                                                         F.MAX_CENTS)
-    return F.make_claim_result({
-        "claim_id": _text_column(inp.claims["claim_id"]),
-        "status": status,
-        "reason_code": reason,
-        "total_charged_cents": charged,
-        "total_approved_cents": paid,
-        "member_responsibility_cents": owed,
-    }, trusted=True)
+        charged[ln.claim[starts]] = clamped_segment_sums(
+            ln.charged, starts, -F.MAX_CENTS, F.MAX_CENTS
+        )
+    return F.make_claim_result(
+        {
+            "claim_id": _text_column(inp.claims["claim_id"]),
+            "status": status,
+            "reason_code": reason,
+            "total_charged_cents": charged,
+            "total_approved_cents": paid,
+            "member_responsibility_cents": owed,
+        },
+        trusted=True,
+    )
 
 
-def _roll_up(claim: IntArray, n_claims: int, approved: BoolArray, rejected: BoolArray,
-             pended: BoolArray, amounts: Sequence[IntArray],
-             reasons_of: Callable[[IntArray], ObjArray]
-             ) -> tuple[ObjArray, ObjArray, list[IntArray]]:
+def _roll_up(
+    claim: IntArray,
+    n_claims: int,
+    approved: BoolArray,
+    rejected: BoolArray,
+    pended: BoolArray,
+    amounts: Sequence[IntArray],
+    reasons_of: Callable[[IntArray], ObjArray],
+) -> tuple[ObjArray, ObjArray, list[IntArray]]:
     """The claim results of the contract from their lines, which come in batch order (a
     claim's lines contiguous, by line_number then line_id: I1); ``claim`` is each line's claim
     row (of ``n_claims``). Per claim: its status (any line pended → pended, every line
@@ -1166,10 +1288,21 @@ def _roll_up(claim: IntArray, n_claims: int, approved: BoolArray, rejected: Bool
     INVALID_CLAIM without lines, else that of its first rejected line, which
     ``reasons_of(positions)`` names) and the exact sums of each of ``amounts``."""
     n = len(claim)
-    sums = _segment_sums(
-        [np.ones(n, dtype=np.int64), approved.astype(np.int64), rejected.astype(np.int64),
-         pended.astype(np.int64), *amounts], claim, n_claims
-    ) if n else [np.zeros(n_claims, dtype=np.int64)] * (4 + len(amounts))
+    sums = (
+        _segment_sums(
+            [
+                np.ones(n, dtype=np.int64),
+                approved.astype(np.int64),
+                rejected.astype(np.int64),
+                pended.astype(np.int64),
+                *amounts,
+            ],
+            claim,
+            n_claims,
+        )
+        if n
+        else [np.zeros(n_claims, dtype=np.int64)] * (4 + len(amounts))
+    )
     lines_of, approved_of, rejected_of, pended_of = sums[:4]
     first_rejected = np.flatnonzero(rejected)
     first_rejected = first_rejected[_run_starts(claim[first_rejected])]
@@ -1177,15 +1310,18 @@ def _roll_up(claim: IntArray, n_claims: int, approved: BoolArray, rejected: Bool
     reason[claim[first_rejected]] = reasons_of(first_rejected)
     status = np.select(
         [lines_of == 0, pended_of > 0, rejected_of == lines_of, approved_of == lines_of],
-        [2, 3, 2, 0], default=1)  # indexes of _CLAIM_STATUS_NAMES
+        [2, 3, 2, 0],
+        default=1,
+    )  # indexes of _CLAIM_STATUS_NAMES
     reason[status == 0] = None
     reason[status == 3] = F.PREAUTH_PENDING
     reason[lines_of == 0] = F.INVALID_CLAIM
     return _CLAIM_STATUS_NAMES[status], reason, sums[4:]
 
 
-def roll_up_claims(claims: pd.DataFrame, lines: pd.DataFrame, decided: pd.DataFrame
-                   ) -> pd.DataFrame:
+def roll_up_claims(
+    claims: pd.DataFrame, lines: pd.DataFrame, decided: pd.DataFrame
+) -> pd.DataFrame:
     """``claims`` (a ``claims`` result) rolled up again from ``decided``, a ``lines`` result
     whose decisions changed since (a reviewer's overrides), by the rules of the engine's own
     roll-up (:func:`_roll_up`). ``lines``: the input lines, whose line_number gives the order
@@ -1196,25 +1332,41 @@ def roll_up_claims(claims: pd.DataFrame, lines: pd.DataFrame, decided: pd.DataFr
     if (claim < 0).any() or not claim_ids.is_unique:
         raise ValueError("roll_up_claims: every decided line's claim must be once in claims")
     line_number = decided["line_id"].map(lines.set_index("line_id")["line_number"])
-    order = pd.DataFrame({"claim": claim, "line_number": line_number.to_numpy(),
-                          "line_id": decided["line_id"].to_numpy()}).sort_values(
-        ["claim", "line_number", "line_id"], kind="stable").index.to_numpy()
+    order = (
+        pd.DataFrame(
+            {
+                "claim": claim,
+                "line_number": line_number.to_numpy(),
+                "line_id": decided["line_id"].to_numpy(),
+            }
+        )
+        .sort_values(["claim", "line_number", "line_id"], kind="stable")
+        .index.to_numpy()
+    )
     status = decided["status"].to_numpy(dtype=object)[order]
     reasons = decided["reason_code"].to_numpy(dtype=object)[order]
     claim_status, reason, (paid, owed) = _roll_up(
-        claim[order].astype(np.int64), len(claims), status == F.APPROVED,
-        status == F.REJECTED, status == F.PENDED,
-        [_ints(decided["approved_cents"])[order],
-         _ints(decided["member_responsibility_cents"])[order]],
-        lambda first: reasons[first])
-    return F.make_claim_result({
-        "claim_id": claims["claim_id"].to_numpy(dtype=object),
-        "status": claim_status,
-        "reason_code": reason,
-        "total_charged_cents": claims["total_charged_cents"].to_numpy(dtype=np.int64),
-        "total_approved_cents": paid,
-        "member_responsibility_cents": owed,
-    })
+        claim[order].astype(np.int64),
+        len(claims),
+        status == F.APPROVED,
+        status == F.REJECTED,
+        status == F.PENDED,
+        [
+            _ints(decided["approved_cents"])[order],
+            _ints(decided["member_responsibility_cents"])[order],
+        ],
+        lambda first: reasons[first],
+    )
+    return F.make_claim_result(
+        {
+            "claim_id": claims["claim_id"].to_numpy(dtype=object),
+            "status": claim_status,
+            "reason_code": reason,
+            "total_charged_cents": claims["total_charged_cents"].to_numpy(dtype=np.int64),
+            "total_approved_cents": paid,
+            "member_responsibility_cents": owed,
+        }
+    )
 
 
 def adjudicate(inp: EngineInput, *, timezone: str = F.BUSINESS_TIMEZONE) -> EngineResult:

@@ -41,8 +41,10 @@ def read_eob(claim_number: str) -> Eob:
         cur = conn.execute(q.eob_lines, {"claim_id": claim["id"]})
         names = [d.name for d in cur.description or []]
         lines = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-        codes = {code: f"CARC {carc}/{group}" for code, carc, group in
-                 conn.execute(q.eob_adjustment_codes).fetchall()}
+        codes = {
+            code: f"CARC {carc}/{group}"
+            for code, carc, group in conn.execute(q.eob_adjustment_codes).fetchall()
+        }
     for line in lines:
         line["above_fee_schedule"] = above_fee_schedule(line)
     return Eob(claim, lines, codes)

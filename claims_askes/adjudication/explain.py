@@ -40,8 +40,7 @@ def _dates(series: pd.Series) -> pd.Series:
     return ts.dt.normalize()
 
 
-def invalid_claim_details(inp: EngineInput, *,
-                          timezone: str = F.BUSINESS_TIMEZONE) -> pd.Series:
+def invalid_claim_details(inp: EngineInput, *, timezone: str = F.BUSINESS_TIMEZONE) -> pd.Series:
     """For every line that rule R1 rejects, why, in words (several problems joined by '; ');
     a Series of text indexed by line_id, without the lines R1 lets through. ``timezone`` is
     the one the engine was given (I21)."""
@@ -51,7 +50,8 @@ def invalid_claim_details(inp: EngineInput, *,
     if len(lines) == 0:
         return empty
     row = pd.Index(claims["claim_id"].to_numpy(dtype=object)).get_indexer(
-        lines["claim_id"].to_numpy(dtype=object))
+        lines["claim_id"].to_numpy(dtype=object)
+    )
     charged = lines["charged_cents"].to_numpy(dtype=np.int64)
     quantity = lines["quantity"].to_numpy(dtype=np.int64)
     code = lines["benefit_code"].astype(object)
@@ -61,14 +61,18 @@ def invalid_claim_details(inp: EngineInput, *,
     admission = _dates(claims["admission_date"]).to_numpy()[row]
     discharge = _dates(claims["discharge_date"]).to_numpy()[row]
     submitted_at = pd.to_datetime(claims["submission_date"], utc=True)
-    submitted = (submitted_at.dt.tz_convert(timezone).dt.tz_localize(None).dt.normalize()
-                 .to_numpy()[row])
+    submitted = (
+        submitted_at.dt.tz_convert(timezone).dt.tz_localize(None).dt.normalize().to_numpy()[row]
+    )
 
     # I22: Σ|charged| per claim, each charge counted at most MAX_CENTS + 1 (as the engine)
     too_big = (charged > F.MAX_CENTS) | (charged < -F.MAX_CENTS)
     magnitude = np.where(too_big, F.MAX_CENTS + 1, np.abs(np.where(too_big, 0, charged)))
-    per_claim = pd.Series(magnitude.astype(object) if sum_may_overflow(magnitude) else magnitude
-                          ).groupby(row).sum()
+    per_claim = (
+        pd.Series(magnitude.astype(object) if sum_may_overflow(magnitude) else magnitude)
+        .groupby(row)
+        .sum()
+    )
     unstorable = (pd.Series(row).map(per_claim) > F.MAX_CENTS).to_numpy(dtype=bool)
 
     found: list[pd.Series] = []
@@ -79,41 +83,67 @@ def invalid_claim_details(inp: EngineInput, *,
             found.append(pd.Series([words(int(i)) for i in at], index=at, dtype=object))
 
     say(charged < 0, lambda i: f"the charge {rupiah(charged[i])} is negative")
-    say(charged > F.MAX_CENTS, lambda i: (
-        f"the charge {rupiah(charged[i])} is more than {rupiah(F.MAX_CENTS)}, the largest "
-        "amount a line can hold"))
+    say(
+        charged > F.MAX_CENTS,
+        lambda i: (
+            f"the charge {rupiah(charged[i])} is more than {rupiah(F.MAX_CENTS)}, the largest "
+            "amount a line can hold"
+        ),
+    )
     say(quantity < 1, lambda i: f"the quantity {quantity[i]} is less than 1")
-    say(quantity > F.MAX_QUANTITY, lambda i: (
-        f"the quantity {quantity[i]:,} is more than {F.MAX_QUANTITY:,}"))
+    say(
+        quantity > F.MAX_QUANTITY,
+        lambda i: f"the quantity {quantity[i]:,} is more than {F.MAX_QUANTITY:,}",
+    )
     say(blank, lambda i: "there is no benefit code")
-    say(np.asarray(discharge < admission, dtype=bool), lambda i: (
-        f"the discharge date {_day(discharge[i])} is before the admission date "
-        f"{_day(admission[i])}"))
+    say(
+        np.asarray(discharge < admission, dtype=bool),
+        lambda i: (
+            f"the discharge date {_day(discharge[i])} is before the admission date "
+            f"{_day(admission[i])}"
+        ),
+    )
+
     def after_submission(name: str, day: np.ndarray) -> None:
-        say(np.asarray(day > submitted, dtype=bool), lambda i: (
-            f"the {name} date {_day(day[i])} is after the submission date "
-            f"{_day(submitted[i])}"))
+        say(
+            np.asarray(day > submitted, dtype=bool),
+            lambda i: (
+                f"the {name} date {_day(day[i])} is after the submission date {_day(submitted[i])}"
+            ),
+        )
 
     provider = claims["provider_id"].to_numpy(dtype=object)[row]
-    say(~F.known_providers(claims)[row], lambda i: (
-        f"the provider {provider[i]} is not in the provider registry"))
-    say(F.submitted_in_future(claims)[row], lambda i: (
-        f"the submission date {submitted_at.iloc[row[i]].isoformat()} is after the moment "
-        "the batch read the claim"))
+    say(
+        ~F.known_providers(claims)[row],
+        lambda i: f"the provider {provider[i]} is not in the provider registry",
+    )
+    say(
+        F.submitted_in_future(claims)[row],
+        lambda i: (
+            f"the submission date {submitted_at.iloc[row[i]].isoformat()} is after the moment "
+            "the batch read the claim"
+        ),
+    )
     after_submission("service", service)
     after_submission("admission", admission)
     after_submission("discharge", discharge)
     flagged = np.flatnonzero(unstorable)  # exact sums in Python integers, for these only
-    totals = pd.Series([abs(int(c)) for c in charged[flagged]], dtype=object).groupby(
-        row[flagged]).sum()
-    say(unstorable, lambda i: (
-        f"the claim's charges add up to {rupiah(int(totals[row[i]]))} (in absolute value), "
-        f"more than the {rupiah(F.MAX_CENTS)} a claim can hold"))
+    totals = (
+        pd.Series([abs(int(c)) for c in charged[flagged]], dtype=object).groupby(row[flagged]).sum()
+    )
+    say(
+        unstorable,
+        lambda i: (
+            f"the claim's charges add up to {rupiah(int(totals[row[i]]))} (in absolute value), "
+            f"more than the {rupiah(F.MAX_CENTS)} a claim can hold"
+        ),
+    )
 
     if not found:
         return empty
     problems = pd.concat(found)
     joined = problems.groupby(level=0, sort=True).agg("; ".join)
     ids = lines["line_id"].to_numpy(dtype=object)[joined.index.to_numpy()]
-    return pd.Series(joined.to_numpy(dtype=object), index=pd.Index(ids, name="line_id"),
-                     dtype=object)
+    return pd.Series(
+        joined.to_numpy(dtype=object), index=pd.Index(ids, name="line_id"), dtype=object
+    )

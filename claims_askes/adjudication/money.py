@@ -293,13 +293,15 @@ def capped_running(values: Any, cap: Any, group_keys: Any) -> IntArray:
     c = np.broadcast_to(as_int64(cap), v.shape)
     if sum_may_overflow(v):
         # a group's total might leave int64 (thousands of maximal amounts): Python integers
-        grouping = (group_keys if isinstance(group_keys, Grouping)
-                    else Grouping(_as_group(group_keys)))
+        grouping = (
+            group_keys if isinstance(group_keys, Grouping) else Grouping(_as_group(group_keys))
+        )
         exact = grouping.running_total_exact(v)
         big_v, big_c = v.astype(object), c.astype(object)
         kept_exact = np.minimum(big_c, exact) - np.minimum(big_c, exact - big_v)
-        return np.asarray(np.minimum(np.maximum(kept_exact, 0), big_v).astype(np.int64),
-                          dtype=np.int64)
+        return np.asarray(
+            np.minimum(np.maximum(kept_exact, 0), big_v).astype(np.int64), dtype=np.int64
+        )
     t = running_total(v, group_keys)
     t_prev = t - v
     kept = np.minimum(c, t) - np.minimum(c, t_prev)

@@ -173,7 +173,8 @@ class _Batch:
         self.lines_of_claim = _grouped(self.lines, "claim_id")
         # I22: claims whose charges, in absolute value, add up beyond DECIMAL(15,2)
         self.unstorable = {
-            claim_id for claim_id, lines in self.lines_of_claim.items()
+            claim_id
+            for claim_id, lines in self.lines_of_claim.items()
             if sum(abs(int(line["charged_cents"])) for line in lines) > F.MAX_CENTS
         }
         self.members = {m["member_id"]: m for m in _records(inp.members)}
@@ -188,8 +189,14 @@ class _Batch:
         }
         self.authorizations = _grouped(_records(inp.authorizations), "member_id", "benefit_code")
         self.prior_keys = {
-            (p["member_id"], p["provider_id"], p["service_date"], p["benefit_code"],
-             p["procedure_code"], p["charged_cents"])
+            (
+                p["member_id"],
+                p["provider_id"],
+                p["service_date"],
+                p["benefit_code"],
+                p["procedure_code"],
+                p["charged_cents"],
+            )
             for p in _records(inp.prior_lines)
         }
 
@@ -237,8 +244,9 @@ def rule_r1_valid(line: Row, claim: Row, claim_unstorable: bool) -> bool:
     if admission is not None and discharge is not None and discharge < admission:
         return False
     submitted = claim["submission_day"]
-    if any(day is not None and day > submitted
-           for day in (claim["service_date"], admission, discharge)):
+    if any(
+        day is not None and day > submitted for day in (claim["service_date"], admission, discharge)
+    ):
         return False
     return not claim_unstorable
 
@@ -266,8 +274,14 @@ def rule_r3_coverage(coverages: list[Row], sd: dt.date) -> tuple[Row | None, str
 
 def duplicate_key(claim: Row, line: Row) -> tuple[Any, ...]:
     """R4 (I6): what makes two lines the same service."""
-    return (claim["member_id"], claim["provider_id"], claim["service_date"],
-            line["benefit_code"], line["procedure_code"], line["charged_cents"])
+    return (
+        claim["member_id"],
+        claim["provider_id"],
+        claim["service_date"],
+        line["benefit_code"],
+        line["procedure_code"],
+        line["charged_cents"],
+    )
 
 
 def rule_r5_benefit(benefit: Row | None, sd: dt.date) -> bool:
@@ -322,7 +336,8 @@ def rule_r9_preauth(authorizations: list[Row], provider_id: str, sd: dt.date) ->
     """R9 (I9): 'approved' if an approved authorization matches, else 'pending' if a pending
     one does, else 'missing'. Matching: provider null or the claim's, valid on sd."""
     matching = [
-        a for a in authorizations
+        a
+        for a in authorizations
         if (a["provider_id"] is None or a["provider_id"] == provider_id)
         and _in_period(sd, a["valid_from"], a["valid_to"])
     ]
@@ -341,7 +356,8 @@ def rule_r9_preauth(authorizations: list[Row], provider_id: str, sd: dt.date) ->
 def step_a1_in_network(contracts: list[Row], sd: dt.date) -> bool:
     """A1: an active in-network contract of the provider covers sd."""
     return any(
-        c["status"] == "active" and c["network_status"] == "in_network"
+        c["status"] == "active"
+        and c["network_status"] == "in_network"
         and _in_period(sd, c["effective_date"], c["termination_date"])
         for c in contracts
     )
@@ -383,8 +399,9 @@ def step_a6_network(base: int, network_bp: int) -> tuple[int, int]:
     return plan, base - plan
 
 
-def step_a7_take_off(removed: int, coinsurance: int, copay: int,
-                     deductible: int) -> tuple[int, int, int]:
+def step_a7_take_off(
+    removed: int, coinsurance: int, copay: int, deductible: int
+) -> tuple[int, int, int]:
     """A7: what the out-of-pocket cap removes comes off coinsurance, then copay, then
     deductible; returns the three after it."""
     from_coinsurance = min(removed, coinsurance)
@@ -424,8 +441,13 @@ def _batch_order_key(batch: _Batch, line: Row) -> tuple[Any, ...]:
     """I1: (member, service_date, submission, claim_number, claim_id, line_number, line_id)."""
     claim = batch.claims[line["claim_id"]]
     return (
-        claim["member_id"], claim["service_date"], claim["submission_instant"],
-        claim["claim_number"], claim["claim_id"], line["line_number"], line["line_id"],
+        claim["member_id"],
+        claim["service_date"],
+        claim["submission_instant"],
+        claim["claim_number"],
+        claim["claim_id"],
+        line["line_number"],
+        line["line_id"],
     )
 
 
@@ -476,7 +498,8 @@ def _pass1_rules(batch: _Batch, ordered: list[Row]) -> dict[str, _Outcome]:
         if bool(benefit["requires_preauth"]):
             auth = rule_r9_preauth(
                 batch.authorizations.get((member_id, line["benefit_code"]), []),
-                claim["provider_id"], sd,
+                claim["provider_id"],
+                sd,
             )
             if auth == "pending":
                 out.pending = True
@@ -531,15 +554,19 @@ def _amounts_of_line(
     # R10: visits_used + the claim's rank ≤ visit_limit.
     rank = running.visit_rank(group, claim["claim_id"])
     visit_limit = benefit["visit_limit"]
-    if (visit_limit is not None
-            and batch.accumulator(member_id, code, year, "visits_used") + rank > visit_limit):
+    if (
+        visit_limit is not None
+        and batch.accumulator(member_id, code, year, "visits_used") + rank > visit_limit
+    ):
         out.reject(F.VISIT_LIMIT_EXCEEDED)
         return
 
     # R11: covered days under the running day total.
     quantity = int(line["quantity"])
-    days_left = _remaining(_within_column(benefit["day_limit"], F.MAX_QUANTITY),
-                           batch.accumulator(member_id, code, year, "days_used"))
+    days_left = _remaining(
+        _within_column(benefit["day_limit"], F.MAX_QUANTITY),
+        batch.accumulator(member_id, code, year, "days_used"),
+    )
     covered_days = running.days.keep(group, days_left, quantity)
     if covered_days == 0:
         out.reject(F.DAY_LIMIT_EXCEEDED)
@@ -547,8 +574,11 @@ def _amounts_of_line(
 
     # A2: allowed, and the covered part under R11.
     charged = int(line["charged_cents"])
-    fees = (batch.fees.get((claim["provider_id"], line["procedure_code"]), [])
-            if line["procedure_code"] is not None else [])
+    fees = (
+        batch.fees.get((claim["provider_id"], line["procedure_code"]), [])
+        if line["procedure_code"] is not None
+        else []
+    )
     allowed = step_a2_allowed(charged, quantity, out.in_network, fees, sd)
     covered = step_a2_covered_part(allowed, covered_days, quantity)
     limit = allowed - covered
@@ -562,13 +592,15 @@ def _amounts_of_line(
     copay = step_a4_copay(int(benefit["copay_cents"]), covered, deductible)
     coinsurance = step_a5_coinsurance(covered, deductible, copay, int(benefit["coinsurance_bp"]))
     network_bp = int(benefit["in_network_bp"] if out.in_network else benefit["out_network_bp"])
-    plan, network_reduction = step_a6_network(covered - deductible - copay - coinsurance,
-                                              network_bp)
+    plan, network_reduction = step_a6_network(
+        covered - deductible - copay - coinsurance, network_bp
+    )
 
     # A7: out-of-pocket cap per (member, year) over all benefits; the rest moves to the plan.
     oop_max = oop_max_of_plan(batch.cost_sharing.get(out.coverage["plan_id"], []), sd)
-    oop_left = _remaining(_within_column(oop_max, F.MAX_CENTS),
-                          batch.oop_used_all_benefits(member_id, year))
+    oop_left = _remaining(
+        _within_column(oop_max, F.MAX_CENTS), batch.oop_used_all_benefits(member_id, year)
+    )
     cost_share = deductible + copay + coinsurance
     kept = running.oop.keep((member_id, year), oop_left, cost_share)
     removed = cost_share - kept
@@ -577,31 +609,43 @@ def _amounts_of_line(
 
     # A8–A10: the plan's running totals under the incident, annual and lifetime limits (I17).
     incident_capped = running.incident.keep(
-        (claim["claim_id"], code), benefit["incident_limit_cents"], plan)
+        (claim["claim_id"], code), benefit["incident_limit_cents"], plan
+    )
     annual_capped = running.annual.keep(
-        group, _remaining(_within_column(benefit["annual_limit_cents"], F.MAX_CENTS),
-                          batch.accumulator(member_id, code, year, "amount_used_cents")),
-        incident_capped)
+        group,
+        _remaining(
+            _within_column(benefit["annual_limit_cents"], F.MAX_CENTS),
+            batch.accumulator(member_id, code, year, "amount_used_cents"),
+        ),
+        incident_capped,
+    )
     lifetime_capped = running.lifetime.keep(
-        (member_id, code), _remaining(benefit["lifetime_limit_cents"],
-                                      batch.used_all_years(member_id, code)),
-        annual_capped)
+        (member_id, code),
+        _remaining(benefit["lifetime_limit_cents"], batch.used_all_years(member_id, code)),
+        annual_capped,
+    )
     limit += plan - lifetime_capped
 
     out.covered_days = covered_days
     out.allowed = allowed
     out.deductible, out.copay, out.coinsurance = deductible, copay, coinsurance
     out.network_reduction, out.limit, out.approved, out.oop = (
-        network_reduction, limit, lifetime_capped, kept)
+        network_reduction,
+        limit,
+        lifetime_capped,
+        kept,
+    )
     out.member_responsibility = (allowed if out.in_network else charged) - lifetime_capped
-    out.reason = reason_of_adjustments([
-        (F.DEDUCTIBLE, deductible),
-        (F.COPAY, copay),
-        (F.COINSURANCE, coinsurance),
-        (F.FEE_SCHEDULE, charged - allowed if out.in_network else 0),
-        (F.NETWORK_REDUCTION, network_reduction),
-        (F.LIMIT_REACHED, limit),
-    ])
+    out.reason = reason_of_adjustments(
+        [
+            (F.DEDUCTIBLE, deductible),
+            (F.COPAY, copay),
+            (F.COINSURANCE, coinsurance),
+            (F.FEE_SCHEDULE, charged - allowed if out.in_network else 0),
+            (F.NETWORK_REDUCTION, network_reduction),
+            (F.LIMIT_REACHED, limit),
+        ]
+    )
 
 
 def _pass2_amounts(batch: _Batch, ordered: list[Row], outcomes: dict[str, _Outcome]) -> None:
@@ -624,8 +668,7 @@ def _charge_rejected_lines(batch: _Batch, outcomes: dict[str, _Outcome]) -> None
             out.member_responsibility = charged if storable else 0
 
 
-def adjudicate_reference(inp: EngineInput, *,
-                         timezone: str = F.BUSINESS_TIMEZONE) -> EngineResult:
+def adjudicate_reference(inp: EngineInput, *, timezone: str = F.BUSINESS_TIMEZONE) -> EngineResult:
     """Adjudicate a batch line by line; the oracle the vectorised engine is tested against.
     ``timezone``: where a submission instant is a calendar day (I21)."""
     inp.validate()
@@ -640,8 +683,7 @@ def adjudicate_reference(inp: EngineInput, *,
     claim_rows = [_claim_result(batch, claim, outcomes) for claim in batch.claims.values()]
     return EngineResult(
         lines=F.make_line_result({c: [r[c] for r in line_rows] for c in F.LINE_RESULT_COLUMNS}),
-        claims=F.make_claim_result(
-            {c: [r[c] for r in claim_rows] for c in F.CLAIM_RESULT_COLUMNS}),
+        claims=F.make_claim_result({c: [r[c] for r in claim_rows] for c in F.CLAIM_RESULT_COLUMNS}),
     )
 
 
@@ -671,8 +713,10 @@ def _line_result(batch: _Batch, line: Row, out: _Outcome) -> Row:
 
 def _claim_result(batch: _Batch, claim: Row, outcomes: dict[str, _Outcome]) -> Row:
     """Roll a claim's lines up: sums, and a status from the line statuses (I20)."""
-    lines = sorted(batch.lines_of_claim.get(claim["claim_id"], []),
-                   key=lambda line: (line["line_number"], line["line_id"]))
+    lines = sorted(
+        batch.lines_of_claim.get(claim["claim_id"], []),
+        key=lambda line: (line["line_number"], line["line_id"]),
+    )
     results = [outcomes[line["line_id"]] for line in lines]
     statuses = {r.status for r in results}
     first_rejected = next((r.reason for r in results if r.status == F.REJECTED), None)
@@ -693,8 +737,9 @@ def _claim_result(batch: _Batch, claim: Row, outcomes: dict[str, _Outcome]) -> R
         "status": status,
         "reason_code": reason,
         # I22: clamped to what DECIMAL(15,2) holds (only an unstorable claim gets there)
-        "total_charged_cents": max(-F.MAX_CENTS, min(F.MAX_CENTS, sum(
-            int(line["charged_cents"]) for line in lines))),
+        "total_charged_cents": max(
+            -F.MAX_CENTS, min(F.MAX_CENTS, sum(int(line["charged_cents"]) for line in lines))
+        ),
         "total_approved_cents": sum(r.approved for r in results),
         "member_responsibility_cents": sum(r.member_responsibility for r in results),
     }

@@ -19,10 +19,14 @@ class Tally:
     reasons: pd.Series | None = None
 
     def add(self, result: EngineResult) -> None:
-        self._sum(result.claims.groupby("status").agg(
-            claims=("claim_id", "size"), charged=("total_charged_cents", "sum"),
-            approved=("total_approved_cents", "sum")),
-            result.lines["reason_code"].dropna().value_counts())
+        self._sum(
+            result.claims.groupby("status").agg(
+                claims=("claim_id", "size"),
+                charged=("total_charged_cents", "sum"),
+                approved=("total_approved_cents", "sum"),
+            ),
+            result.lines["reason_code"].dropna().value_counts(),
+        )
 
     def merge(self, other: Tally) -> None:
         """Another tally's totals into this one (a shard's into the run's)."""
@@ -30,21 +34,27 @@ class Tally:
 
     def _sum(self, by_status: pd.DataFrame | None, reasons: pd.Series | None) -> None:
         if by_status is not None:
-            self.by_status = by_status if self.by_status is None else self.by_status.add(
-                by_status, fill_value=0)
+            self.by_status = (
+                by_status if self.by_status is None else self.by_status.add(by_status, fill_value=0)
+            )
         if reasons is not None:
-            self.reasons = reasons if self.reasons is None else self.reasons.add(
-                reasons, fill_value=0)
+            self.reasons = (
+                reasons if self.reasons is None else self.reasons.add(reasons, fill_value=0)
+            )
 
     def into(self, summary: AdjudicationSummary) -> None:
         if self.by_status is not None:
             summary.by_status = [
-                StatusTotal(status=str(status), claims=int(row["claims"]),
-                            charged=Decimal(int(row["charged"])) / 100,
-                            approved=Decimal(int(row["approved"])) / 100)
+                StatusTotal(
+                    status=str(status),
+                    claims=int(row["claims"]),
+                    charged=Decimal(int(row["charged"])) / 100,
+                    approved=Decimal(int(row["approved"])) / 100,
+                )
                 for status, row in self.by_status.iterrows()
             ]
         if self.reasons is not None:
             top = self.reasons.sort_values(ascending=False).head(10)
-            summary.top_reasons = [ReasonCount(reason_code=str(k), lines=int(v))
-                                   for k, v in top.items()]
+            summary.top_reasons = [
+                ReasonCount(reason_code=str(k), lines=int(v)) for k, v in top.items()
+            ]

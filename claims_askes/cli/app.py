@@ -16,11 +16,13 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-db_app = typer.Typer(help="The database: local server, migrations, connection URLs.",
-                     no_args_is_help=True)
+db_app = typer.Typer(
+    help="The database: local server, migrations, connection URLs.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
-run_app = typer.Typer(help="Run a flow now, in this process (Prefect's local API).",
-                      no_args_is_help=True)
+run_app = typer.Typer(
+    help="Run a flow now, in this process (Prefect's local API).", no_args_is_help=True
+)
 app.add_typer(run_app, name="run")
 
 db_app.command("start")(database.db_start)

@@ -27,9 +27,14 @@ from schemas.parameters import (
 
 
 def print_adjudication_summary(summary: Any) -> None:
-    table = Table("status", "claims", "charged", "approved",
-                  title=f"claim adjudication: {summary.claims:,} claims, {summary.lines:,} lines, "
-                        f"{summary.chunks} chunks, {summary.seconds:.1f} s")
+    table = Table(
+        "status",
+        "claims",
+        "charged",
+        "approved",
+        title=f"claim adjudication: {summary.claims:,} claims, {summary.lines:,} lines, "
+        f"{summary.chunks} chunks, {summary.seconds:.1f} s",
+    )
     for row in summary.by_status:
         table.add_row(row.status, f"{row.claims:,}", rupiah(row.charged), rupiah(row.approved))
     console.print(table)
@@ -38,8 +43,10 @@ def print_adjudication_summary(summary: Any) -> None:
         for reason in summary.top_reasons:
             reasons.add_row(reason.reason_code, f"{reason.lines:,}")
         console.print(reasons)
-    console.print(f"{summary.lines_posted:,} lines posted to the accumulators; "
-                  f"{summary.payments:,} payments, {summary.notes:,} notes written")
+    console.print(
+        f"{summary.lines_posted:,} lines posted to the accumulators; "
+        f"{summary.payments:,} payments, {summary.notes:,} notes written"
+    )
 
 
 A = AdjudicationParameters
@@ -57,8 +64,14 @@ def run_claim_adjudication(
 ) -> None:
     """Adjudicate every submitted and pended claim (docs/adjudication.md), then post the
     accumulators."""
-    params = parameters(A, max_claims=max_claims, chunk_size=chunk_size,
-                        lease_seconds=lease_seconds, shards=shards, shard=shard)
+    params = parameters(
+        A,
+        max_claims=max_claims,
+        chunk_size=chunk_size,
+        lease_seconds=lease_seconds,
+        shards=shards,
+        shard=shard,
+    )
     from flows.claim_adjudication import claim_adjudication
 
     with err_console.status("adjudicating claims"):
@@ -72,8 +85,9 @@ def run_claim_adjudication(
 @user_errors
 def run_accumulator_posting(
     batch_size: int = option(P, "batch_size"),
-    full_reconciliation: bool = option(P, "full_reconciliation",
-                                       "--full-reconciliation/--no-full-reconciliation"),
+    full_reconciliation: bool = option(
+        P, "full_reconciliation", "--full-reconciliation/--no-full-reconciliation"
+    ),
     json_output: bool = json_option(),
 ) -> None:
     """Post every adjudicated, unposted line to the accumulators (exactly once), then prove
@@ -86,9 +100,11 @@ def run_accumulator_posting(
     if json_output:
         print(summary.model_dump_json())
         return
-    console.print(f"{summary.lines_marked:,} lines posted "
-                  f"({summary.entries_inserted:,} new ledger entries, {summary.reversals:,} "
-                  f"reversals); {summary.keys_reconciled:,} accumulator keys reconciled")
+    console.print(
+        f"{summary.lines_marked:,} lines posted "
+        f"({summary.entries_inserted:,} new ledger entries, {summary.reversals:,} "
+        f"reversals); {summary.keys_reconciled:,} accumulator keys reconciled"
+    )
 
 
 DECIDED = ("approved", "partially_approved", "rejected")
@@ -96,8 +112,10 @@ DECIDED = ("approved", "partially_approved", "rejected")
 
 @user_errors
 def run_claim_readjudication(
-    claim_numbers: Annotated[list[str], typer.Argument(
-        help=ReadjudicationParameters.model_fields["claim_numbers"].description)],
+    claim_numbers: Annotated[
+        list[str],
+        typer.Argument(help=ReadjudicationParameters.model_fields["claim_numbers"].description),
+    ],
     reason: str = option(ReadjudicationParameters, "reason"),
     json_output: bool = json_option(),
 ) -> None:
@@ -113,9 +131,11 @@ def run_claim_readjudication(
     if json_output:
         print(summary.model_dump_json())
         return
-    console.print(f"{summary.claims:,} of {summary.requested:,} claims re-adjudicated; "
-                  f"{summary.reversals:,} postings reversed, {summary.readjustments:,} "
-                  "readjustments for payment follow-up")
+    console.print(
+        f"{summary.claims:,} of {summary.requested:,} claims re-adjudicated; "
+        f"{summary.reversals:,} postings reversed, {summary.readjustments:,} "
+        "readjustments for payment follow-up"
+    )
     for number, status in summary.statuses.items():
         console.print(f"  {number}: {status}")
     for number in summary.not_found:
@@ -126,10 +146,13 @@ def run_claim_readjudication(
 def override(
     claim_number: Annotated[str, typer.Argument(help="e.g. CLM-2026-01-000123")],
     line: Annotated[int, typer.Argument(help="Line number on the claim.", min=1)],
-    approve: Annotated[str | None, typer.Option(
-        help="Approve the line for this amount in rupiah (e.g. 125000.50).")] = None,
-    reject: Annotated[str | None, typer.Option(
-        help="Reject the line with this reason code (e.g. EXCLUDED).")] = None,
+    approve: Annotated[
+        str | None,
+        typer.Option(help="Approve the line for this amount in rupiah (e.g. 125000.50)."),
+    ] = None,
+    reject: Annotated[
+        str | None, typer.Option(help="Reject the line with this reason code (e.g. EXCLUDED).")
+    ] = None,
     note: Annotated[str, typer.Option(help="Why, in words (required).")] = "",
     by: Annotated[str, typer.Option(help="Who decides (default: your login).")] = "",
 ) -> None:
@@ -146,15 +169,17 @@ def override(
             amount = Decimal(approve)
         except InvalidOperation:
             raise ClaimsAskesError(f"--approve: {approve!r} is not an amount") from None
-    status = record_override(claim_number, line, approve=amount, reject=reject, note=note,
-                             by=by or getpass.getuser())
+    status = record_override(
+        claim_number, line, approve=amount, reject=reject, note=note, by=by or getpass.getuser()
+    )
     console.print(f"override recorded on {claim_number} line {line}")
     if status in DECIDED:
         from flows.claim_readjudication import claim_readjudication
 
         with err_console.status("re-adjudicating"):
-            claim_readjudication(claim_numbers=[claim_number],
-                                 reason=f"manual override of line {line}")
+            claim_readjudication(
+                claim_numbers=[claim_number], reason=f"manual override of line {line}"
+            )
     eob(claim_number)
 
 
@@ -169,12 +194,23 @@ def eob(claim_number: Annotated[str, typer.Argument(help="e.g. CLM-2026-01-00012
 
     doc = read_eob(claim_number)
     head = doc.claim
-    console.print(f"[bold]Explanation of benefits[/] {head['claim_number']}  "
-                  f"{head['claim_type']} / {head['service_type']}  service {head['service_date']}"
-                  f"  status [bold]{head['status']}[/]")
-    table = Table("line", "benefit", "qty", "charged", "allowed",
-                  *(f"{title}\n{doc.codes.get(code, '')}" for code, title, _ in ADJUSTMENTS),
-                  "plan pays", "member pays", "status", "reason (CARC/group)")
+    console.print(
+        f"[bold]Explanation of benefits[/] {head['claim_number']}  "
+        f"{head['claim_type']} / {head['service_type']}  service {head['service_date']}"
+        f"  status [bold]{head['status']}[/]"
+    )
+    table = Table(
+        "line",
+        "benefit",
+        "qty",
+        "charged",
+        "allowed",
+        *(f"{title}\n{doc.codes.get(code, '')}" for code, title, _ in ADJUSTMENTS),
+        "plan pays",
+        "member pays",
+        "status",
+        "reason (CARC/group)",
+    )
     for line in doc.lines:
         reason = "-"
         if line["reason_code"]:
@@ -182,15 +218,22 @@ def eob(claim_number: Annotated[str, typer.Argument(help="e.g. CLM-2026-01-00012
         qty = str(line["quantity"])
         if line["covered_days"] is not None and line["covered_days"] != line["quantity"]:
             qty += f" ({line['covered_days']} covered)"
-        table.add_row(str(line["line_number"]), str(line["benefit_code"] or "-"), qty,
-                      rupiah(line["charged_amount"]), rupiah(line["allowed_amount"]),
-                      *(rupiah(line[column]) for _, _, column in ADJUSTMENTS),
-                      rupiah(line["approved_amount"]), rupiah(line["member_responsibility"]),
-                      line["status"], reason)
+        table.add_row(
+            str(line["line_number"]),
+            str(line["benefit_code"] or "-"),
+            qty,
+            rupiah(line["charged_amount"]),
+            rupiah(line["allowed_amount"]),
+            *(rupiah(line[column]) for _, _, column in ADJUSTMENTS),
+            rupiah(line["approved_amount"]),
+            rupiah(line["member_responsibility"]),
+            line["status"],
+            reason,
+        )
     # Piped or redirected, the table keeps its amounts whole rather than fit 80 columns.
     (console if console.is_terminal else Console(width=240)).print(table)
-    console.print(f"total charged {rupiah(head['total_charged_amount'])}; plan pays "
-                  f"{rupiah(head['total_approved_amount'])}; member pays "
-                  f"{rupiah(head['member_responsibility'])}")
-
-
+    console.print(
+        f"total charged {rupiah(head['total_charged_amount'])}; plan pays "
+        f"{rupiah(head['total_approved_amount'])}; member pays "
+        f"{rupiah(head['member_responsibility'])}"
+    )

@@ -49,8 +49,11 @@ def user_errors(fn: F) -> F:
 
 def progress_bar() -> Progress:
     return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=console,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
     )
 
 
@@ -118,5 +121,6 @@ def option(model: type[BaseModel], name: str, *flags: str, **extra: Any) -> Any:
     model is the one source of both. Bounds are left to the model, so that a bad value is
     refused with the same words as a bad value of a Prefect run (see `parameters`)."""
     field = model.model_fields[name]
-    return typer.Option(field.get_default(call_default_factory=True), *flags,
-                        help=field.description, **extra)
+    return typer.Option(
+        field.get_default(call_default_factory=True), *flags, help=field.description, **extra
+    )

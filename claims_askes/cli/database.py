@@ -56,9 +56,12 @@ def db_status() -> None:
 
 @user_errors
 def db_url(
-    service: Annotated[str | None, typer.Option(help="A service key (claims, member, ...): "
-                                                     "its own URL instead of the admin one.")]
-    = None,
+    service: Annotated[
+        str | None,
+        typer.Option(
+            help="A service key (claims, member, ...): its own URL instead of the admin one."
+        ),
+    ] = None,
 ) -> None:
     """Print the connection URL (admin by default), e.g. `psql "$(claims-askes db url)"`."""
     from claims_askes.db.connections import admin_url, service_url
@@ -68,8 +71,7 @@ def db_url(
 
 @user_errors
 def db_upgrade(
-    target: Annotated[str, typer.Option(help="Alembic target revision of every schema.")]
-    = "head",
+    target: Annotated[str, typer.Option(help="Alembic target revision of every schema.")] = "head",
 ) -> None:
     """Apply every schema's migrations in dependency order and set the roles' passwords."""
     from claims_askes.db import migrate
@@ -81,8 +83,7 @@ def db_upgrade(
 
 @user_errors
 def db_downgrade(
-    yes: Annotated[bool, typer.Option("--yes", help="Confirm: this drops every table.")]
-    = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: this drops every table.")] = False,
 ) -> None:
     """Undo every migration (drops all data). Login roles are kept."""
     from claims_askes.db import migrate
@@ -103,5 +104,3 @@ def db_current() -> None:
     for schema, revision in migrate.current().items():
         table.add_row(schema, revision or "-")
     console.print(table)
-
-

@@ -17,10 +17,8 @@ from claims_askes.core.errors import ClaimsAskesError
 @user_errors
 def seed(
     members: Annotated[int, typer.Option(min=1, help="Number of members.")] = 1000,
-    claims: Annotated[int, typer.Option(min=1, help="Number of claims (1-5 lines each).")]
-    = 10000,
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")]
-    = 42,
+    claims: Annotated[int, typer.Option(min=1, help="Number of claims (1-5 lines each).")] = 10000,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = 42,
 ) -> None:
     """Load deterministic Indonesian demo data into a migrated database (with COPY)."""
     from claims_askes.demo.seed import seed_demo_data
@@ -42,13 +40,16 @@ def recreate_database(yes: bool) -> None:
     from claims_askes.db.connections import admin_url, database_of, uses_local_server, with_database
 
     if not uses_local_server() and not yes:
-        raise ConfigError("DATABASE_URL: set; `demo` would drop that database. "
-                          "Pass --yes to confirm, or --keep to load into it as it is")
+        raise ConfigError(
+            "DATABASE_URL: set; `demo` would drop that database. "
+            "Pass --yes to confirm, or --keep to load into it as it is"
+        )
     url = admin_url()
     name = database_of(url)
     with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
@@ -57,11 +58,15 @@ def demo(
     members: Annotated[int, typer.Option(min=1, help="Demo members.")] = 2000,
     claims: Annotated[int, typer.Option(min=1, help="Demo claims.")] = 20000,
     seed_value: Annotated[int, typer.Option("--seed", help="Random seed.")] = 42,
-    keep: Annotated[bool, typer.Option(
-        "--keep", help="Keep the database and its data as they are (no new demo data).")]
-    = False,
-    yes: Annotated[bool, typer.Option("--yes", help="Confirm dropping DATABASE_URL's database.")]
-    = False,
+    keep: Annotated[
+        bool,
+        typer.Option(
+            "--keep", help="Keep the database and its data as they are (no new demo data)."
+        ),
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Confirm dropping DATABASE_URL's database.")
+    ] = False,
 ) -> None:
     """The main job end to end: database, migrations, fresh demo data, then every flow."""
     from claims_askes.db import migrate
@@ -87,13 +92,13 @@ def demo(
         print_adjudication_summary(adjudication.result)
     path, dashboard = write_report(DEFAULT_REPORT)
     print_dashboard_summary(path, dashboard)
-    console.print("The runs are in Prefect: with a server (`.venv/bin/prefect server start`, "
-                  "then `export PREFECT_API_URL=http://127.0.0.1:4200/api` before `demo`) "
-                  "open http://127.0.0.1:4200. Database: "
-                  "`psql \"$(.venv/bin/claims-askes db url)\"`")
+    console.print(
+        "The runs are in Prefect: with a server (`.venv/bin/prefect server start`, "
+        "then `export PREFECT_API_URL=http://127.0.0.1:4200/api` before `demo`) "
+        "open http://127.0.0.1:4200. Database: "
+        '`psql "$(.venv/bin/claims-askes db url)"`'
+    )
     failed = [o.name for o in outcomes if not o.ok]
     if failed:
         raise ClaimsAskesError(f"main job: {', '.join(failed)} failed (see above)")
     console.print("[bold green]demo complete[/]")
-
-

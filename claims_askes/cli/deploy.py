@@ -31,8 +31,10 @@ def prefect_api_url() -> str:
 
     url = get_current_settings().api.url
     if not url:
-        raise ConfigError("PREFECT_API_URL: not set; start a server (`prefect server start`) "
-                          "and `export PREFECT_API_URL=http://127.0.0.1:4200/api`")
+        raise ConfigError(
+            "PREFECT_API_URL: not set; start a server (`prefect server start`) "
+            "and `export PREFECT_API_URL=http://127.0.0.1:4200/api`"
+        )
     with get_client(sync_client=True) as client:
         failure = client.api_healthcheck()
     if failure is not None:
@@ -54,8 +56,9 @@ def run_prefect_deploy(prefect_file: Path, names: list[str] | None) -> None:
     """Run `prefect deploy` from the repository root (entrypoints are relative to it)."""
     from deployments.project import ROOT
 
-    done = subprocess.run(deploy_command(prefect_file, names), cwd=ROOT, capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run(
+        deploy_command(prefect_file, names), cwd=ROOT, capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         lines = [ln.strip() for ln in (done.stderr + done.stdout).splitlines() if ln.strip()]
         errors = [ln for ln in lines if re.match(r"^[\w.]*(Error|Exception): ", ln)]
@@ -66,9 +69,12 @@ def run_prefect_deploy(prefect_file: Path, names: list[str] | None) -> None:
 def schedule_text(schedules: list[dict[str, Any]]) -> str:
     if not schedules:
         return "ad hoc"
-    return "; ".join(f"{s['slug'] + ': ' if s.get('slug') else ''}"
-                     f"{s.get('cron') or s.get('interval') or s.get('rrule')} "
-                     f"({s.get('timezone', 'UTC')})" for s in schedules)
+    return "; ".join(
+        f"{s['slug'] + ': ' if s.get('slug') else ''}"
+        f"{s.get('cron') or s.get('interval') or s.get('rrule')} "
+        f"({s.get('timezone', 'UTC')})"
+        for s in schedules
+    )
 
 
 def deploy(code_dir: Path | None, store_secrets: bool, prefect_file: Path | None) -> None:
@@ -84,10 +90,13 @@ def deploy(code_dir: Path | None, store_secrets: bool, prefect_file: Path | None
         raise ConfigError(f"--code-dir: {code_dir} is not a directory")
     url = prefect_api_url()
     with console.status(f"setting up {url}"):
-        setup = set_up_server(code_dir=code_dir, timezone=get_settings().timezone,
-                              store_secrets=store_secrets)
-    console.print(f"work pool {setup.work_pool}; queues: {', '.join(setup.queues)}; "
-                  f"global limits: {', '.join(setup.limits)}")
+        setup = set_up_server(
+            code_dir=code_dir, timezone=get_settings().timezone, store_secrets=store_secrets
+        )
+    console.print(
+        f"work pool {setup.work_pool}; queues: {', '.join(setup.queues)}; "
+        f"global limits: {', '.join(setup.limits)}"
+    )
     if setup.secrets:
         console.print(f"Secret blocks stored: {', '.join(setup.secrets)}")
     ready = [e for e in entries if e.code_exists]
@@ -98,13 +107,20 @@ def deploy(code_dir: Path | None, store_secrets: bool, prefect_file: Path | None
         run_prefect_deploy(prefect_file, None if not missing else [e.name for e in ready])
     table = Table("deployment", "schedule", "queue", "", title=f"deployed to {url}")
     for entry in entries:
-        table.add_row(entry.name, schedule_text(entry.schedules), entry.work_queue,
-                      "[green]deployed[/]" if entry.code_exists
-                      else f"[yellow]skipped: no {entry.path.relative_to(ROOT)}[/]")
+        table.add_row(
+            entry.name,
+            schedule_text(entry.schedules),
+            entry.work_queue,
+            "[green]deployed[/]"
+            if entry.code_exists
+            else f"[yellow]skipped: no {entry.path.relative_to(ROOT)}[/]",
+        )
     console.print(table)
-    console.print("start workers with `prefect worker start --pool claims-askes --type "
-                  "process`; the runs show in the Prefect UI at "
-                  f"{url.removesuffix('/api')}")
+    console.print(
+        "start workers with `prefect worker start --pool claims-askes --type "
+        "process`; the runs show in the Prefect UI at "
+        f"{url.removesuffix('/api')}"
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -113,16 +129,27 @@ def register(app: typer.Typer) -> None:
     @app.command("deploy")
     @user_errors
     def deploy_cmd(
-        code_dir: Annotated[Path | None, typer.Option(
-            help="Where workers find this repository (default: here). Every worker machine "
-                 "needs the checkout at this path.")] = None,
-        store_secrets: Annotated[bool, typer.Option(
-            "--store-secrets", help="Store DATABASE_URL and the *_DB_PASSWORD/URL variables set "
-                                    "here as Prefect Secret blocks, passed to every run by "
-                                    "reference (otherwise workers need them in their own "
-                                    "environment).")] = False,
-        prefect_file: Annotated[Path | None, typer.Option(
-            help="The deployment file (default: prefect.yaml of the repository).")] = None,
+        code_dir: Annotated[
+            Path | None,
+            typer.Option(
+                help="Where workers find this repository (default: here). Every worker machine "
+                "needs the checkout at this path."
+            ),
+        ] = None,
+        store_secrets: Annotated[
+            bool,
+            typer.Option(
+                "--store-secrets",
+                help="Store DATABASE_URL and the *_DB_PASSWORD/URL variables set "
+                "here as Prefect Secret blocks, passed to every run by "
+                "reference (otherwise workers need them in their own "
+                "environment).",
+            ),
+        ] = False,
+        prefect_file: Annotated[
+            Path | None,
+            typer.Option(help="The deployment file (default: prefect.yaml of the repository)."),
+        ] = None,
     ) -> None:
         """Set up the Prefect server (pool, queues, limits, variables) and deploy every flow."""
         deploy(code_dir, store_secrets, prefect_file)

@@ -25,8 +25,12 @@ from schemas.ops import (
     RestoreParameters,
 )
 
-AsOf = Annotated[datetime | None, typer.Option(
-    "--as-of", formats=["%Y-%m-%d"], help=PartitionParameters.model_fields["as_of"].description)]
+AsOf = Annotated[
+    datetime | None,
+    typer.Option(
+        "--as-of", formats=["%Y-%m-%d"], help=PartitionParameters.model_fields["as_of"].description
+    ),
+]
 
 
 def _day(value: datetime | None) -> date | None:
@@ -52,55 +56,80 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
     def command(typer_app: typer.Typer, name: str) -> Callable[[Any], Any]:
         def wrap(fn: Any) -> Any:
             return typer_app.command(name)(user_errors(fn))
+
         return wrap
 
     @command(run_app, "partition-maintenance")
     def run_partition_maintenance(
         premake: int = option(PartitionParameters, "premake"),
-        move_default_rows: bool = option(PartitionParameters, "move_default_rows",
-                                         "--move-default-rows"),
-        lock_timeout: float = option(PartitionParameters, "lock_timeout_seconds",
-                                     "--lock-timeout"),
+        move_default_rows: bool = option(
+            PartitionParameters, "move_default_rows", "--move-default-rows"
+        ),
+        lock_timeout: float = option(PartitionParameters, "lock_timeout_seconds", "--lock-timeout"),
         as_of: AsOf = None,
     ) -> None:
         """Keep claim_partitioned covered through the current month plus --premake."""
         from flows.partition_maintenance import partition_maintenance
 
-        parameters(PartitionParameters, premake=premake, move_default_rows=move_default_rows,
-                  lock_timeout_seconds=lock_timeout, as_of=_day(as_of))
+        parameters(
+            PartitionParameters,
+            premake=premake,
+            move_default_rows=move_default_rows,
+            lock_timeout_seconds=lock_timeout,
+            as_of=_day(as_of),
+        )
         with console.status("maintaining partitions"):
-            report = partition_maintenance(premake=premake, move_default_rows=move_default_rows,
-                                           lock_timeout_seconds=lock_timeout, as_of=_day(as_of))
-        console.print(f"covered {report.covered_from} to {report.covered_to}; created "
-                      f"{', '.join(report.created) or 'nothing'}; "
-                      f"{report.default_rows_moved} default rows moved")
+            report = partition_maintenance(
+                premake=premake,
+                move_default_rows=move_default_rows,
+                lock_timeout_seconds=lock_timeout,
+                as_of=_day(as_of),
+            )
+        console.print(
+            f"covered {report.covered_from} to {report.covered_to}; created "
+            f"{', '.join(report.created) or 'nothing'}; "
+            f"{report.default_rows_moved} default rows moved"
+        )
 
     @command(run_app, "claim-archiving")
     def run_claim_archiving(
         older_than: str = option(ArchivingParameters, "older_than"),
         batch_size: int = option(ArchivingParameters, "batch_size"),
         max_batches: int | None = option(ArchivingParameters, "max_batches"),
-        lock_timeout: float = option(ArchivingParameters, "lock_timeout_seconds",
-                                     "--lock-timeout"),
+        lock_timeout: float = option(ArchivingParameters, "lock_timeout_seconds", "--lock-timeout"),
         as_of: AsOf = None,
-        json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
-        = False,
+        json_output: Annotated[
+            bool, typer.Option("--json", help="Print the report as JSON.")
+        ] = False,
     ) -> None:
         """Archive claims older than --older-than, with their children, exactly once."""
         from flows.claim_archiving import claim_archiving
 
-        parameters(ArchivingParameters, older_than=older_than, batch_size=batch_size,
-                  max_batches=max_batches, lock_timeout_seconds=lock_timeout, as_of=_day(as_of))
+        parameters(
+            ArchivingParameters,
+            older_than=older_than,
+            batch_size=batch_size,
+            max_batches=max_batches,
+            lock_timeout_seconds=lock_timeout,
+            as_of=_day(as_of),
+        )
         with flow_progress():
-            report = claim_archiving(older_than=older_than, batch_size=batch_size,
-                                     max_batches=max_batches,
-                                     lock_timeout_seconds=lock_timeout, as_of=_day(as_of))
+            report = claim_archiving(
+                older_than=older_than,
+                batch_size=batch_size,
+                max_batches=max_batches,
+                lock_timeout_seconds=lock_timeout,
+                as_of=_day(as_of),
+            )
         if json_output:
             print(report.model_dump_json())
             return
-        table = Table("table", "rows archived",
-                      title=f"claim archiving: cutoff {report.cutoff}, {report.batches} "
-                            f"batches, {report.seconds:.1f} s")
+        table = Table(
+            "table",
+            "rows archived",
+            title=f"claim archiving: cutoff {report.cutoff}, {report.batches} "
+            f"batches, {report.seconds:.1f} s",
+        )
         for name, rows in report.rows_moved.items():
             table.add_row(name, f"{rows:,}")
         for part in report.partitions_moved:
@@ -121,29 +150,43 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
         """pg_dump, verify, drill when due, apply retention."""
         from flows.database_backup import database_backup
 
-        params = parameters(BackupParameters, scope=scope, schema_name=schema, drill=drill,
-                            keep_count=keep_count, keep_days=keep_days,
-                            min_verified=min_verified, max_age_hours=max_age_hours)
+        params = parameters(
+            BackupParameters,
+            scope=scope,
+            schema_name=schema,
+            drill=drill,
+            keep_count=keep_count,
+            keep_days=keep_days,
+            min_verified=min_verified,
+            max_age_hours=max_age_hours,
+        )
         with flow_progress():
             report = database_backup(**params.model_dump())
         v = report.verification
-        console.print(f"backup [bold]{report.backup_id}[/] {_size(report.size_bytes)} in "
-                      f"{report.seconds_dump:.1f} s; verified in {report.seconds_verify:.1f} s; "
-                      f"drill: {'-' if v.drill_ok is None else v.drill_detail}; deleted: "
-                      f"{', '.join(report.deleted) or 'none'}")
+        console.print(
+            f"backup [bold]{report.backup_id}[/] {_size(report.size_bytes)} in "
+            f"{report.seconds_dump:.1f} s; verified in {report.seconds_verify:.1f} s; "
+            f"drill: {'-' if v.drill_ok is None else v.drill_detail}; deleted: "
+            f"{', '.join(report.deleted) or 'none'}"
+        )
         for earlier in report.earlier_verified:
-            console.print(f"left unverified by a killed run, verified now: {earlier.backup_id}: "
-                          f"{'passed' if earlier.ok else 'FAILED ' + '; '.join(earlier.problems)}")
+            console.print(
+                f"left unverified by a killed run, verified now: {earlier.backup_id}: "
+                f"{'passed' if earlier.ok else 'FAILED ' + '; '.join(earlier.problems)}"
+            )
         if report.drills_dropped:
-            console.print("drill databases of killed runs dropped: "
-                          + ", ".join(report.drills_dropped))
+            console.print(
+                "drill databases of killed runs dropped: " + ", ".join(report.drills_dropped)
+            )
 
     @command(run_app, "database-restore")
     def run_database_restore(
-        backup_id: Annotated[str, typer.Argument(
-            help=RestoreParameters.model_fields["backup_id"].description)],
-        target_database: Annotated[str, typer.Option(
-            help=RestoreParameters.model_fields["target_database"].description)],
+        backup_id: Annotated[
+            str, typer.Argument(help=RestoreParameters.model_fields["backup_id"].description)
+        ],
+        target_database: Annotated[
+            str, typer.Option(help=RestoreParameters.model_fields["target_database"].description)
+        ],
         schema: str | None = option(RestoreParameters, "schema_name", "--schema"),
         clean: bool = option(RestoreParameters, "clean", "--clean"),
         force: bool = option(RestoreParameters, "force", "--force"),
@@ -151,43 +194,68 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
         """Restore a backup (or one schema of it) into a named database, then check counts."""
         from flows.database_restore import database_restore
 
-        parameters(RestoreParameters, backup_id=backup_id, target_database=target_database,
-                  schema_name=schema, clean=clean, force=force)
+        parameters(
+            RestoreParameters,
+            backup_id=backup_id,
+            target_database=target_database,
+            schema_name=schema,
+            clean=clean,
+            force=force,
+        )
         with console.status(f"restoring {backup_id}"):
-            report = database_restore(backup_id=backup_id, target_database=target_database,
-                                      schema_name=schema, clean=clean, force=force)
-        console.print(f"restored {backup_id} into {report.target_database}: "
-                      f"{report.tables_checked} tables with the manifest's row counts "
-                      f"({report.seconds:.1f} s)")
+            report = database_restore(
+                backup_id=backup_id,
+                target_database=target_database,
+                schema_name=schema,
+                clean=clean,
+                force=force,
+            )
+        console.print(
+            f"restored {backup_id} into {report.target_database}: "
+            f"{report.tables_checked} tables with the manifest's row counts "
+            f"({report.seconds:.1f} s)"
+        )
 
     @command(run_app, "database-maintenance")
     def run_database_maintenance(
         vacuum: bool = option(MaintenanceParameters, "vacuum", "--vacuum"),
         analyze: bool = option(MaintenanceParameters, "analyze_tables", "--analyze/--no-analyze"),
         reindex: bool = option(MaintenanceParameters, "reindex_schemas", "--reindex"),
-        schema: Annotated[list[str] | None, typer.Option(
-            help=MaintenanceParameters.model_fields["schemas"].description)] = None,
+        schema: Annotated[
+            list[str] | None,
+            typer.Option(help=MaintenanceParameters.model_fields["schemas"].description),
+        ] = None,
         long_running_minutes: float = option(MaintenanceParameters, "long_running_minutes"),
         idle_minutes: float = option(MaintenanceParameters, "idle_minutes"),
-        terminate_idle: bool = option(MaintenanceParameters, "terminate_idle",
-                                      "--terminate-idle"),
+        terminate_idle: bool = option(MaintenanceParameters, "terminate_idle", "--terminate-idle"),
     ) -> None:
         """ANALYZE / VACUUM, bloat, optional reindex; long queries, idle sessions, locks."""
         from flows.database_maintenance import database_maintenance
 
-        params = parameters(MaintenanceParameters, analyze_tables=analyze, vacuum=vacuum,
-                            reindex_schemas=reindex, schemas=schema or [],
-                            long_running_minutes=long_running_minutes,
-                            idle_minutes=idle_minutes, terminate_idle=terminate_idle)
+        params = parameters(
+            MaintenanceParameters,
+            analyze_tables=analyze,
+            vacuum=vacuum,
+            reindex_schemas=reindex,
+            schemas=schema or [],
+            long_running_minutes=long_running_minutes,
+            idle_minutes=idle_minutes,
+            terminate_idle=terminate_idle,
+        )
         with flow_progress():
             report = database_maintenance(**params.model_dump())
         console.print(_rows(f"bloat ({report.bloat_source})", report.bloat[:10]))
-        for title, rows in (("long-running statements", report.long_running),
-                            ("idle sessions", report.idle), ("lock waits", report.lock_waits)):
+        for title, rows in (
+            ("long-running statements", report.long_running),
+            ("idle sessions", report.idle),
+            ("lock waits", report.lock_waits),
+        ):
             if rows:
                 console.print(_rows(title, rows))
-        console.print(f"{len(report.analyzed)} tables analyzed; "
-                      f"{len(report.terminated)} idle sessions terminated")
+        console.print(
+            f"{len(report.analyzed)} tables analyzed; "
+            f"{len(report.terminated)} idle sessions terminated"
+        )
 
     @command(run_app, "database-monitoring")
     def run_database_monitoring(
@@ -200,16 +268,28 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
         """Sizes, connections, slow statements and health checks; fails on a critical one."""
         from flows.database_monitoring import database_monitoring
 
-        parameters(MonitoringParameters, slow_ms=slow_ms,
-                  backup_max_age_hours=backup_max_age_hours,
-                  min_runway_months=min_runway_months, archive_older_than=archive_older_than,
-                  as_of=_day(as_of))
-        report = database_monitoring(slow_ms=slow_ms, backup_max_age_hours=backup_max_age_hours,
-                                     min_runway_months=min_runway_months,
-                                     archive_older_than=archive_older_than, as_of=_day(as_of))
-        table = Table("check", "status", "details",
-                      title=f"database {_size(report.database_size_bytes)}, connections "
-                            f"{report.connections}/{report.max_connections}")
+        parameters(
+            MonitoringParameters,
+            slow_ms=slow_ms,
+            backup_max_age_hours=backup_max_age_hours,
+            min_runway_months=min_runway_months,
+            archive_older_than=archive_older_than,
+            as_of=_day(as_of),
+        )
+        report = database_monitoring(
+            slow_ms=slow_ms,
+            backup_max_age_hours=backup_max_age_hours,
+            min_runway_months=min_runway_months,
+            archive_older_than=archive_older_than,
+            as_of=_day(as_of),
+        )
+        table = Table(
+            "check",
+            "status",
+            "details",
+            title=f"database {_size(report.database_size_bytes)}, connections "
+            f"{report.connections}/{report.max_connections}",
+        )
         for check in report.checks:
             table.add_row(check.check_name, check.status, check.details)
         console.print(table)
@@ -222,18 +302,22 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
         table = Table("id", "scope", "started (UTC)", "size", "verified", "drill")
         for entry in list_backups():
             m, v = entry.manifest, entry.verification
-            table.add_row(m.backup_id, m.scope_key, f"{m.started_at.astimezone(UTC):%F %T}",
-                          _size(m.size_bytes),
-                          "-" if v is None else ("yes" if v.ok else "FAILED"),
-                          "-" if v is None or v.drill_ok is None
-                          else ("passed" if v.drill_ok else "FAILED"))
+            table.add_row(
+                m.backup_id,
+                m.scope_key,
+                f"{m.started_at.astimezone(UTC):%F %T}",
+                _size(m.size_bytes),
+                "-" if v is None else ("yes" if v.ok else "FAILED"),
+                "-" if v is None or v.drill_ok is None else ("passed" if v.drill_ok else "FAILED"),
+            )
         console.print(table)
 
     @command(backup_app, "verify")
     def backup_verify(
         backup_id: Annotated[str, typer.Argument(help="From `claims-askes backup list`.")],
-        drill: Annotated[bool, typer.Option("--drill", help="Also restore into a scratch "
-                                                            "database.")] = False,
+        drill: Annotated[
+            bool, typer.Option("--drill", help="Also restore into a scratch database.")
+        ] = False,
     ) -> None:
         """Verify a backup: sha256, table of contents, a full read (and a restore drill)."""
         from claims_askes.operations.backup import BackupError, verify_backup
@@ -241,7 +325,9 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
         with console.status(f"verifying {backup_id}"):
             result = verify_backup(backup_id, drill=drill)
         if not result.ok:
-            raise BackupError(f"backup {backup_id} failed verification: "
-                              + "; ".join(result.problems))
-        console.print(f"backup {backup_id} verified"
-                      + (f"; drill: {result.drill_detail}" if drill else ""))
+            raise BackupError(
+                f"backup {backup_id} failed verification: " + "; ".join(result.problems)
+            )
+        console.print(
+            f"backup {backup_id} verified" + (f"; drill: {result.drill_detail}" if drill else "")
+        )

@@ -15,22 +15,22 @@ from claims_askes.core.settings import get_settings
 
 #: every crash point, in the order a chunk passes them
 CRASH_POINTS = (
-    "after-lease",     # claims leased (in_review), nothing read or written yet
-    "before-commit",   # decisions written inside the claims transaction, not committed
-    "after-write",     # decisions committed, accumulators not posted
-    "after-ledger",    # ledger and accumulators committed, lines not marked posted
+    "after-lease",  # claims leased (in_review), nothing read or written yet
+    "before-commit",  # decisions written inside the claims transaction, not committed
+    "after-write",  # decisions committed, accumulators not posted
+    "after-ledger",  # ledger and accumulators committed, lines not marked posted
     # claim archiving
-    "archive-batch-before-commit",      # a batch moved and checked, not committed
-    "archive-after-batch",              # a batch committed, the next not started
+    "archive-batch-before-commit",  # a batch moved and checked, not committed
+    "archive-after-batch",  # a batch committed, the next not started
     "archive-partition-before-commit",  # a partition detached and moved, not committed
     # backups
-    "backup-before-rename",    # pg_dump finished into the temporary file
+    "backup-before-rename",  # pg_dump finished into the temporary file
     "backup-before-manifest",  # dump renamed, manifest not written
-    "backup-after-manifest",   # manifest written, backup not verified
-    "backup-drill-restored",   # drill database restored, not compared nor dropped
+    "backup-after-manifest",  # manifest written, backup not verified
+    "backup-drill-restored",  # drill database restored, not compared nor dropped
     # eligibility sweep
     "sweep-before-commit",  # expired coverages ended; first snapshot batch upserted, not committed
-    "sweep-after-batch",    # the first snapshot batch committed, the others not written
+    "sweep-after-batch",  # the first snapshot batch committed, the others not written
 )
 
 

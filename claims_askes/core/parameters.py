@@ -22,18 +22,23 @@ M = TypeVar("M", bound=BaseModel)
 R = TypeVar("R")
 
 
-def signature_of(model: type[BaseModel], returns: Any = inspect.Signature.empty
-                 ) -> inspect.Signature:
+def signature_of(
+    model: type[BaseModel], returns: Any = inspect.Signature.empty
+) -> inspect.Signature:
     """The model's fields as keyword-only parameters: the type and its bounds as the
     annotation, the field itself (default and description) as the default, which is how
     Prefect reads a `param: T = Field(...)` parameter (a required field too: its default is
     then pydantic's "undefined", and the schema marks it required)."""
     parameters = []
     for name, field in model.model_fields.items():
-        annotation = (Annotated[(field.annotation, *field.metadata)] if field.metadata
-                      else field.annotation)
-        parameters.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY,
-                                            default=field, annotation=annotation))
+        annotation = (
+            Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
+        )
+        parameters.append(
+            inspect.Parameter(
+                name, inspect.Parameter.KEYWORD_ONLY, default=field, annotation=annotation
+            )
+        )
     return inspect.Signature(parameters, return_annotation=returns)
 
 

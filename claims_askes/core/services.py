@@ -79,7 +79,5 @@ def service(key_or_schema: str) -> Service:
 def known_schema(name: str) -> str:
     """Return `name` if it is one of our schemas, else refuse it before it reaches SQL."""
     if name not in ALL_SCHEMAS:
-        raise UnknownIdentifierError(
-            f"unknown schema {name!r}; known: {', '.join(ALL_SCHEMAS)}"
-        )
+        raise UnknownIdentifierError(f"unknown schema {name!r}; known: {', '.join(ALL_SCHEMAS)}")
     return name

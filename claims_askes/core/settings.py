@@ -79,7 +79,10 @@ class Settings(BaseSettings):
         description="PostgreSQL server binaries for the local server; unset = embedded wheel.",
     )
     pg_port: int = Field(
-        54329, validation_alias="CLAIMS_ASKES_PG_PORT", ge=1024, le=65535,
+        54329,
+        validation_alias="CLAIMS_ASKES_PG_PORT",
+        ge=1024,
+        le=65535,
         description="TCP port of the local server (loopback only).",
     )
     database_name: str = Field(
@@ -91,9 +94,10 @@ class Settings(BaseSettings):
     )
 
     crash_at: str | None = Field(
-        None, validation_alias="CLAIMS_ASKES_CRASH_AT",
+        None,
+        validation_alias="CLAIMS_ASKES_CRASH_AT",
         description="Testing aid: SIGKILL the process at this named crash point "
-                    "(see claims_askes.core.faults). Never set in production.",
+        "(see claims_askes.core.faults). Never set in production.",
     )
 
     @field_validator("timezone")
@@ -112,8 +116,9 @@ class Settings(BaseSettings):
             raise ValueError(f"{value} has no 'postgres' binary")
         return value
 
-    @field_validator(*[f"{s.key}_database_url" for s in SERVICES], "database_url",
-                     "reporting_database_url")
+    @field_validator(
+        *[f"{s.key}_database_url" for s in SERVICES], "database_url", "reporting_database_url"
+    )
     @classmethod
     def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().startswith(

@@ -105,25 +105,34 @@ def sqlalchemy_url(url: str) -> str:
     """The same URL for SQLAlchemy's psycopg 3 dialect."""
     for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
-def connect_url(url: str, *, application: str, options: str = "", autocommit: bool = False
-                ) -> psycopg.Connection:
+def connect_url(
+    url: str, *, application: str, options: str = "", autocommit: bool = False
+) -> psycopg.Connection:
     return psycopg.connect(
-        url, autocommit=autocommit, application_name=f"claims-askes:{application}",
-        options=options or None, connect_timeout=15,
+        url,
+        autocommit=autocommit,
+        application_name=f"claims-askes:{application}",
+        options=options or None,
+        connect_timeout=15,
     )
 
 
 @contextmanager
-def service_connection(key: str, *, autocommit: bool = False,
-                       settings: Settings | None = None) -> Iterator[psycopg.Connection]:
+def service_connection(
+    key: str, *, autocommit: bool = False, settings: Settings | None = None
+) -> Iterator[psycopg.Connection]:
     """A connection as the service's own role; commits on success, rolls back on error."""
     svc = service(key)
-    conn = connect_url(service_url(svc.key, settings), application=svc.key,
-                       options=SESSION_OPTIONS.get(svc.key, ""), autocommit=autocommit)
+    conn = connect_url(
+        service_url(svc.key, settings),
+        application=svc.key,
+        options=SESSION_OPTIONS.get(svc.key, ""),
+        autocommit=autocommit,
+    )
     try:
         with conn:
             yield conn
@@ -132,8 +141,9 @@ def service_connection(key: str, *, autocommit: bool = False,
 
 
 @contextmanager
-def admin_connection(*, autocommit: bool = False, settings: Settings | None = None,
-                     database: str | None = None) -> Iterator[psycopg.Connection]:
+def admin_connection(
+    *, autocommit: bool = False, settings: Settings | None = None, database: str | None = None
+) -> Iterator[psycopg.Connection]:
     url = admin_url(settings)
     if database:
         url = with_database(url, database)

@@ -21,8 +21,9 @@ COPY_BLOCK_ROWS = 200_000
 COPY_BLOCK_BYTES = 8 * 2**20
 
 
-def fetch_frame(conn: psycopg.Connection, query: str, params: Mapping[str, Any] | None = None
-                ) -> pd.DataFrame:
+def fetch_frame(
+    conn: psycopg.Connection, query: str, params: Mapping[str, Any] | None = None
+) -> pd.DataFrame:
     """Run a query; dates become datetime64 (timestamps: naive UTC), nullable integers Int64."""
     with conn.cursor() as cur:
         cur.execute(query, params)
@@ -55,7 +56,7 @@ def cents_to_text(cents: pd.Series) -> pd.Series:
     """Integer cents as exact decimal text ('-12.05'); nulls stay null."""
     values = cents.astype("Int64")
     magnitude = values.abs()
-    text = ((magnitude // 100).astype(str) + "." + (magnitude % 100).astype(str).str.zfill(2))
+    text = (magnitude // 100).astype(str) + "." + (magnitude % 100).astype(str).str.zfill(2)
     text = text.where(values >= 0, "-" + text)
     return text.where(values.notna(), None)
 
@@ -70,11 +71,11 @@ class CsvRows:
     frame: pd.DataFrame
 
 
-def copy_out_csv(conn: psycopg.Connection, query: str, params: Mapping[str, Any] | None
-                 ) -> bytes:
+def copy_out_csv(conn: psycopg.Connection, query: str, params: Mapping[str, Any] | None) -> bytes:
     """Run a query through COPY ... TO STDOUT (CSV with a header row); its raw text."""
     stmt = sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER true)").format(
-        sql.SQL(query.strip().rstrip(";")))
+        sql.SQL(query.strip().rstrip(";"))
+    )
     buffer = BytesIO()
     with conn.cursor() as cur, cur.copy(stmt, params) as copy:
         for block in copy:
@@ -86,12 +87,18 @@ def frame_from_csv(data: bytes, dtype: Mapping[str, str]) -> pd.DataFrame:
     """The columns named in `dtype` of CSV written by copy_out_csv, with those types; give
     money columns "string" (their exact decimal text, never a float). NULLs become missing
     values."""
-    return pd.read_csv(BytesIO(data), usecols=list(dtype), dtype=dict(dtype),
-                       keep_default_na=False, na_values={c: [""] for c in dtype})
+    return pd.read_csv(
+        BytesIO(data),
+        usecols=list(dtype),
+        dtype=dict(dtype),
+        keep_default_na=False,
+        na_values={c: [""] for c in dtype},
+    )
 
 
-def copy_out_frame(conn: psycopg.Connection, query: str, params: Mapping[str, Any] | None,
-                   dtype: Mapping[str, str]) -> pd.DataFrame:
+def copy_out_frame(
+    conn: psycopg.Connection, query: str, params: Mapping[str, Any] | None, dtype: Mapping[str, str]
+) -> pd.DataFrame:
     """Run a query through COPY ... TO STDOUT (CSV) and parse it with pandas: much faster
     than fetching rows as Python objects for large reads. `dtype` names every column wanted
     and its type (see frame_from_csv)."""
@@ -103,30 +110,37 @@ def copy_csv(conn: psycopg.Connection, table: str, data: bytes, columns: Sequenc
     its header row must name exactly `columns`, in order (HEADER MATCH: PostgreSQL refuses
     the COPY otherwise). Returns the number of rows written."""
     stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, HEADER MATCH)").format(
-        sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(c) for c in columns))
+        sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    )
     with conn.cursor() as cur:
         with cur.copy(stmt) as copy:
             for start in range(0, len(data), COPY_BLOCK_BYTES):
-                copy.write(data[start:start + COPY_BLOCK_BYTES])
+                copy.write(data[start : start + COPY_BLOCK_BYTES])
         return cur.rowcount
 
 
 def key_and_count_dtypes(counts: Sequence[str]) -> dict[str, str]:
     """COPY read types of a frame keyed by (member_id, benefit_code, year) whose other
     columns are integer cents or counts (never NULL)."""
-    return {"member_id": "string", "benefit_code": "string", "year": "int64",
-            **{c: "int64" for c in counts}}
+    return {
+        "member_id": "string",
+        "benefit_code": "string",
+        "year": "int64",
+        **{c: "int64" for c in counts},
+    }
 
 
-def copy_frame(conn: psycopg.Connection, table: str, frame: pd.DataFrame,
-               columns: Sequence[str]) -> int:
+def copy_frame(
+    conn: psycopg.Connection, table: str, frame: pd.DataFrame, columns: Sequence[str]
+) -> int:
     """COPY the frame's columns into `table` (a bare name, e.g. a temporary table), as CSV in
     blocks. Returns the number of rows written."""
     stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
-        sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(c) for c in columns))
+        sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    )
     with conn.cursor() as cur, cur.copy(stmt) as copy:
         for start in range(0, len(frame), COPY_BLOCK_ROWS):
-            block = frame.iloc[start:start + COPY_BLOCK_ROWS][list(columns)]
+            block = frame.iloc[start : start + COPY_BLOCK_ROWS][list(columns)]
             buffer = StringIO()
             block.to_csv(buffer, header=False, index=False)
             copy.write(buffer.getvalue())

@@ -81,7 +81,11 @@ def _run_as_server_user(args: list[str], **kwargs: object) -> subprocess.Complet
         # Drop every root identity: uid, gid and supplementary groups.
         kwargs.update(user=SERVER_OS_USER, group=SERVER_OS_USER, extra_groups=[])
     return subprocess.run(
-        args, check=False, text=True, capture_output=True, **kwargs  # type: ignore[call-overload]
+        args,
+        check=False,
+        text=True,
+        capture_output=True,
+        **kwargs,  # type: ignore[call-overload]
     )
 
 
@@ -90,9 +94,16 @@ def _ensure_os_user() -> None:
         pwd.getpwnam(SERVER_OS_USER)
     except KeyError:
         subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-             SERVER_OS_USER],
-            check=True, capture_output=True,
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                SERVER_OS_USER,
+            ],
+            check=True,
+            capture_output=True,
         )
 
 
@@ -173,9 +184,7 @@ class LocalServer:
     # -- urls --------------------------------------------------------------------------
     def url(self, role: str = SUPERUSER, database: str | None = None) -> str:
         password = quote(self.secrets()[role], safe="")
-        return (
-            f"postgresql://{role}:{password}@127.0.0.1:{self.port}/{database or self.database}"
-        )
+        return f"postgresql://{role}:{password}@127.0.0.1:{self.port}/{database or self.database}"
 
     # -- lifecycle ---------------------------------------------------------------------
     def is_initialised(self) -> bool:
@@ -214,11 +223,21 @@ class LocalServer:
             self.log_file.touch()
             os.chown(self.log_file, server_user.pw_uid, server_user.pw_gid)
         try:
-            result = _run_as_server_user([
-                self._bin("initdb"), "-D", str(self.data_dir), "-U", SUPERUSER,
-                "--auth-local=scram-sha-256", "--auth-host=scram-sha-256",
-                f"--pwfile={pwfile}", "--encoding=UTF8", "--locale=C.UTF-8", "--no-instructions",
-            ])
+            result = _run_as_server_user(
+                [
+                    self._bin("initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    SUPERUSER,
+                    "--auth-local=scram-sha-256",
+                    "--auth-host=scram-sha-256",
+                    f"--pwfile={pwfile}",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                    "--no-instructions",
+                ]
+            )
         finally:
             pwfile.unlink(missing_ok=True)
         if result.returncode != 0:
@@ -238,11 +257,23 @@ class LocalServer:
             if port_is_taken(self.port):
                 raise LocalServerError(
                     f"port {self.port} is taken (another checkout's local server, or another "
-                    f"program): set CLAIMS_ASKES_PG_PORT to a free port for {self.home}")
-            result = _run_as_server_user([
-                self._bin("pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file),
-                "-w", "-t", "60", "-o", f"-p {self.port} -k {self.data_dir}", "start",
-            ])
+                    f"program): set CLAIMS_ASKES_PG_PORT to a free port for {self.home}"
+                )
+            result = _run_as_server_user(
+                [
+                    self._bin("pg_ctl"),
+                    "-D",
+                    str(self.data_dir),
+                    "-l",
+                    str(self.log_file),
+                    "-w",
+                    "-t",
+                    "60",
+                    "-o",
+                    f"-p {self.port} -k {self.data_dir}",
+                    "start",
+                ]
+            )
             if result.returncode != 0:
                 tail = self.log_file.read_text()[-2000:] if self.log_file.exists() else ""
                 raise LocalServerError(
@@ -253,7 +284,8 @@ class LocalServer:
             raise LocalServerError(
                 f"the local server under {self.home} runs on port {running}, but "
                 f"CLAIMS_ASKES_PG_PORT says {self.port}: set it to {running}, or stop the "
-                "server (`claims-askes db stop`) and start it again")
+                "server (`claims-askes db stop`) and start it again"
+            )
         self._wait_ready()
         self._ensure_database()
 
@@ -281,8 +313,9 @@ class LocalServer:
             if result.returncode == 0:
                 return
             if time.monotonic() > deadline:
-                raise LocalServerError(f"the local server is not accepting connections: "
-                                       f"{result.stdout.strip()}")
+                raise LocalServerError(
+                    f"the local server is not accepting connections: {result.stdout.strip()}"
+                )
             time.sleep(0.2)
 
     def _ensure_database(self) -> None:

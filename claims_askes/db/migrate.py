@@ -45,8 +45,7 @@ def sql_path(revision_file: str, name: str) -> Path:
     return Path(revision_file).resolve().parent.parent / "sql" / name
 
 
-def upgrade(url: str | None = None, target: str = "head", progress: Progress | None = None
-            ) -> None:
+def upgrade(url: str | None = None, target: str = "head", progress: Progress | None = None) -> None:
     """Migrate every schema, shared ones first; then set the service roles' passwords."""
     url = url or admin_url()
     for schema in MIGRATION_ORDER:
@@ -77,14 +76,14 @@ def current(url: str | None = None) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     with psycopg.connect(url) as conn:
         for schema in MIGRATION_ORDER:
-            exists = conn.execute("SELECT to_regclass(%s)", (f"{schema}.alembic_version",)
-                                  ).fetchone()
+            exists = conn.execute(
+                "SELECT to_regclass(%s)", (f"{schema}.alembic_version",)
+            ).fetchone()
             if not exists or exists[0] is None:
                 out[schema] = None
                 continue
             row = conn.execute(
-                sql.SQL("SELECT version_num FROM {}.alembic_version").format(
-                    sql.Identifier(schema))
+                sql.SQL("SELECT version_num FROM {}.alembic_version").format(sql.Identifier(schema))
             ).fetchone()
             out[schema] = row[0] if row else None
     return out
@@ -111,7 +110,8 @@ def provision_roles(url: str, settings: Settings | None = None) -> None:
         for role, password in role_passwords(settings).items():
             conn.execute(
                 sql.SQL("ALTER ROLE {} WITH LOGIN PASSWORD {}").format(
-                    sql.Identifier(role), sql.Literal(password))
+                    sql.Identifier(role), sql.Literal(password)
+                )
             )
         grant_database_access(conn)
 
@@ -125,8 +125,9 @@ def grant_database_access(conn: psycopg.Connection) -> None:
     conn.execute(sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(ident))
     services = sql.SQL(", ").join(sql.Identifier(s.role) for s in SERVICES)
     conn.execute(sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(ident, services))
-    conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
-        ident, sql.Identifier(REPORTING_ROLE)))
+    conn.execute(
+        sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(ident, sql.Identifier(REPORTING_ROLE))
+    )
 
 
 def run_env() -> None:
@@ -136,8 +137,10 @@ def run_env() -> None:
     from sqlalchemy import create_engine, pool, text
 
     config = context.config
-    schema = config.attributes.get("schema") or Path(config.get_main_option("script_location")
-                                                      or "").name
+    schema = (
+        config.attributes.get("schema")
+        or Path(config.get_main_option("script_location") or "").name
+    )
     url = config.get_main_option("sqlalchemy.url")
     if not url:
         url = sqlalchemy_url(admin_url())

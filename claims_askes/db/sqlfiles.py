@@ -58,7 +58,7 @@ def parse_file(path: Path, schema: str) -> list[Statement]:
     out = []
     for i, match in enumerate(matches):
         end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
-        body = text[match.end():end].strip()
+        body = text[match.end() : end].strip()
         doc = "\n".join(line[2:].strip() for line in body.splitlines() if line.startswith("--"))
         out.append(Statement(match.group(1), schema, path, body, doc))
     return out

@@ -84,28 +84,62 @@ def steps() -> list[Step]:
 
     age = functools.cache(demo_archive_age)  # read once, when archiving starts
     return [
-        Step("partition-maintenance", lambda: partition_maintenance(premake=4),
-             lambda r: f"{len(r.created)} partitions created, covered {r.covered_from} to "
-                       f"{r.covered_to}"),
-        Step("eligibility-sweep", lambda: eligibility_sweep(),
-             lambda r: f"{r.members_swept:,} members swept ({r.eligible:,} eligible), "
-                       f"{r.eligibility_changes:,} changes"),
-        Step("claim-adjudication", lambda: claim_adjudication(shards=2),
-             lambda r: f"{r.claims:,} claims, {r.lines:,} lines in {r.chunks} chunks"),
-        Step("accumulator-posting", lambda: accumulator_posting(full_reconciliation=True),
-             lambda r: f"{r.lines_marked:,} lines posted, {r.keys_reconciled:,} accumulator "
-                       "keys reconciled"),
-        Step("claim-archiving", lambda: claim_archiving(older_than=age()),
-             lambda r: f"{r.claims_moved:,} claims before {r.cutoff} ({age()}) archived, "
-                       f"{r.held_back:,} held back (not settled)"),
-        Step("database-backup", lambda: database_backup(drill="always"),
-             lambda r: f"backup {r.backup_id} ({r.size_bytes / 2**20:,.1f} MiB) verified"
-                       + ("" if r.seconds_drill is None else ", restore drill passed")),
-        Step("database-maintenance", lambda: database_maintenance(vacuum=True),
-             lambda r: "VACUUM (ANALYZE) done, bloat reported"),
-        Step("database-monitoring", lambda: database_monitoring(archive_older_than=age()),
-             lambda r: f"{len(r.checks)} health checks, {r.connections} of "
-                       f"{r.max_connections} connections"),
+        Step(
+            "partition-maintenance",
+            lambda: partition_maintenance(premake=4),
+            lambda r: (
+                f"{len(r.created)} partitions created, covered {r.covered_from} to {r.covered_to}"
+            ),
+        ),
+        Step(
+            "eligibility-sweep",
+            lambda: eligibility_sweep(),
+            lambda r: (
+                f"{r.members_swept:,} members swept ({r.eligible:,} eligible), "
+                f"{r.eligibility_changes:,} changes"
+            ),
+        ),
+        Step(
+            "claim-adjudication",
+            lambda: claim_adjudication(shards=2),
+            lambda r: f"{r.claims:,} claims, {r.lines:,} lines in {r.chunks} chunks",
+        ),
+        Step(
+            "accumulator-posting",
+            lambda: accumulator_posting(full_reconciliation=True),
+            lambda r: (
+                f"{r.lines_marked:,} lines posted, {r.keys_reconciled:,} accumulator "
+                "keys reconciled"
+            ),
+        ),
+        Step(
+            "claim-archiving",
+            lambda: claim_archiving(older_than=age()),
+            lambda r: (
+                f"{r.claims_moved:,} claims before {r.cutoff} ({age()}) archived, "
+                f"{r.held_back:,} held back (not settled)"
+            ),
+        ),
+        Step(
+            "database-backup",
+            lambda: database_backup(drill="always"),
+            lambda r: (
+                f"backup {r.backup_id} ({r.size_bytes / 2**20:,.1f} MiB) verified"
+                + ("" if r.seconds_drill is None else ", restore drill passed")
+            ),
+        ),
+        Step(
+            "database-maintenance",
+            lambda: database_maintenance(vacuum=True),
+            lambda r: "VACUUM (ANALYZE) done, bloat reported",
+        ),
+        Step(
+            "database-monitoring",
+            lambda: database_monitoring(archive_older_than=age()),
+            lambda r: (
+                f"{len(r.checks)} health checks, {r.connections} of {r.max_connections} connections"
+            ),
+        ),
     ]
 
 
@@ -114,29 +148,38 @@ def run_all(console: Console) -> list[Outcome]:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     outcomes: list[Outcome] = []
     plan = steps()
-    with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"),
-                  TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
-                  console=console) as bar:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
         tasks = {s.name: bar.add_task(s.name, total=1, status="waiting") for s in plan}
         for step in plan:
             bar.update(tasks[step.name], status="running")
             started = time.perf_counter()
             try:
                 result = step.run()
-                outcome = Outcome(step.name, True, time.perf_counter() - started,
-                                  step.describe(result), result)
+                outcome = Outcome(
+                    step.name, True, time.perf_counter() - started, step.describe(result), result
+                )
             except Exception as exc:  # a failed flow is reported, the others still run
                 first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 outcome = Outcome(step.name, False, time.perf_counter() - started, first)
             outcomes.append(outcome)
-            bar.update(tasks[step.name], completed=1,
-                       status="[green]done[/]" if outcome.ok else "[red]failed[/]")
+            bar.update(
+                tasks[step.name],
+                completed=1,
+                status="[green]done[/]" if outcome.ok else "[red]failed[/]",
+            )
     return outcomes
 
 
 def summary_table(outcomes: list[Outcome]) -> Table:
     table = Table("flow", "result", "seconds", "what it did", title="main job")
     for o in outcomes:
-        table.add_row(o.name, "[green]ok[/]" if o.ok else "[red]failed[/]",
-                      f"{o.seconds:.1f}", o.text)
+        table.add_row(
+            o.name, "[green]ok[/]" if o.ok else "[red]failed[/]", f"{o.seconds:.1f}", o.text
+        )
     return table

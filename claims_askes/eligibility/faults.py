@@ -15,13 +15,18 @@ from schemas.eligibility import FaultGroup
 #: one check per fault kind: the column of fault_flags that must be true, what it means
 FAULT_KINDS = {
     "overlapping_coverage": (
-        "no_overlap", "two non-cancelled coverages of the member cover the same day"),
+        "no_overlap",
+        "two non-cancelled coverages of the member cover the same day",
+    ),
     "coverage_outside_enrollment": (
-        "within_enrollment", "a non-cancelled coverage starts before the member's enrollment "
-                             "or ends after (or outlasts) the member's termination date"),
+        "within_enrollment",
+        "a non-cancelled coverage starts before the member's enrollment "
+        "or ends after (or outlasts) the member's termination date",
+    ),
     "active_coverage_of_terminated_member": (
-        "not_active_for_terminated_member", "the member is terminated but a coverage is still "
-                                            "active and not ended by the as-of date"),
+        "not_active_for_terminated_member",
+        "the member is terminated but a coverage is still active and not ended by the as-of date",
+    ),
 }
 FAR_FUTURE = pd.Timestamp.max
 
@@ -49,14 +54,17 @@ def fault_flags(batch: pd.DataFrame, as_of: date) -> pd.DataFrame:
     member_end = cov["member_termination_date"]
     within = (start >= cov["enrollment_date"]) & (member_end.isna() | (end <= member_end))
     still_active = (cov["coverage_status"] == "active") & (end >= day)
-    return pd.DataFrame({
-        "member_id": member.to_numpy(),
-        "coverage_id": cov["coverage_id"].to_numpy(),
-        "no_overlap": ~(overlaps_earlier | overlaps_later).to_numpy(dtype=bool),
-        "within_enrollment": within.to_numpy(dtype=bool),
-        "not_active_for_terminated_member": ~(
-            (cov["member_status"] == "terminated") & still_active).to_numpy(dtype=bool),
-    })
+    return pd.DataFrame(
+        {
+            "member_id": member.to_numpy(),
+            "coverage_id": cov["coverage_id"].to_numpy(),
+            "no_overlap": ~(overlaps_earlier | overlaps_later).to_numpy(dtype=bool),
+            "within_enrollment": within.to_numpy(dtype=bool),
+            "not_active_for_terminated_member": ~(
+                (cov["member_status"] == "terminated") & still_active
+            ).to_numpy(dtype=bool),
+        }
+    )
 
 
 @dataclass
@@ -87,9 +95,12 @@ class FaultTally:
 
     def report(self) -> CheckpointReport:
         outcomes = list(self.outcomes.values())
-        return CheckpointReport(name="eligibility-member-faults",
-                                success=all(o.success for o in outcomes), rows=self.rows,
-                                outcomes=outcomes)
+        return CheckpointReport(
+            name="eligibility-member-faults",
+            success=all(o.success for o in outcomes),
+            rows=self.rows,
+            outcomes=outcomes,
+        )
 
     def groups(self) -> list[FaultGroup]:
         if not self.faulty:
@@ -99,8 +110,12 @@ class FaultTally:
         for kind, (_, description) in FAULT_KINDS.items():
             rows = found[found["kind"] == kind]
             if len(rows):
-                groups.append(FaultGroup(
-                    kind=kind, description=description,
-                    member_ids=sorted(set(rows["member_id"])),
-                    coverage_ids=sorted(set(rows["coverage_id"]))))
+                groups.append(
+                    FaultGroup(
+                        kind=kind,
+                        description=description,
+                        member_ids=sorted(set(rows["member_id"])),
+                        coverage_ids=sorted(set(rows["coverage_id"])),
+                    )
+                )
         return groups

@@ -24,8 +24,15 @@ import pandas as pd
 COUNTED = ("active", "terminated")
 REASONS = ("ELIGIBLE", "MEMBER_NOT_ELIGIBLE", "COVERAGE_NOT_STARTED", "COVERAGE_TERMINATED")
 #: the columns of the member_eligibility snapshot the sweep computes (plus as_of, run id)
-SNAPSHOT_COLUMNS = ["member_id", "is_eligible", "reason", "coverage_id", "plan_id",
-                    "coverage_effective_date", "coverage_termination_date"]
+SNAPSHOT_COLUMNS = [
+    "member_id",
+    "is_eligible",
+    "reason",
+    "coverage_id",
+    "plan_id",
+    "coverage_effective_date",
+    "coverage_termination_date",
+]
 
 
 def as_day(as_of: date) -> pd.Timestamp:
@@ -35,7 +42,8 @@ def as_day(as_of: date) -> pd.Timestamp:
 def members_of(batch: pd.DataFrame) -> pd.DataFrame:
     """One row per member of a sweep batch (the batch is ordered by member)."""
     return batch.drop_duplicates("member_id")[
-        ["member_id", "member_status", "enrollment_date", "member_termination_date"]]
+        ["member_id", "member_status", "enrollment_date", "member_termination_date"]
+    ]
 
 
 def compute_snapshot(batch: pd.DataFrame, as_of: date) -> pd.DataFrame:
@@ -48,28 +56,37 @@ def compute_snapshot(batch: pd.DataFrame, as_of: date) -> pd.DataFrame:
     members = members_of(batch)
     ids = members["member_id"]
     ends = members["member_termination_date"]
-    enrolled = ((members["member_status"] != "suspended") & (members["enrollment_date"] <= day)
-                & (ends.isna() | (ends >= day))).to_numpy(dtype=bool)
+    enrolled = (
+        (members["member_status"] != "suspended")
+        & (members["enrollment_date"] <= day)
+        & (ends.isna() | (ends >= day))
+    ).to_numpy(dtype=bool)
     counted = batch[batch["coverage_status"].isin(COUNTED)]
-    covers = counted[(counted["effective_date"] <= day)
-                     & (counted["termination_date"].isna() | (counted["termination_date"] >= day))]
+    covers = counted[
+        (counted["effective_date"] <= day)
+        & (counted["termination_date"].isna() | (counted["termination_date"] >= day))
+    ]
     # Ordered by effective date then id within a member: the last one is the latest.
     chosen = covers.drop_duplicates("member_id", keep="last").set_index("member_id").reindex(ids)
     first = counted.groupby("member_id", sort=False)["effective_date"].min().reindex(ids)
     has_coverage = chosen["coverage_id"].notna().to_numpy(dtype=bool)
     not_started = (first > day).to_numpy(dtype=bool)  # no coverage at all: NaT, False
-    reason = np.select([~enrolled, has_coverage, not_started],
-                       ["MEMBER_NOT_ELIGIBLE", "ELIGIBLE", "COVERAGE_NOT_STARTED"],
-                       "COVERAGE_TERMINATED")
-    return pd.DataFrame({
-        "member_id": ids.to_numpy(),
-        "is_eligible": enrolled & has_coverage,
-        "reason": reason,
-        "coverage_id": chosen["coverage_id"].to_numpy(),
-        "plan_id": chosen["plan_id"].to_numpy(),
-        "coverage_effective_date": chosen["effective_date"].to_numpy(),
-        "coverage_termination_date": chosen["termination_date"].to_numpy(),
-    })
+    reason = np.select(
+        [~enrolled, has_coverage, not_started],
+        ["MEMBER_NOT_ELIGIBLE", "ELIGIBLE", "COVERAGE_NOT_STARTED"],
+        "COVERAGE_TERMINATED",
+    )
+    return pd.DataFrame(
+        {
+            "member_id": ids.to_numpy(),
+            "is_eligible": enrolled & has_coverage,
+            "reason": reason,
+            "coverage_id": chosen["coverage_id"].to_numpy(),
+            "plan_id": chosen["plan_id"].to_numpy(),
+            "coverage_effective_date": chosen["effective_date"].to_numpy(),
+            "coverage_termination_date": chosen["termination_date"].to_numpy(),
+        }
+    )
 
 
 def uncovered_claims(claims: pd.DataFrame, batch: pd.DataFrame) -> pd.DataFrame:
@@ -81,16 +98,18 @@ def uncovered_claims(claims: pd.DataFrame, batch: pd.DataFrame) -> pd.DataFrame:
     sd = found["service_date"]
     ends = found["member_termination_date"]
     enrolled = (found["enrollment_date"] <= sd) & (ends.isna() | (sd <= ends))
-    counted = batch.loc[batch["coverage_status"].isin(COUNTED),
-                        ["member_id", "effective_date", "termination_date"]]
+    counted = batch.loc[
+        batch["coverage_status"].isin(COUNTED), ["member_id", "effective_date", "termination_date"]
+    ]
     pairs = found[["claim_number", "member_id", "service_date"]].merge(counted, on="member_id")
-    covering = pairs[(pairs["effective_date"] <= pairs["service_date"])
-                     & (pairs["termination_date"].isna()
-                        | (pairs["service_date"] <= pairs["termination_date"]))]
+    covering = pairs[
+        (pairs["effective_date"] <= pairs["service_date"])
+        & (pairs["termination_date"].isna() | (pairs["service_date"] <= pairs["termination_date"]))
+    ]
     covered = found["claim_number"].isin(set(covering["claim_number"]))
-    return found.loc[~(enrolled & covered),
-                     ["claim_number", "member_id", "service_date", "status"]].reset_index(
-                         drop=True)
+    return found.loc[
+        ~(enrolled & covered), ["claim_number", "member_id", "service_date", "status"]
+    ].reset_index(drop=True)
 
 
 def snapshot_checks(snapshot: pd.DataFrame, as_of: date) -> pd.DataFrame:
@@ -100,12 +119,24 @@ def snapshot_checks(snapshot: pd.DataFrame, as_of: date) -> pd.DataFrame:
     eligible = snapshot["is_eligible"].astype("boolean")
     return snapshot.assign(
         eligible_iff_reason_eligible=(eligible == (snapshot["reason"] == "ELIGIBLE"))
-        .fillna(False).astype(bool),
-        eligible_has_coverage=(~eligible.fillna(False).astype(bool)
-                               | (has_coverage & snapshot["plan_id"].notna()
-                                  & snapshot["coverage_effective_date"].notna())),
-        coverage_period_covers_as_of=(~has_coverage | (
-            (snapshot["coverage_effective_date"] <= day)
-            & (snapshot["coverage_termination_date"].isna()
-               | (snapshot["coverage_termination_date"] >= day)))),
+        .fillna(False)
+        .astype(bool),
+        eligible_has_coverage=(
+            ~eligible.fillna(False).astype(bool)
+            | (
+                has_coverage
+                & snapshot["plan_id"].notna()
+                & snapshot["coverage_effective_date"].notna()
+            )
+        ),
+        coverage_period_covers_as_of=(
+            ~has_coverage
+            | (
+                (snapshot["coverage_effective_date"] <= day)
+                & (
+                    snapshot["coverage_termination_date"].isna()
+                    | (snapshot["coverage_termination_date"] >= day)
+                )
+            )
+        ),
     )

@@ -104,16 +104,21 @@ def client_bin_dir(major: int) -> Path:
     """pg_dump/pg_restore for a server of this major version: the same major if any
     candidate has it, else the oldest newer one (pg_dump refuses older servers only)."""
     settings = get_settings()
-    candidates = [p for p in (settings.pg_bin_dir, embedded_bin_dir(),
-                              Path(f"/usr/lib/postgresql/{major}/bin")) if p is not None]
+    candidates = [
+        p
+        for p in (settings.pg_bin_dir, embedded_bin_dir(), Path(f"/usr/lib/postgresql/{major}/bin"))
+        if p is not None
+    ]
     found: list[tuple[int, Path]] = []
     for directory in candidates:
         version = _tool_major(directory / "pg_dump")
         if version is not None and version >= major and (directory / "pg_restore").exists():
             found.append((version, directory))
     if not found:
-        raise BackupError(f"no pg_dump/pg_restore of version {major} or newer in "
-                          f"{', '.join(map(str, candidates))} (set CLAIMS_ASKES_PG_BIN_DIR)")
+        raise BackupError(
+            f"no pg_dump/pg_restore of version {major} or newer in "
+            f"{', '.join(map(str, candidates))} (set CLAIMS_ASKES_PG_BIN_DIR)"
+        )
     return min(found, key=lambda item: (item[0] != major, item[0]))[1]
 
 
@@ -122,8 +127,13 @@ def libpq_env(url: str) -> tuple[dict[str, str], str]:
     command line (where `ps` shows it). Returns (env, dbname)."""
     params = conninfo.conninfo_to_dict(url)
     env = dict(os.environ)
-    for key, var in (("host", "PGHOST"), ("port", "PGPORT"), ("user", "PGUSER"),
-                     ("password", "PGPASSWORD"), ("sslmode", "PGSSLMODE")):
+    for key, var in (
+        ("host", "PGHOST"),
+        ("port", "PGPORT"),
+        ("user", "PGUSER"),
+        ("password", "PGPASSWORD"),
+        ("sslmode", "PGSSLMODE"),
+    ):
         value = params.get(key)
         if value is not None:
             env[var] = str(value)
@@ -144,8 +154,11 @@ def paths(directory: Path, backup_id: str) -> tuple[Path, Path, Path]:
     """(dump, manifest, verification) of a backup id."""
     if not re.match(BACKUP_ID, backup_id):
         raise BackupError(f"{backup_id!r} is not a backup id")
-    return (directory / f"{backup_id}.dump", directory / f"{backup_id}.json",
-            directory / f"{backup_id}.verify.json")
+    return (
+        directory / f"{backup_id}.dump",
+        directory / f"{backup_id}.json",
+        directory / f"{backup_id}.verify.json",
+    )
 
 
 def write_private(path: Path, text: str) -> None:
@@ -186,12 +199,16 @@ def newest_verified(entries: list[BackupEntry], scope_key: str = "full") -> Back
     return next((e for e in entries if e.verified and e.manifest.scope_key == scope_key), None)
 
 
-def drill_due(entries: list[BackupEntry], scope_key: str, every_days: float,
-              now: datetime) -> bool:
+def drill_due(entries: list[BackupEntry], scope_key: str, every_days: float, now: datetime) -> bool:
     """Whether no backup of this scope had a successful restore drill in `every_days`."""
-    drills = [e.verification.drill_at for e in entries
-              if e.manifest.scope_key == scope_key and e.verification is not None
-              and e.verification.drill_ok and e.verification.drill_at is not None]
+    drills = [
+        e.verification.drill_at
+        for e in entries
+        if e.manifest.scope_key == scope_key
+        and e.verification is not None
+        and e.verification.drill_ok
+        and e.verification.drill_at is not None
+    ]
     return not drills or now - max(drills) > timedelta(days=every_days)
 
 
@@ -220,11 +237,15 @@ def count_rows(conn: psycopg.Connection, tables: list[tuple[str, str]]) -> list[
         return []
     stmt = sql.SQL(" UNION ALL ").join(
         sql.SQL("SELECT {}::int, count(*) FROM {}").format(
-            sql.Literal(i), sql.Identifier(schema, table))
-        for i, (schema, table) in enumerate(tables))
+            sql.Literal(i), sql.Identifier(schema, table)
+        )
+        for i, (schema, table) in enumerate(tables)
+    )
     counts: dict[int, int] = dict(conn.execute(stmt).fetchall())
-    return [TableCount(schema_name=schema, table=table, rows=int(counts[i]))
-            for i, (schema, table) in enumerate(tables)]
+    return [
+        TableCount(schema_name=schema, table=table, rows=int(counts[i]))
+        for i, (schema, table) in enumerate(tables)
+    ]
 
 
 def sha256_of(path: Path) -> str:
@@ -239,8 +260,9 @@ def new_backup_id(scope_key: str, now: datetime) -> str:
     return f"{scope_key}-{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
-def _dump_with_progress(args: list[str], env: dict[str, str], total: int,
-                        progress: Progress | None) -> str:
+def _dump_with_progress(
+    args: list[str], env: dict[str, str], total: int, progress: Progress | None
+) -> str:
     """Run pg_dump --verbose, advancing progress per table dumped; returns its stderr."""
     process = subprocess.Popen(args, env=env, stderr=subprocess.PIPE, text=True)
     assert process.stderr is not None
@@ -257,8 +279,9 @@ def _dump_with_progress(args: list[str], env: dict[str, str], total: int,
     return "".join(lines)
 
 
-def create_backup(scope: str, schema: str | None, progress: Progress | None = None
-                  ) -> BackupManifest:
+def create_backup(
+    scope: str, schema: str | None, progress: Progress | None = None
+) -> BackupManifest:
     """pg_dump --format=custom of the database (or one schema) into the backup directory.
 
     The row counts of the manifest come from the very snapshot pg_dump reads (exported by
@@ -274,8 +297,9 @@ def create_backup(scope: str, schema: str | None, progress: Progress | None = No
     partial = directory / f".{backup_id}.dump.partial"
     with directory_lock(directory), psycopg.connect(url) as conn:
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        snapshot_row = conn.execute("SELECT pg_export_snapshot(), current_database(), "
-                                    "current_setting('server_version')").fetchone()
+        snapshot_row = conn.execute(
+            "SELECT pg_export_snapshot(), current_database(), current_setting('server_version')"
+        ).fetchone()
         assert snapshot_row is not None
         snapshot, database, server_version = snapshot_row
         bin_dir = client_bin_dir(server_major(conn))
@@ -284,8 +308,14 @@ def create_backup(scope: str, schema: str | None, progress: Progress | None = No
         env, dbname = libpq_env(url)
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.close(fd)
-        args = [str(bin_dir / "pg_dump"), "--format=custom", "--verbose",
-                f"--snapshot={snapshot}", f"--file={partial}", f"--dbname={dbname}"]
+        args = [
+            str(bin_dir / "pg_dump"),
+            "--format=custom",
+            "--verbose",
+            f"--snapshot={snapshot}",
+            f"--file={partial}",
+            f"--dbname={dbname}",
+        ]
         if schema:
             args.append(f"--schema={schema}")
         try:
@@ -301,11 +331,19 @@ def create_backup(scope: str, schema: str | None, progress: Progress | None = No
         os.replace(partial, dump_path)
         crash_point("backup-before-manifest")
         manifest = BackupManifest(
-            backup_id=backup_id, scope=scope, schema_name=schema, database=database,
-            file=dump_path.name, size_bytes=dump_path.stat().st_size,
-            sha256=sha256_of(dump_path), pg_dump_version=_version(bin_dir / "pg_dump"),
-            server_version=server_version, started_at=started, finished_at=datetime.now(UTC),
-            tables=counts)
+            backup_id=backup_id,
+            scope=scope,
+            schema_name=schema,
+            database=database,
+            file=dump_path.name,
+            size_bytes=dump_path.stat().st_size,
+            sha256=sha256_of(dump_path),
+            pg_dump_version=_version(bin_dir / "pg_dump"),
+            server_version=server_version,
+            started_at=started,
+            finished_at=datetime.now(UTC),
+            tables=counts,
+        )
         write_private(manifest_path, manifest.model_dump_json(indent=2))
         crash_point("backup-after-manifest")
     return manifest
@@ -321,10 +359,16 @@ def _version(tool: Path) -> str:
 
 def toc_tables(bin_dir: Path, dump_path: Path) -> set[str]:
     """schema.table of every TABLE DATA entry in the archive's table of contents."""
-    result = _run([str(bin_dir / "pg_restore"), "--list", str(dump_path)], dict(os.environ),
-                  "pg_restore --list")
-    return {f"{m.group(1)}.{m.group(2)}" for line in result.stdout.splitlines()
-            if (m := TOC_DATA.match(line))}
+    result = _run(
+        [str(bin_dir / "pg_restore"), "--list", str(dump_path)],
+        dict(os.environ),
+        "pg_restore --list",
+    )
+    return {
+        f"{m.group(1)}.{m.group(2)}"
+        for line in result.stdout.splitlines()
+        if (m := TOC_DATA.match(line))
+    }
 
 
 def verify_files(directory: Path, manifest: BackupManifest, bin_dir: Path) -> list[str]:
@@ -338,15 +382,19 @@ def verify_files(directory: Path, manifest: BackupManifest, bin_dir: Path) -> li
         problems.append(f"size {size} bytes, manifest says {manifest.size_bytes}")
     digest = sha256_of(dump_path)
     if digest != manifest.sha256:
-        problems.append(f"sha256 {digest[:12]}… differs from the manifest's "
-                        f"{manifest.sha256[:12]}…")
+        problems.append(
+            f"sha256 {digest[:12]}… differs from the manifest's {manifest.sha256[:12]}…"
+        )
     try:
         listed = toc_tables(bin_dir, dump_path)
         missing = sorted(t.qualified for t in manifest.tables if t.qualified not in listed)
         if missing:
             problems.append(f"tables missing from the archive: {', '.join(missing[:10])}")
-        _run([str(bin_dir / "pg_restore"), "--file=/dev/null", str(dump_path)],
-             dict(os.environ), "a full read of the archive (pg_restore --file=/dev/null)")
+        _run(
+            [str(bin_dir / "pg_restore"), "--file=/dev/null", str(dump_path)],
+            dict(os.environ),
+            "a full read of the archive (pg_restore --file=/dev/null)",
+        )
     except BackupError as exc:
         problems.append(str(exc))
     return problems
@@ -365,8 +413,9 @@ def verify_backup(backup_id: str, drill: bool = False) -> VerifyResult:
         entry = read_entry(directory, backup_id)
         bin_dir = bin_dir_for_restore()
         problems = verify_files(directory, entry.manifest, bin_dir)
-        result = VerifyResult(backup_id=backup_id, verified_at=datetime.now(UTC),
-                              ok=not problems, problems=problems)
+        result = VerifyResult(
+            backup_id=backup_id, verified_at=datetime.now(UTC), ok=not problems, problems=problems
+        )
         previous = entry.verification
         if previous and previous.drill_ok:
             result.drill_ok, result.drill_at = previous.drill_ok, previous.drill_at
@@ -376,7 +425,8 @@ def verify_backup(backup_id: str, drill: bool = False) -> VerifyResult:
             result.drill_ok = not mismatches
             result.drill_at = datetime.now(UTC)
             result.drill_detail = "; ".join(mismatches) or (
-                f"{len(entry.manifest.tables)} tables restored with equal row counts")
+                f"{len(entry.manifest.tables)} tables restored with equal row counts"
+            )
             if mismatches:
                 result.ok = False
                 result.problems.extend(mismatches)
@@ -393,26 +443,36 @@ def schema_list_file(bin_dir: Path, dump_path: Path, schema: str) -> Path:
     itself and its privileges, which `--schema` alone leaves out."""
     known_schema(schema)
     env = dict(os.environ)
-    selected = _run([str(bin_dir / "pg_restore"), "--list", f"--schema={schema}",
-                     str(dump_path)], env, "pg_restore --list").stdout.splitlines()
-    everything = _run([str(bin_dir / "pg_restore"), "--list", str(dump_path)], env,
-                      "pg_restore --list").stdout.splitlines()
+    selected = _run(
+        [str(bin_dir / "pg_restore"), "--list", f"--schema={schema}", str(dump_path)],
+        env,
+        "pg_restore --list",
+    ).stdout.splitlines()
+    everything = _run(
+        [str(bin_dir / "pg_restore"), "--list", str(dump_path)], env, "pg_restore --list"
+    ).stdout.splitlines()
     own = re.compile(rf"^\d+; \d+ \d+ SCHEMA - {re.escape(schema)} ")
     acl = re.compile(rf"^\d+; \d+ \d+ ACL - SCHEMA {re.escape(schema)} ")
-    lines = ([x for x in everything if own.match(x)] + [x for x in selected if x[:1] != ";"]
-             + [x for x in everything if acl.match(x)])
+    lines = (
+        [x for x in everything if own.match(x)]
+        + [x for x in selected if x[:1] != ";"]
+        + [x for x in everything if acl.match(x)]
+    )
     path = dump_path.with_name(f".{dump_path.stem}.{schema}.{secrets.token_hex(3)}.list")
     write_private(path, "\n".join(lines) + "\n")
     return path
 
 
-def pg_restore(bin_dir: Path, dump_path: Path, database: str, schema: str | None = None
-               ) -> None:
+def pg_restore(bin_dir: Path, dump_path: Path, database: str, schema: str | None = None) -> None:
     """pg_restore into `database` (which must not hold the restored objects yet), in one
     transaction, stopping at the first error."""
     env, _ = libpq_env(with_database(admin_url(), database))
-    args = [str(bin_dir / "pg_restore"), f"--dbname={database}", "--exit-on-error",
-            "--single-transaction"]
+    args = [
+        str(bin_dir / "pg_restore"),
+        f"--dbname={database}",
+        "--exit-on-error",
+        "--single-transaction",
+    ]
     list_file = schema_list_file(bin_dir, dump_path, schema) if schema else None
     if list_file:
         args.append(f"--use-list={list_file}")
@@ -429,29 +489,44 @@ def restored_counts(database: str, expected: list[TableCount]) -> pd.DataFrame:
     (-1 when the table is missing after the restore)."""
     with psycopg.connect(with_database(admin_url(), database)) as conn:
         present = set(dumped_tables(conn, None))
-        found = {(c.schema_name, c.table): c.rows for c in count_rows(
-            conn, [(t.schema_name, t.table) for t in expected
-                   if (t.schema_name, t.table) in present])}
+        found = {
+            (c.schema_name, c.table): c.rows
+            for c in count_rows(
+                conn,
+                [(t.schema_name, t.table) for t in expected if (t.schema_name, t.table) in present],
+            )
+        }
     rows = []
     for table in expected:
         actual = found.get((table.schema_name, table.table), -1)
-        rows.append({"table": table.qualified, "manifest_rows": table.rows,
-                     "restored_rows": actual, "equal": actual == table.rows})
+        rows.append(
+            {
+                "table": table.qualified,
+                "manifest_rows": table.rows,
+                "restored_rows": actual,
+                "equal": actual == table.rows,
+            }
+        )
     return pd.DataFrame(rows, columns=["table", "manifest_rows", "restored_rows", "equal"])
 
 
 def check_restored_counts(name: str, frame: pd.DataFrame) -> list[str]:
     """The data-quality checkpoint of a restore: every table's rows equal the manifest's.
     Returns the mismatches (empty when it passes)."""
-    report = q.run_checkpoint(name, frame, [q.all_true("equal")],
-                              id_columns=["table", "manifest_rows", "restored_rows"],
-                              raise_on_failure=False)
+    report = q.run_checkpoint(
+        name,
+        frame,
+        [q.all_true("equal")],
+        id_columns=["table", "manifest_rows", "restored_rows"],
+        raise_on_failure=False,
+    )
     if report.success:
         return []
     bad = frame[~frame["equal"]]
     out = []
-    for table, manifest_rows, restored in zip(bad["table"], bad["manifest_rows"],
-                                              bad["restored_rows"], strict=True):
+    for table, manifest_rows, restored in zip(
+        bad["table"], bad["manifest_rows"], bad["restored_rows"], strict=True
+    ):
         found = "missing" if int(restored) < 0 else f"{int(restored)} rows"
         out.append(f"{table}: {found} after restore, manifest {int(manifest_rows)}")
     return out
@@ -459,14 +534,14 @@ def check_restored_counts(name: str, frame: pd.DataFrame) -> list[str]:
 
 def create_database(name: str) -> None:
     with psycopg.connect(admin_url(), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(
-            sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
 
 
 def drop_database(name: str) -> None:
     with psycopg.connect(admin_url(), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 DRILL_SUFFIX = re.compile(r"_drill_[0-9a-f]{8}")
@@ -481,7 +556,7 @@ def is_drill_of(name: str, database: str) -> bool:
     """Whether `name` is exactly a drill database name of `database`: the prefix, then 8
     lowercase hex digits and nothing else (a DBA's `<db>_drill_copy` is never touched)."""
     prefix = database[:40]
-    return name.startswith(prefix) and DRILL_SUFFIX.fullmatch(name[len(prefix):]) is not None
+    return name.startswith(prefix) and DRILL_SUFFIX.fullmatch(name[len(prefix) :]) is not None
 
 
 def drill_lock_key(name: str) -> int:
@@ -513,7 +588,9 @@ def abandoned_drill_candidates(conn: psycopg.Connection, database: str) -> list[
     rows = conn.execute(
         "SELECT d.datname FROM pg_database AS d WHERE starts_with(d.datname, %s) "
         "AND NOT EXISTS (SELECT 1 FROM pg_stat_activity AS a WHERE a.datid = d.oid) "
-        "ORDER BY 1", (drill_prefix(database),)).fetchall()
+        "ORDER BY 1",
+        (drill_prefix(database),),
+    ).fetchall()
     return [str(r[0]) for r in rows if is_drill_of(str(r[0]), database)]
 
 
@@ -543,8 +620,11 @@ def drop_abandoned_drills(database: str | None = None) -> list[str]:
             row = conn.execute("SELECT current_database()").fetchone()
             assert row is not None
             database = str(row[0])
-        return [name for name in abandoned_drill_candidates(conn, database)
-                if drop_if_abandoned(conn, name)]
+        return [
+            name
+            for name in abandoned_drill_candidates(conn, database)
+            if drop_if_abandoned(conn, name)
+        ]
 
 
 def restore_drill(manifest: BackupManifest, bin_dir: Path) -> list[str]:
@@ -561,9 +641,13 @@ def restore_drill(manifest: BackupManifest, bin_dir: Path) -> list[str]:
             pg_restore(bin_dir, dump_path, scratch)
         else:
             env, _ = libpq_env(with_database(admin_url(), scratch))
-            subprocess.run([str(bin_dir / "pg_restore"), f"--dbname={scratch}",
-                            str(dump_path)], env=env, capture_output=True, text=True,
-                           check=False)
+            subprocess.run(
+                [str(bin_dir / "pg_restore"), f"--dbname={scratch}", str(dump_path)],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
         crash_point("backup-drill-restored")
         return check_restored_counts("restore-drill", restored_counts(scratch, manifest.tables))
 
@@ -571,15 +655,17 @@ def restore_drill(manifest: BackupManifest, bin_dir: Path) -> list[str]:
 # --- retention --------------------------------------------------------------------------
 
 
-def plan_retention(entries: list[BackupEntry], policy: RetentionPolicy, now: datetime
-                   ) -> list[str]:
+def plan_retention(entries: list[BackupEntry], policy: RetentionPolicy, now: datetime) -> list[str]:
     """Backup ids to delete, per scope: never one of the newest `keep_count`, never one
     younger than `keep_days`, never one without a newer verified backup, and never so many
     that fewer than `min_verified` verified backups remain."""
     doomed: list[str] = []
     for scope in {e.manifest.scope_key for e in entries}:
-        mine = sorted((e for e in entries if e.manifest.scope_key == scope),
-                      key=lambda e: e.manifest.started_at, reverse=True)
+        mine = sorted(
+            (e for e in entries if e.manifest.scope_key == scope),
+            key=lambda e: e.manifest.started_at,
+            reverse=True,
+        )
         verified_left = sum(e.verified for e in mine)
         for position, entry in enumerate(mine):
             if position < policy.keep_count:
@@ -612,8 +698,10 @@ def apply_retention(policy: RetentionPolicy, now: datetime | None = None) -> lis
         day_ago = (now - timedelta(days=1)).timestamp()
         for leftover in directory.iterdir():
             name = leftover.name
-            orphan_dump = (name.endswith(".dump")
-                           and not (directory / (name.removesuffix(".dump") + ".json")).exists())
+            orphan_dump = (
+                name.endswith(".dump")
+                and not (directory / (name.removesuffix(".dump") + ".json")).exists()
+            )
             if (name.endswith(".partial") or orphan_dump) and leftover.stat().st_mtime < day_ago:
                 leftover.unlink(missing_ok=True)
     return doomed

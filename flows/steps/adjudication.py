@@ -42,16 +42,24 @@ def gather_inputs(run_id: uuid.UUID) -> EngineInput:
     members, coverages = read_members_and_coverages(member_ids)
     contracts, fees, known = read_contracts_and_fee_schedules(uuid_array(claims["provider_id"]))
     submitted = pd.to_datetime(claims["submission_date"], utc=True)
-    claims = claims.assign(provider_known=claims["provider_id"].astype(str).isin(known),
-                           submitted_in_future=submitted > pd.Timestamp.now(tz="UTC"))
+    claims = claims.assign(
+        provider_known=claims["provider_id"].astype(str).isin(known),
+        submitted_in_future=submitted > pd.Timestamp.now(tz="UTC"),
+    )
     rules = read_benefit_rules(uuid_array(coverages["plan_id"]), member_ids)
-    accumulators = without_own_postings(rules.accumulators,
-                                        read_leased_effective_postings(run_id))
+    accumulators = without_own_postings(rules.accumulators, read_leased_effective_postings(run_id))
     return EngineInput(
-        claims=claims, lines=lines, members=members, coverages=coverages,
-        contracts=contracts, fee_schedules=fees, plan_benefits=rules.plan_benefits,
-        exclusions=rules.exclusions, cost_sharing=rules.cost_sharing,
-        accumulators=accumulators, authorizations=read_authorizations(member_ids),
+        claims=claims,
+        lines=lines,
+        members=members,
+        coverages=coverages,
+        contracts=contracts,
+        fee_schedules=fees,
+        plan_benefits=rules.plan_benefits,
+        exclusions=rules.exclusions,
+        cost_sharing=rules.cost_sharing,
+        accumulators=accumulators,
+        authorizations=read_authorizations(member_ids),
         prior_lines=prior,
     )
 
@@ -62,8 +70,13 @@ class ChunkOutcome:
     written: WriteResult
 
 
-def adjudicate_chunk(run_id: uuid.UUID, flow_run_id: uuid.UUID, reasons: pd.DataFrame,
-                     watch: Stopwatch, reason: str = "re-adjudication") -> ChunkOutcome:
+def adjudicate_chunk(
+    run_id: uuid.UUID,
+    flow_run_id: uuid.UUID,
+    reasons: pd.DataFrame,
+    watch: Stopwatch,
+    reason: str = "re-adjudication",
+) -> ChunkOutcome:
     """Everything of one leased chunk up to its committed write; on any failure before the
     write, the lease is released so that the claims go back to the queue untouched."""
     try:
@@ -73,11 +86,13 @@ def adjudicate_chunk(run_id: uuid.UUID, flow_run_id: uuid.UUID, reasons: pd.Data
             check_leased_input(inputs.claims, inputs.lines)
         with watch.step("engine"):
             timezone = get_settings().timezone
-            result = apply_overrides(adjudicate(inputs, timezone=timezone),
-                                     read_leased_overrides(run_id), inputs.lines)
+            result = apply_overrides(
+                adjudicate(inputs, timezone=timezone), read_leased_overrides(run_id), inputs.lines
+            )
             lines = result.lines.assign(visits=count_visits(result.lines, inputs.lines))
-            notes = rejection_notes(result, inputs.lines, reasons,
-                                    invalid_claim_details(inputs, timezone=timezone))
+            notes = rejection_notes(
+                result, inputs.lines, reasons, invalid_claim_details(inputs, timezone=timezone)
+            )
             claims = result.claims.assign(note=result.claims["claim_id"].map(notes))
         with watch.step("check decisions"):
             check_decisions(lines, claims, inputs.lines)

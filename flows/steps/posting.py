@@ -13,8 +13,9 @@ from tasks.benefits import post_ledger_entries
 from tasks.claims import mark_lines_posted, read_unposted_lines
 
 
-def post_all_unposted(flow_run_id: uuid.UUID, batch_size: int = 200_000,
-                      claim_ids: list[str] | None = None) -> PostingSummary:
+def post_all_unposted(
+    flow_run_id: uuid.UUID, batch_size: int = 200_000, claim_ids: list[str] | None = None
+) -> PostingSummary:
     """Drain the posting queue, or the part of it of the given claims, in batches (each
     batch: ledger and accumulators in one transaction, then mark the lines posted)."""
     summary = PostingSummary()

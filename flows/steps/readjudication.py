@@ -16,13 +16,15 @@ from schemas.reports import ReadjudicationSummary
 from tasks.claims import lease_for_readjudication, read_claim_statuses, read_reason_codes
 
 
-def readjudicate_claims(params: ReadjudicationParameters, flow_run_id: uuid.UUID
-                        ) -> ReadjudicationSummary:
+def readjudicate_claims(
+    params: ReadjudicationParameters, flow_run_id: uuid.UUID
+) -> ReadjudicationSummary:
     """Adjudicate the named decided claims again with today's data; returns a summary."""
     logger = get_run_logger()
     started = time.monotonic()
-    summary = ReadjudicationSummary(flow_run_id=str(flow_run_id),
-                                    requested=len(params.claim_numbers))
+    summary = ReadjudicationSummary(
+        flow_run_id=str(flow_run_id), requested=len(params.claim_numbers)
+    )
     if not params.claim_numbers:
         return summary
     # Every earlier decision must be through posting first (its reversal depends on it).
@@ -30,8 +32,9 @@ def readjudicate_claims(params: ReadjudicationParameters, flow_run_id: uuid.UUID
     run_id = uuid.uuid4()
     lease = lease_for_readjudication(run_id, params.claim_numbers, params.lease_seconds)
     if lease.claims:
-        outcome = adjudicate_chunk(run_id, flow_run_id, read_reason_codes(), Stopwatch(),
-                                   reason=params.reason)
+        outcome = adjudicate_chunk(
+            run_id, flow_run_id, read_reason_codes(), Stopwatch(), reason=params.reason
+        )
         summary.claims = outcome.written.claims
         summary.lines = outcome.written.lines
         summary.readjustments = outcome.written.readjustments
@@ -43,6 +46,11 @@ def readjudicate_claims(params: ReadjudicationParameters, flow_run_id: uuid.UUID
     summary.not_found = sorted(set(params.claim_numbers) - set(statuses))
     summary.statuses = {n: statuses[n] for n in params.claim_numbers if n in statuses}
     summary.seconds = round(time.monotonic() - started, 3)
-    logger.info("re-adjudicated %s of %s claims (%s reversals, %s readjustments)",
-                summary.claims, summary.requested, summary.reversals, summary.readjustments)
+    logger.info(
+        "re-adjudicated %s of %s claims (%s reversals, %s readjustments)",
+        summary.claims,
+        summary.requested,
+        summary.reversals,
+        summary.readjustments,
+    )
     return summary

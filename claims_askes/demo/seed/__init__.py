@@ -34,13 +34,20 @@ class SeedReport(BaseModel):
     elapsed_seconds: float
     generate_seconds: float
     load_seconds: float
-    table_seconds: dict[str, float] = Field(default_factory=dict,
-                                            description="load time per schema.table")
+    table_seconds: dict[str, float] = Field(
+        default_factory=dict, description="load time per schema.table"
+    )
 
 
-def seed_demo_data(members: int, claims: int, seed: int,
-                   progress: Progress | None = None, *, as_of: date | None = None,
-                   workers: int = 1) -> SeedReport:
+def seed_demo_data(
+    members: int,
+    claims: int,
+    seed: int,
+    progress: Progress | None = None,
+    *,
+    as_of: date | None = None,
+    workers: int = 1,
+) -> SeedReport:
     """Generate and load the demo data into the (empty, migrated) configured database.
 
     The same `seed` and `as_of` (default: today in Jakarta) give the same database.
@@ -56,8 +63,14 @@ def seed_demo_data(members: int, claims: int, seed: int,
     # What was written (a table of a migration not applied yet is not: load.OPTIONAL_TABLES).
     counts = {name: n for name, n in data.row_counts().items() if name in table_seconds}
     return SeedReport(
-        members=members, claims=claims, claim_lines=counts["claims_service.claim_item"],
-        seed=seed, as_of=as_of, row_counts=counts, elapsed_seconds=end - start,
-        generate_seconds=generated - start, load_seconds=end - generated,
+        members=members,
+        claims=claims,
+        claim_lines=counts["claims_service.claim_item"],
+        seed=seed,
+        as_of=as_of,
+        row_counts=counts,
+        elapsed_seconds=end - start,
+        generate_seconds=generated - start,
+        load_seconds=end - generated,
         table_seconds=table_seconds,
     )

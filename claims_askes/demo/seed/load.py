@@ -42,12 +42,20 @@ Progress = Callable[[str, int, int], None]
 CHUNK_ROWS = 100_000
 INSERT_CHUNK_ROWS = 25_000
 # Schemas in the order they are loaded (claims last: it is started first, on its own).
-SCHEMAS = ("policy_service", "member_service", "provider_service", "benefit_service",
-           "authorization_service", "claims_service")
+SCHEMAS = (
+    "policy_service",
+    "member_service",
+    "provider_service",
+    "benefit_service",
+    "authorization_service",
+    "claims_service",
+)
 
 # member_service.member columns and their types, for the unnest() insert.
 MEMBER_TYPES = {
-    "id": "uuid", "date_of_birth": "date", "enrollment_date": "date",
+    "id": "uuid",
+    "date_of_birth": "date",
+    "enrollment_date": "date",
     "termination_date": "date",
 }
 RLS_TABLES = {"member_service.member"}
@@ -73,8 +81,7 @@ def timestamps_as_text(frame: pd.DataFrame) -> pd.DataFrame:
         values = out[c].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]")
         micros = values.astype(np.int64)
         whole = values[~np.isnat(values)]
-        unit: Literal["s", "us"] = (
-            "s" if (whole.astype(np.int64) % 1_000_000 == 0).all() else "us")
+        unit: Literal["s", "us"] = "s" if (whole.astype(np.int64) % 1_000_000 == 0).all() else "us"
         text = np.char.add(np.datetime_as_string(values, unit=unit), "+00")
         col = pd.Series(text, index=out.index, dtype=object)
         col[micros == np.iinfo(np.int64).min] = None  # NaT
@@ -91,8 +98,7 @@ def cents_text(cents: pd.Series) -> npt.NDArray[np.object_]:
     missing = cents.isna().to_numpy()
     values = cents.fillna(0).to_numpy(np.int64)
     size = np.abs(values)
-    text = np.char.add(np.char.add(np.where(values < 0, "-", ""), (size // 100).astype(str)),
-                       ".")
+    text = np.char.add(np.char.add(np.where(values < 0, "-", ""), (size // 100).astype(str)), ".")
     out = np.char.add(text, _FRACTIONS[size % 100]).astype(object)
     out[missing] = None
     return out
@@ -109,12 +115,13 @@ def amounts_as_text(frame: pd.DataFrame, cents: Sequence[str]) -> pd.DataFrame:
     return out
 
 
-def csv_blocks(frame: pd.DataFrame, cents: Sequence[str] = (), rows: int = CHUNK_ROWS
-               ) -> Iterator[tuple[str, int]]:
+def csv_blocks(
+    frame: pd.DataFrame, cents: Sequence[str] = (), rows: int = CHUNK_ROWS
+) -> Iterator[tuple[str, int]]:
     """The frame as CSV text (no header), `rows` rows at a time: `cents` columns as exact
     decimals, dates as YYYY-MM-DD, timestamps in UTC, NULL as an unquoted empty field."""
     for start in range(0, len(frame), rows):
-        part = amounts_as_text(timestamps_as_text(frame.iloc[start:start + rows]), cents)
+        part = amounts_as_text(timestamps_as_text(frame.iloc[start : start + rows]), cents)
         buf = io.StringIO()
         part.to_csv(buf, header=False, index=False, lineterminator="\n")
         yield buf.getvalue(), len(part)
@@ -122,16 +129,27 @@ def csv_blocks(frame: pd.DataFrame, cents: Sequence[str] = (), rows: int = CHUNK
 
 def copy_statement(schema: str, table: str, columns: Sequence[str]) -> sql.Composed:
     return sql.SQL("COPY {}.{} ({}) FROM STDIN (FORMAT csv)").format(
-        sql.Identifier(schema), sql.Identifier(table),
-        sql.SQL(", ").join(sql.Identifier(c) for c in columns))
+        sql.Identifier(schema),
+        sql.Identifier(table),
+        sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+    )
 
 
-def copy_frame(conn: psycopg.Connection, schema: str, table: str, frame: pd.DataFrame,
-               advance: Callable[[int], None] | None = None) -> None:
+def copy_frame(
+    conn: psycopg.Connection,
+    schema: str,
+    table: str,
+    frame: pd.DataFrame,
+    advance: Callable[[int], None] | None = None,
+) -> None:
     """COPY every row of the frame into schema.table (columns named by the frame)."""
     cents = DemoData.cents_columns(f"{schema}.{table}")
-    with conn.cursor() as cur, cur.copy(copy_statement(schema, table, list(frame.columns)),
-                                        writer=QueuedLibpqWriter(cur)) as copy:
+    with (
+        conn.cursor() as cur,
+        cur.copy(
+            copy_statement(schema, table, list(frame.columns)), writer=QueuedLibpqWriter(cur)
+        ) as copy,
+    ):
         for text, n in csv_blocks(frame, cents):
             copy.write(text)
             if advance:
@@ -143,32 +161,43 @@ def _sql_array(values: pd.Series, pg_type: str) -> list[str | None]:
     if pg_type == "date":
         text = pd.Series(np.datetime_as_string(values.to_numpy("datetime64[s]"), unit="D"))
         return [None if v == "NaT" else v for v in text.tolist()]
-    return [None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
-            for v in values.tolist()]
+    return [
+        None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+        for v in values.tolist()
+    ]
 
 
-def insert_frame(conn: psycopg.Connection, schema: str, table: str, frame: pd.DataFrame,
-                 types: Mapping[str, str], advance: Callable[[int], None] | None = None
-                 ) -> None:
+def insert_frame(
+    conn: psycopg.Connection,
+    schema: str,
+    table: str,
+    frame: pd.DataFrame,
+    types: Mapping[str, str],
+    advance: Callable[[int], None] | None = None,
+) -> None:
     """INSERT the frame from one array per column (for tables COPY cannot write)."""
     cols = list(frame.columns)
     stmt = sql.SQL("INSERT INTO {}.{} ({}) SELECT * FROM unnest({})").format(
-        sql.Identifier(schema), sql.Identifier(table),
+        sql.Identifier(schema),
+        sql.Identifier(table),
         sql.SQL(", ").join(sql.Identifier(c) for c in cols),
         sql.SQL(", ").join(
             sql.SQL("{}::{}[]").format(sql.Placeholder(), sql.SQL(types.get(c, "text")))
-            for c in cols))
+            for c in cols
+        ),
+    )
     with conn.cursor() as cur:
         for start in range(0, len(frame), INSERT_CHUNK_ROWS):
-            part = frame.iloc[start:start + INSERT_CHUNK_ROWS]
+            part = frame.iloc[start : start + INSERT_CHUNK_ROWS]
             cur.execute(stmt, [_sql_array(part[c], types.get(c, "text")) for c in cols])
             if advance:
                 advance(len(part))
 
 
 def table_exists(conn: psycopg.Connection, schema: str, table: str) -> bool:
-    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL",
-                       [sql.Identifier(schema, table).as_string(conn)]).fetchone()
+    row = conn.execute(
+        "SELECT to_regclass(%s) IS NOT NULL", [sql.Identifier(schema, table).as_string(conn)]
+    ).fetchone()
     return bool(row and row[0])
 
 
@@ -179,12 +208,11 @@ def upsert_counters(conn: psycopg.Connection, frame: pd.DataFrame) -> None:
             "INSERT INTO claims_service.claim_number_counter AS c (period, last_value) "
             "VALUES (%s, %s) ON CONFLICT (period) DO UPDATE "
             "SET last_value = greatest(c.last_value, excluded.last_value)",
-            [(str(p), int(v)) for p, v in zip(frame["period"], frame["last_value"],
-                                              strict=True)])
+            [(str(p), int(v)) for p, v in zip(frame["period"], frame["last_value"], strict=True)],
+        )
 
 
-def load_schema(data: DemoData, schema: str, progress: Progress | None = None
-                ) -> dict[str, float]:
+def load_schema(data: DemoData, schema: str, progress: Progress | None = None) -> dict[str, float]:
     """Write one schema's tables in one transaction of its service; seconds per table
     written (a missing optional table is left out)."""
     tables = data.schema_tables(schema)
@@ -220,8 +248,7 @@ def load_schema(data: DemoData, schema: str, progress: Progress | None = None
     return seconds
 
 
-def load(data: DemoData, progress: Progress | None = None, workers: int = 1
-         ) -> dict[str, float]:
+def load(data: DemoData, progress: Progress | None = None, workers: int = 1) -> dict[str, float]:
     """Load every schema; with `workers` > 1 the claims schema loads beside the others.
     Returns seconds per table. `progress` may be called from worker threads (serialised)."""
     lock = threading.Lock()
@@ -248,9 +275,14 @@ def load(data: DemoData, progress: Progress | None = None, workers: int = 1
 
 
 # Tables that must be empty before seeding (keys and numbers would collide).
-GUARDED = ("policy_service.plan", "member_service.member", "provider_service.provider",
-           "benefit_service.plan_benefit", "authorization_service.authorization",
-           "claims_service.claim")
+GUARDED = (
+    "policy_service.plan",
+    "member_service.member",
+    "provider_service.provider",
+    "benefit_service.plan_benefit",
+    "authorization_service.authorization",
+    "claims_service.claim",
+)
 
 
 def ensure_empty() -> None:
@@ -258,13 +290,17 @@ def ensure_empty() -> None:
     for name in GUARDED:
         schema, table = name.split(".")
         with service_connection(service(schema).key) as conn:
-            row = conn.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {}.{})").format(
-                sql.Identifier(schema), sql.Identifier(table))).fetchone()
+            row = conn.execute(
+                sql.SQL("SELECT EXISTS (SELECT 1 FROM {}.{})").format(
+                    sql.Identifier(schema), sql.Identifier(table)
+                )
+            ).fetchone()
         if row and row[0]:
             raise SeedTargetNotEmptyError(
                 f"{name} already has rows: the demo data goes into a freshly migrated, "
                 "empty database (`claims-askes demo` recreates it; or `claims-askes db "
-                "downgrade --yes` then `claims-askes db upgrade`)")
+                "downgrade --yes` then `claims-askes db upgrade`)"
+            )
 
 
 def table_checksums(columns: Mapping[str, Sequence[str]]) -> dict[str, str]:
@@ -276,12 +312,14 @@ def table_checksums(columns: Mapping[str, Sequence[str]]) -> dict[str, str]:
     for name, cols in columns.items():
         schema, table = name.split(".")
         row_text = sql.SQL("concat_ws('|', {})").format(
-            sql.SQL(", ").join(sql.SQL("coalesce({}::text, '~')").format(sql.Identifier(c))
-                               for c in cols))
+            sql.SQL(", ").join(
+                sql.SQL("coalesce({}::text, '~')").format(sql.Identifier(c)) for c in cols
+            )
+        )
         query = sql.SQL(
             "SELECT count(*) || ':' || coalesce(md5(string_agg(r, E'\\n' ORDER BY r)), '-') "
-            "FROM (SELECT {} AS r FROM {}.{}) AS t").format(
-                row_text, sql.Identifier(schema), sql.Identifier(table))
+            "FROM (SELECT {} AS r FROM {}.{}) AS t"
+        ).format(row_text, sql.Identifier(schema), sql.Identifier(table))
         with service_connection(service(schema).key) as conn:
             conn.execute("SET TIME ZONE 'Asia/Jakarta'")
             row = conn.execute(query).fetchone()
