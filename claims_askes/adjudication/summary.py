@@ -1,13 +1,15 @@
-"""A run's totals of decisions, kept over its chunks and shards (pure pandas)."""
+"""A run's totals of decisions, kept over its chunks and shards (pure pandas), and what
+each shard did, merged into the run's summary."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import pandas as pd
 
 from claims_askes.adjudication.frames import EngineResult
+from claims_askes.core.runtime import Stopwatch
 from schemas.reports import AdjudicationSummary, ReasonCount, StatusTotal
 
 
@@ -58,3 +60,36 @@ class Tally:
             summary.top_reasons = [
                 ReasonCount(reason_code=str(k), lines=int(v)) for k, v in top.items()
             ]
+
+
+@dataclass
+class ShardResult:
+    """What one shard did (summed into the run's summary by the flow)."""
+
+    tally: Tally = field(default_factory=Tally)
+    watch: Stopwatch = field(default_factory=Stopwatch)
+    chunks: int = 0
+    claims: int = 0
+    lines: int = 0
+    history_rows: int = 0
+    notes: int = 0
+    payments: int = 0
+    lines_posted: int = 0
+
+
+def merge(summary: AdjudicationSummary, results: list[ShardResult]) -> Stopwatch:
+    """The shards' counts into the run's summary; their step times summed."""
+    watch = Stopwatch()
+    tally = Tally()
+    for r in results:
+        summary.chunks += r.chunks
+        summary.claims += r.claims
+        summary.lines += r.lines
+        summary.status_history_rows += r.history_rows
+        summary.notes += r.notes
+        summary.payments += r.payments
+        summary.lines_posted += r.lines_posted
+        watch.merge(r.watch)
+        tally.merge(r.tally)
+    tally.into(summary)
+    return watch

@@ -1,12 +1,15 @@
 """Adjudicating one leased chunk of claims, up to its committed write: run by claim
-adjudication (per chunk of a shard) and re-adjudication (the named claims)."""
+adjudication (per chunk of a shard) and re-adjudication (the named claims); and a shard of a
+run, chunk after chunk."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 import pandas as pd
+from prefect import get_run_logger
 
 from claims_askes.adjudication import (
     EngineInput,
@@ -15,15 +18,22 @@ from claims_askes.adjudication import (
     invalid_claim_details,
 )
 from claims_askes.adjudication.accumulators import count_visits, without_own_postings
+from claims_askes.adjudication.budget import Budget
 from claims_askes.adjudication.notes import rejection_notes
 from claims_askes.adjudication.overrides import apply_overrides
+from claims_askes.adjudication.summary import ShardResult
+from claims_askes.core.faults import crash_point
 from claims_askes.core.runtime import Stopwatch
 from claims_askes.core.settings import get_settings
 from claims_askes.db.frames import uuid_array
+from flows.steps.posting import post_all_unposted
 from tasks.authorizations import read_authorizations
+from tasks.base import batch_task
 from tasks.benefits import read_benefit_rules
 from tasks.claims import (
+    Lease,
     WriteResult,
+    lease_claims,
     read_leased_claims,
     read_leased_effective_postings,
     read_leased_overrides,
@@ -102,3 +112,58 @@ def adjudicate_chunk(
     with watch.step("write"):
         written = write_decisions(run_id, flow_run_id, lines, claims, reason)
     return ChunkOutcome(EngineResult(lines=lines, claims=claims), written)
+
+
+@batch_task(name="adjudicate shard", task_run_name="shard {shard} of {shards}")
+def adjudicate_shard(
+    shard: int,
+    shards: int,
+    chunk_size: int,
+    lease_seconds: int,
+    run_started: datetime,
+    flow_run_id: uuid.UUID,
+    reasons: pd.DataFrame,
+    budget: Budget,
+) -> ShardResult:
+    """Lease, adjudicate, write and post chunks of one member hash bucket until the bucket
+    (or the run's budget) is empty. Other shards, runs and workers lease other members:
+    the leases keep every claim to one of them."""
+    logger = get_run_logger()
+    result = ShardResult()
+    while (budget_claims := budget.reserve(chunk_size)) > 0:
+        run_id = uuid.uuid4()
+        lease: Lease = lease_claims(
+            run_id, run_started, budget_claims, lease_seconds, shard, shards
+        )
+        if lease.claims == 0:
+            budget.settle(budget_claims, 0)
+            break
+        crash_point("after-lease")
+        try:
+            outcome = adjudicate_chunk(run_id, flow_run_id, reasons, result.watch)
+        except BaseException:
+            budget.settle(budget_claims, 0)
+            raise
+        crash_point("after-write")
+        budget.settle(budget_claims, outcome.written.claims)
+        result.tally.add(outcome.result)
+        result.chunks += 1
+        result.claims += outcome.written.claims
+        result.lines += outcome.written.lines
+        result.history_rows += outcome.written.history_rows
+        result.notes += outcome.written.notes
+        result.payments += outcome.written.payments
+        with result.watch.step("post"):
+            chunk_claims = outcome.result.claims["claim_id"].astype(str).tolist()
+            result.lines_posted += post_all_unposted(
+                flow_run_id, claim_ids=chunk_claims
+            ).lines_marked
+        logger.info(
+            "shard %s/%s chunk %s: %s claims of %s members adjudicated",
+            shard,
+            shards,
+            result.chunks,
+            outcome.written.claims,
+            lease.members,
+        )
+    return result
