@@ -68,3 +68,29 @@ def test_archiving_step_archives_old_settled_demo_claims(
         assert demo_archive_age() == age
         again = {s.name: s for s in steps()}["claim-archiving"]
         assert run(again).result.claims_moved == 0
+
+
+def test_a_full_reconciliation_balances_after_archiving(db: TestDatabase, prefect_api: str) -> None:
+    """Archived lines still count for the ledger: posting's reconciliation failed on every
+    member with archived approved lines (ledger != posted lines) once archiving had run."""
+    from claims_askes.demo.seed import seed_demo_data
+    from flows.accumulator_posting import accumulator_posting
+
+    seed_demo_data(members=40, claims=150, seed=7)
+    by_name = {s.name: s for s in steps()}
+    for name in ("claim-adjudication", "accumulator-posting"):
+        run(by_name[name])
+    with db.admin() as conn:
+        conn.execute("UPDATE claims_service.claim_payment SET status = 'paid'")  # all settled
+        run(by_name["claim-archiving"])
+        archived = conn.execute(
+            "SELECT count(DISTINCT c.member_id) FROM archive.claim AS c "
+            "JOIN archive.claim_item AS ci ON ci.claim_id = c.id WHERE ci.status = 'approved'"
+        ).fetchone()
+        assert archived is not None and archived[0] > 0
+        keys = conn.execute(
+            "SELECT count(*) FROM (SELECT DISTINCT member_id, benefit_code, year "
+            "FROM benefit_service.accumulator_posting) AS k"
+        ).fetchone()
+    summary = accumulator_posting(full_reconciliation=True)
+    assert keys is not None and summary.keys_reconciled >= keys[0] > 0

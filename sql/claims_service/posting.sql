@@ -55,10 +55,12 @@ WHERE o.claim_item_id = p.claim_item_id
 
 -- name: posted_line_totals
 -- Per (member, benefit, year), the sums of the approved lines already posted (decided, not
--- in the posting queue), in cents: what the posting ledger must net to. Lines of the given
--- members, or all when member_ids is NULL.
+-- in the posting queue), in cents: what the posting ledger must net to. Archived lines
+-- count too: archiving moves only posted lines of settled claims, and the ledger keeps their
+-- entries, so without them a member with archived claims never reconciles. Lines of the
+-- given members, or all when member_ids is NULL.
 -- Parameters: member_ids (uuid[] or NULL).
-WITH posted AS (
+WITH live AS (
     SELECT c.member_id, ci.benefit_code, ci.benefit_year AS year, ci.approved_amount,
            ci.deductible_amount, ci.oop_amount, ci.visits, ci.covered_days
     FROM claims_service.claim_item AS ci
@@ -68,6 +70,20 @@ WITH posted AS (
       AND NOT EXISTS (SELECT 1 FROM claims_service.posting_outbox AS o
                       WHERE o.claim_item_id = ci.id)
       AND (%(member_ids)s::uuid[] IS NULL OR c.member_id = ANY(%(member_ids)s::uuid[]))
+),
+archived AS (
+    SELECT c.member_id, ci.benefit_code, ci.benefit_year AS year, ci.approved_amount,
+           ci.deductible_amount, ci.oop_amount, ci.visits, ci.covered_days
+    FROM archive.claim_item AS ci
+    JOIN archive.claim AS c ON c.id = ci.claim_id
+    WHERE ci.status = 'approved'
+      AND ci.adjudicated_at IS NOT NULL
+      AND (%(member_ids)s::uuid[] IS NULL OR c.member_id = ANY(%(member_ids)s::uuid[]))
+),
+posted AS (
+    SELECT * FROM live
+    UNION ALL
+    SELECT * FROM archived
 )
 SELECT member_id::text AS member_id, benefit_code, year,
        (sum(approved_amount) * 100)::bigint AS lines_amount_cents,
