@@ -60,3 +60,45 @@ def test_the_installed_command_runs_main_with_the_patient_local_api() -> None:
     from claims_askes.cli import main
 
     assert script.load() is main
+
+
+QUIET_RUN = """
+from prefect import flow, get_run_logger
+from claims_askes.core.runtime import quiet_console
+
+@flow(name="quiet-check")
+def talk() -> None:
+    get_run_logger().info("an INFO line of the run")
+    get_run_logger().warning("a WARNING line of the run")
+
+if {quiet}:
+    with quiet_console():
+        talk()
+else:
+    talk()
+"""
+
+
+@pytest.mark.parametrize("quiet", [True, False])
+def test_the_main_jobs_console_shows_warnings_not_prefects_info(
+    prefect_api: str, quiet: bool
+) -> None:
+    """The main job prints its own progress; Prefect's per-task INFO lines (a hundred of them)
+    stay in the run's log in Prefect, while warnings still reach the terminal."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"}
+    env["PREFECT_API_URL"] = prefect_api
+    done = subprocess.run(
+        [sys.executable, "-c", QUIET_RUN.format(quiet=quiet)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    output = done.stdout + done.stderr
+    assert "a WARNING line of the run" in output
+    assert ("an INFO line of the run" in output) is not quiet
+    assert ("Finished in state Completed" in output) is not quiet

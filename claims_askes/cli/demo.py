@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated
 
 import typer
@@ -12,6 +13,7 @@ from claims_askes.cli.common import console, step_progress, user_errors
 from claims_askes.cli.database import db_start
 from claims_askes.cli.report import DEFAULT_REPORT, print_dashboard_summary
 from claims_askes.core.errors import ClaimsAskesError
+from claims_askes.core.runtime import quiet_console
 
 
 @user_errors
@@ -67,6 +69,12 @@ def demo(
     yes: Annotated[
         bool, typer.Option("--yes", help="Confirm dropping DATABASE_URL's database.")
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", help="Show Prefect's log of every flow and task run in the terminal."
+        ),
+    ] = False,
 ) -> None:
     """The main job end to end: database, migrations, fresh demo data, then every flow."""
     from claims_askes.db import migrate
@@ -85,7 +93,8 @@ def demo(
     from claims_askes.demo.main_job import run_all, summary_table
     from claims_askes.reporting.dashboard import write_report
 
-    outcomes = run_all(console)
+    with contextlib.nullcontext() if verbose else quiet_console():
+        outcomes = run_all(console)
     console.print(summary_table(outcomes))
     adjudication = next((o for o in outcomes if o.name == "claim-adjudication" and o.ok), None)
     if adjudication is not None:

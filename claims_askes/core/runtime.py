@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 import uuid
@@ -72,3 +73,34 @@ class Stopwatch:
     def merge(self, other: Stopwatch) -> None:
         for step, seconds in other.seconds.items():
             self.seconds[step] = self.seconds.get(step, 0.0) + seconds
+
+
+@contextmanager
+def quiet_console(level: int = logging.WARNING) -> Iterator[None]:
+    """Within the block, Prefect's console shows only warnings and errors: the main job
+    prints its own progress and results, while every run's full log still goes to Prefect's
+    API (its UI shows them). A user who asked for Prefect's console level keeps it."""
+    variable = "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"
+    if variable in os.environ:
+        yield
+        return
+    os.environ[variable] = logging.getLevelName(level)  # for logging set up from now on
+    import prefect.main  # noqa: F401 - sets up Prefect's logging if nothing has yet
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    handlers = {
+        handler
+        for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+        if isinstance(logger, logging.Logger)
+        for handler in logger.handlers
+        if isinstance(handler, PrefectConsoleHandler)
+    }
+    before = {handler: handler.level for handler in handlers}
+    for handler in handlers:
+        handler.setLevel(max(level, handler.level))
+    try:
+        yield
+    finally:
+        del os.environ[variable]
+        for handler, old in before.items():
+            handler.setLevel(old)
