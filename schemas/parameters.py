@@ -3,7 +3,17 @@ triggered from the UI or a deployment)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# A lease of claims, the same for adjudication and re-adjudication.
+LEASE_SECONDS: dict[str, Any] = dict(
+    default=900,
+    ge=5,
+    le=86_400,
+    description="How long a lease of claims lasts before another run may take them",
+)
 
 
 class AdjudicationParameters(BaseModel):
@@ -18,12 +28,7 @@ class AdjudicationParameters(BaseModel):
         le=1_000_000,
         description="Claims per chunk (whole members; memory stays bounded)",
     )
-    lease_seconds: int = Field(
-        900,
-        ge=5,
-        le=86_400,
-        description="How long a chunk's lease lasts before another run may take its claims",
-    )
+    lease_seconds: int = Field(**LEASE_SECONDS)
     shards: int = Field(1, ge=1, le=256, description="Member hash buckets")
     shard: int | None = Field(None, ge=0, description="Only this bucket (default: all)")
 
@@ -59,9 +64,4 @@ class ReadjudicationParameters(BaseModel):
         max_length=200,
         description="Why (recorded on each readjustment)",
     )
-    lease_seconds: int = Field(
-        900,
-        ge=5,
-        le=86_400,
-        description="How long a claim's lease lasts before another run may take it",
-    )
+    lease_seconds: int = Field(**LEASE_SECONDS)

@@ -11,24 +11,14 @@ from __future__ import annotations
 import pandas as pd
 from prefect.artifacts import create_markdown_artifact
 
-from claims_askes.adjudication.frames import MAX_CENTS
+from claims_askes.adjudication.frames import LINE_AMOUNT_COLUMNS, MAX_CENTS
 from claims_askes.quality import checkpoints as q
 from claims_askes.quality.checkpoints import CheckpointReport, DataQualityError
 from tasks.base import batch_task
 
 LINE_STATUSES = ["approved", "rejected", "pended"]
 CLAIM_STATUSES = ["approved", "partially_approved", "rejected", "pended"]
-AMOUNTS = [
-    "allowed_cents",
-    "deductible_cents",
-    "copay_cents",
-    "coinsurance_cents",
-    "network_reduction_cents",
-    "limit_cents",
-    "approved_cents",
-    "member_responsibility_cents",
-    "oop_cents",
-]
+AMOUNTS = list(LINE_AMOUNT_COLUMNS)
 
 
 def _publish_failure(report: CheckpointReport) -> None:
