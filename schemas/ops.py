@@ -29,14 +29,27 @@ def our_schema(name: str) -> str:
         raise ValueError(str(exc)) from None
 
 
+#: The oldest age accepted, per unit: 200 years (a date computed from it stays a date, and
+#: an interval of it fits PostgreSQL's).
+MAX_AGE = {"d": 73_000, "w": 10_400, "m": 2_400, "y": 200}
+AGE_UNITS = {"d": "days", "w": "weeks", "m": "months", "y": "years"}
+
+
 def parse_age(text: str) -> tuple[int, str]:
-    """'2y' -> (2, 'y'). Accepts Nd, Nw, Nm, Ny with N positive."""
+    """'2y' -> (2, 'y'). Accepts Nd, Nw, Nm, Ny with N positive and at most 200 years."""
     match = AGE.match(str(text))
     if not match:
         raise ValueError(f"{text!r} is not an age: use Nd, Nw, Nm or Ny (e.g. 2y, 18m, 90d)")
-    amount, unit = int(match.group(1)), match.group(2)
-    if amount <= 0:
+    digits, unit = match.group(1).lstrip("0"), match.group(2)
+    if not digits:
         raise ValueError(f"{text!r}: the age must be positive")
+    # Too many digits is too old (and never handed to int(), which refuses 4,300 of them).
+    amount = int(digits) if len(digits) <= 9 else MAX_AGE[unit] + 1
+    if amount > MAX_AGE[unit]:
+        raise ValueError(
+            f"{str(text).strip()[:40]!r} is too old: at most {MAX_AGE[unit]:,} "
+            f"{AGE_UNITS[unit]}" + ("" if unit == "y" else " (200 years)")
+        )
     return amount, unit
 
 
@@ -48,19 +61,23 @@ def months_before(day: date, months: int) -> date:
 
 
 def cutoff_date(age: str, today: date) -> date:
-    """The first service date that is *not* older than `age` on `today`."""
+    """The first service date that is *not* older than `age` on `today` (a ValueError when
+    that would be before year 1)."""
     amount, unit = parse_age(age)
-    if unit == "d":
-        return today - timedelta(days=amount)
-    if unit == "w":
-        return today - timedelta(weeks=amount)
-    return months_before(today, amount * (12 if unit == "y" else 1))
+    try:
+        if unit == "d":
+            return today - timedelta(days=amount)
+        if unit == "w":
+            return today - timedelta(weeks=amount)
+        return months_before(today, amount * (12 if unit == "y" else 1))
+    except (OverflowError, ValueError):
+        raise ValueError(f"{age!r} before {today} is before the year 1") from None
 
 
 def age_as_interval(age: str) -> str:
     """The age as a PostgreSQL interval literal, e.g. '2 years'."""
     amount, unit = parse_age(age)
-    return f"{amount} {dict(d='days', w='weeks', m='months', y='years')[unit]}"
+    return f"{amount} {AGE_UNITS[unit]}"
 
 
 class _Params(BaseModel):
@@ -167,11 +184,13 @@ class RestoreParameters(_Params):
     )
     target_database: str = Field(
         pattern=DATABASE_NAME,
-        description="The database to restore into (a new one, or one without data unless force)",
+        description="The database to restore into: a new one, or an existing one with force",
     )
     schema_name: str | None = Field(None, description="Restore only this schema")
     clean: bool = Field(False, description="Drop the restored objects first (pg_restore --clean)")
-    force: bool = Field(False, description="Restore over a database (or schema) that has data")
+    force: bool = Field(
+        False, description="Restore into an existing database (never postgres or a template)"
+    )
 
     @field_validator("schema_name")
     @classmethod

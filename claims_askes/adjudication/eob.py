@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +27,21 @@ class Eob:
     claim: dict[str, Any]
     lines: list[dict[str, Any]]
     codes: dict[str, str]  # adjustment reason code -> 'CARC 45/CO'
+    #: reviewers' decisions on lines: line_number, decision, approved_amount, reason_code,
+    #: note, overridden_by (the name given), overridden_login (the database login that
+    #: wrote it; None before claims_service 0008), overridden_at
+    overrides: list[dict[str, Any]] = field(default_factory=list)
+
+
+#: The reviewers' overrides of a claim's lines, with who gave them. Parameters: claim_id.
+OVERRIDES = """
+SELECT ci.line_number, o.decision, o.approved_amount, o.reason_code, o.note,
+       o.overridden_by, o.overridden_login, o.overridden_at
+FROM claims_service.claim_item_override AS o
+JOIN claims_service.claim_item AS ci ON ci.id = o.claim_item_id
+WHERE ci.claim_id = %(claim_id)s
+ORDER BY ci.line_number
+"""
 
 
 def read_eob(claim_number: str) -> Eob:
@@ -41,13 +56,16 @@ def read_eob(claim_number: str) -> Eob:
         cur = conn.execute(q.eob_lines, {"claim_id": claim["id"]})
         names = [d.name for d in cur.description or []]
         lines = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        cur = conn.execute(OVERRIDES, {"claim_id": claim["id"]})
+        names = [d.name for d in cur.description or []]
+        overrides = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
         codes = {
             code: f"CARC {carc}/{group}"
             for code, carc, group in conn.execute(q.eob_adjustment_codes).fetchall()
         }
     for line in lines:
         line["above_fee_schedule"] = above_fee_schedule(line)
-    return Eob(claim, lines, codes)
+    return Eob(claim, lines, codes, overrides)
 
 
 def above_fee_schedule(line: dict[str, Any]) -> Decimal | None:

@@ -9,7 +9,8 @@ results, I20).
 
 from __future__ import annotations
 
-from decimal import Decimal
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 import pandas as pd
 
@@ -50,6 +51,48 @@ def apply_overrides(
     return EngineResult(lines=decided, claims=roll_up_claims(result.claims, lines, decided))
 
 
+#: The largest amount a DECIMAL(15,2) column holds.
+LARGEST_AMOUNT = Decimal("9999999999999.99")
+#: The largest line number (claim_item.line_number is an INTEGER).
+LARGEST_LINE = 2**31 - 1
+#: Room for the reviewer's display name (claim_item_override.overridden_by).
+BY_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class RecordedOverride:
+    claim_status: str  # the claim's status when the decision was recorded
+    by: str  # the reviewer's display name, as given
+    login: str  # the database login that wrote it (session_user), set by the database
+
+
+def printable(text: str) -> str:
+    """Only printable text: every run of whitespace (a line break, a tab) becomes one space,
+    any other character that is not printable (a control such as ESC, a bidirectional
+    override, a zero-width character) is dropped."""
+    kept = "".join(ch for ch in text if ch.isprintable() or ch.isspace())
+    return " ".join(kept.split())
+
+
+def parse_amount(text: str, option: str = "--approve") -> Decimal:
+    """An amount in rupiah as typed (e.g. 125000.50): a finite number, at least 0, at most
+    the largest amount a column holds, with at most 2 decimals; anything else is one line
+    naming the option."""
+    wanted = (
+        f"{option}: {text!r} is not an amount in rupiah from 0 to {LARGEST_AMOUNT} with at "
+        "most 2 decimals (e.g. 125000.50)"
+    )
+    try:
+        amount = Decimal(text.strip())
+    except (InvalidOperation, ValueError):
+        raise ClaimsAskesError(wanted) from None
+    if not amount.is_finite() or not 0 <= amount <= LARGEST_AMOUNT:
+        raise ClaimsAskesError(wanted)
+    if amount != amount.quantize(Decimal("0.01")):  # safe: at most 16 digits here
+        raise ClaimsAskesError(wanted)
+    return amount
+
+
 def record_override(
     claim_number: str,
     line_number: int,
@@ -58,16 +101,25 @@ def record_override(
     reject: str | None,
     note: str,
     by: str,
-) -> str:
+) -> RecordedOverride:
     """Validate and store a reviewer's decision on a line; returns the claim's status (the
-    caller re-adjudicates a decided claim so the decision takes effect now)."""
+    caller re-adjudicates a decided claim so the decision takes effect now), the display
+    name and the login the database recorded (its session user, not anything we send)."""
     from claims_askes.db.connections import service_connection
     from claims_askes.db.sqlfiles import queries
 
     if (approve is None) == (reject is None):
         raise ClaimsAskesError("give exactly one of --approve AMOUNT or --reject REASON")
-    if not note.strip():
+    if approve is not None:
+        approve = parse_amount(str(approve))
+    note = printable(note)
+    if not note:
         raise ClaimsAskesError("--note: say why, in words (it goes on the claim's record)")
+    by = printable(by)
+    if not by or len(by) > BY_LENGTH:
+        raise ClaimsAskesError(f"--by: a name of 1 to {BY_LENGTH} printable characters")
+    if not 1 <= line_number <= LARGEST_LINE:
+        raise ClaimsAskesError(f"no line {line_number} on claim {claim_number!r}")
     q = queries("claims_service")
     with service_connection("claims") as conn:
         row = conn.execute(
@@ -76,16 +128,8 @@ def record_override(
         if row is None:
             raise ClaimsAskesError(f"no line {line_number} on claim {claim_number!r}")
         line_id, charged, claim_status = row
-        if approve is not None:
-            if approve < 0 or approve != approve.quantize(Decimal("0.01")):
-                raise ClaimsAskesError(
-                    f"--approve: {approve} is not an amount in rupiah with "
-                    "at most 2 decimals, at least 0"
-                )
-            if approve > charged:
-                raise ClaimsAskesError(
-                    f"--approve: {approve} is more than the line's charge {charged}"
-                )
+        if approve is not None and approve > charged:
+            raise ClaimsAskesError(f"--approve: {approve} is more than the line's charge {charged}")
         if (
             reject is not None
             and conn.execute(q.rejection_reason, {"code": reject}).fetchone() is None
@@ -101,8 +145,15 @@ def record_override(
                 "decision": "approve" if approve is not None else "reject",
                 "approved_amount": approve,
                 "reason_code": reject,
-                "note": note.strip(),
+                "note": note,
                 "overridden_by": by,
             },
         )
-    return str(claim_status)
+        # What the database recorded as the writer (claims_service 0008's trigger).
+        recorded = conn.execute(
+            "SELECT o.overridden_by, o.overridden_login "
+            "FROM claims_service.claim_item_override AS o WHERE o.claim_item_id = %s",
+            (line_id,),
+        ).fetchone()
+    assert recorded is not None
+    return RecordedOverride(str(claim_status), str(recorded[0]), str(recorded[1]))

@@ -16,9 +16,9 @@ from claims_askes.cli.common import (
     option,
     parameters,
     rupiah,
+    shown,
     user_errors,
 )
-from claims_askes.core.errors import ClaimsAskesError
 from schemas.parameters import (
     AdjudicationParameters,
     PostingParameters,
@@ -36,12 +36,14 @@ def print_adjudication_summary(summary: Any) -> None:
         f"{summary.chunks} chunks, {summary.seconds:.1f} s",
     )
     for row in summary.by_status:
-        table.add_row(row.status, f"{row.claims:,}", rupiah(row.charged), rupiah(row.approved))
+        table.add_row(
+            shown(row.status), f"{row.claims:,}", rupiah(row.charged), rupiah(row.approved)
+        )
     console.print(table)
     if summary.top_reasons:
         reasons = Table("reason", "lines", title="top reasons")
         for reason in summary.top_reasons:
-            reasons.add_row(reason.reason_code, f"{reason.lines:,}")
+            reasons.add_row(shown(reason.reason_code), f"{reason.lines:,}")
         console.print(reasons)
     console.print(
         f"{summary.lines_posted:,} lines posted to the accumulators; "
@@ -137,9 +139,9 @@ def run_claim_readjudication(
         "readjustments for payment follow-up"
     )
     for number, status in summary.statuses.items():
-        console.print(f"  {number}: {status}")
+        console.print(f"  {shown(number)}: {shown(status)}")
     for number in summary.not_found:
-        err_console.print(f"[red]no claim {number}[/]")
+        err_console.print(f"[red]no claim {shown(number)}[/]")
 
 
 @user_errors
@@ -157,23 +159,24 @@ def override(
     by: Annotated[str, typer.Option(help="Who decides (default: your login).")] = "",
 ) -> None:
     """A reviewer's decision on a line; it survives every later adjudication. A decided
-    claim is re-adjudicated at once; a waiting one takes it at its adjudication."""
+    claim is re-adjudicated at once; a waiting one takes it at its adjudication.
+
+    The database records the login that wrote the decision beside the name given by --by."""
     import getpass
-    from decimal import Decimal, InvalidOperation
 
-    from claims_askes.adjudication.overrides import record_override
+    from claims_askes.adjudication.overrides import parse_amount, record_override
 
-    amount = None
-    if approve is not None:
-        try:
-            amount = Decimal(approve)
-        except InvalidOperation:
-            raise ClaimsAskesError(f"--approve: {approve!r} is not an amount") from None
-    status = record_override(
+    amount = None if approve is None else parse_amount(approve)
+    recorded = record_override(
         claim_number, line, approve=amount, reject=reject, note=note, by=by or getpass.getuser()
     )
-    console.print(f"override recorded on {claim_number} line {line}")
-    if status in DECIDED:
+    console.print(
+        f"override recorded on {shown(claim_number)} line {line} by {shown(recorded.by)} "
+        f"(login {shown(recorded.login)})",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if recorded.claim_status in DECIDED:
         from flows.claim_readjudication import claim_readjudication
 
         with err_console.status("re-adjudicating"):
@@ -189,15 +192,17 @@ def eob(claim_number: Annotated[str, typer.Argument(help="e.g. CLM-2026-01-00012
 
     Per line: charged, allowed, the adjustments (above fee schedule, deductible, copay,
     coinsurance, network reduction, limits; each with its CARC/group code as on an 835
-    remittance), plan and member payments, status and reason."""
+    remittance), plan and member payments, status and reason; then the reviewers' overrides
+    with the name given and the login that recorded each. Data is shown as text: markup
+    in it is escaped and control characters are left out."""
     from claims_askes.adjudication.eob import ADJUSTMENTS, read_eob
 
     doc = read_eob(claim_number)
     head = doc.claim
     console.print(
-        f"[bold]Explanation of benefits[/] {head['claim_number']}  "
-        f"{head['claim_type']} / {head['service_type']}  service {head['service_date']}"
-        f"  status [bold]{head['status']}[/]"
+        f"[bold]Explanation of benefits[/] {shown(head['claim_number'])}  "
+        f"{shown(head['claim_type'])} / {shown(head['service_type'])}  "
+        f"service {shown(head['service_date'])}  status [bold]{shown(head['status'])}[/]"
     )
     table = Table(
         "line",
@@ -205,7 +210,7 @@ def eob(claim_number: Annotated[str, typer.Argument(help="e.g. CLM-2026-01-00012
         "qty",
         "charged",
         "allowed",
-        *(f"{title}\n{doc.codes.get(code, '')}" for code, title, _ in ADJUSTMENTS),
+        *(f"{title}\n{shown(doc.codes.get(code, ''))}" for code, title, _ in ADJUSTMENTS),
         "plan pays",
         "member pays",
         "status",
@@ -214,20 +219,20 @@ def eob(claim_number: Annotated[str, typer.Argument(help="e.g. CLM-2026-01-00012
     for line in doc.lines:
         reason = "-"
         if line["reason_code"]:
-            reason = f"{line['reason_code']} ({line['carc']}/{line['group_code']})"
+            reason = shown(f"{line['reason_code']} ({line['carc']}/{line['group_code']})")
         qty = str(line["quantity"])
         if line["covered_days"] is not None and line["covered_days"] != line["quantity"]:
             qty += f" ({line['covered_days']} covered)"
         table.add_row(
             str(line["line_number"]),
-            str(line["benefit_code"] or "-"),
+            shown(line["benefit_code"] or "-"),
             qty,
             rupiah(line["charged_amount"]),
             rupiah(line["allowed_amount"]),
             *(rupiah(line[column]) for _, _, column in ADJUSTMENTS),
             rupiah(line["approved_amount"]),
             rupiah(line["member_responsibility"]),
-            line["status"],
+            shown(line["status"]),
             reason,
         )
     # Piped or redirected, the table keeps its amounts whole rather than fit 80 columns.
@@ -237,3 +242,17 @@ def eob(claim_number: Annotated[str, typer.Argument(help="e.g. CLM-2026-01-00012
         f"{rupiah(head['total_approved_amount'])}; member pays "
         f"{rupiah(head['member_responsibility'])}"
     )
+    for o in doc.overrides:
+        decided = (
+            f"approved {rupiah(o['approved_amount'])}"
+            if o["decision"] == "approve"
+            else f"rejected {o['reason_code']}"
+        )
+        login = o["overridden_login"] or "not recorded"
+        console.print(
+            f"override of line {o['line_number']}: {shown(decided)} by "
+            f"{shown(o['overridden_by'])} (login {shown(login)}) at "
+            f"{o['overridden_at']:%Y-%m-%d %H:%M %Z}: {shown(o['note'])}",
+            highlight=False,
+            soft_wrap=True,
+        )

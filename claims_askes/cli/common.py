@@ -9,19 +9,46 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import re
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from claims_askes.core.errors import ClaimsAskesError
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)  # one-line errors stay one line
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: What a terminal could act on in data: C0 and C1 controls (ESC, CSI, BEL, backspace, ...)
+#: and the bidirectional overrides and isolates that reorder what is shown.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def plain(value: object) -> str:
+    """Data as the terminal may show it: its text without control characters (a tab or a
+    line break becomes a space, so one value stays on one line)."""
+    text = str(value)
+    return CONTROL.sub(lambda m: " " if m.group() in "\t\n\r" else "", text)
+
+
+def shown(value: object) -> str:
+    """Data to put into rich markup (a message, a table cell or title): `plain`, with its
+    brackets escaped, so `[red]` or `[/]` in a claim number is shown, never interpreted."""
+    return escape(plain(value))
+
+
+def error_line(message: object) -> Text:
+    """`error: message` with the message literal: no markup, no control characters (shown
+    as their escapes, so a bad value can still be told apart), on one line."""
+    text = CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), str(message))
+    return Text.assemble(("error:", "bold red"), " ", text)
 
 
 def user_errors(fn: F) -> F:
@@ -32,7 +59,7 @@ def user_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except ClaimsAskesError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            err_console.print(error_line(exc), highlight=False)
             raise typer.Exit(2) from None
         except Exception as exc:
             import psycopg
@@ -41,7 +68,7 @@ def user_errors(fn: F) -> F:
                 raise
             # The server is unreachable or refuses us: its one-line reason, never the URL.
             reason = " ".join(str(exc).split())
-            err_console.print(f"[bold red]error:[/] database: {reason}", highlight=False)
+            err_console.print(error_line(f"database: {reason}"), highlight=False)
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
@@ -89,7 +116,8 @@ def parameters_error(exc: Exception, option: str | None = None) -> ClaimsAskesEr
         where = ".".join(str(p) for p in first["loc"] if p != "__root__") or option
         if not where:  # a check across options (e.g. --shard below --shards)
             return ClaimsAskesError(str(first["msg"]).removeprefix("Value error, "))
-        return ClaimsAskesError(f"--{where.replace('_', '-')}: {first['msg']}")
+        message = str(first["msg"]).removeprefix("Value error, ")
+        return ClaimsAskesError(f"--{where.replace('_', '-')}: {message}")
     return ClaimsAskesError(str(exc))
 
 

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from claims_askes.cli.common import console, user_errors
+from claims_askes.cli.common import console, shown, user_errors
 from claims_askes.core.errors import ClaimsAskesError, ConfigError
 
 PREFECT = str(Path(sys.executable).parent / "prefect")
@@ -89,37 +89,37 @@ def deploy(code_dir: Path | None, store_secrets: bool, prefect_file: Path | None
     if not code_dir.is_dir():
         raise ConfigError(f"--code-dir: {code_dir} is not a directory")
     url = prefect_api_url()
-    with console.status(f"setting up {url}"):
+    with console.status(f"setting up {shown(url)}"):
         setup = set_up_server(
             code_dir=code_dir, timezone=get_settings().timezone, store_secrets=store_secrets
         )
     console.print(
-        f"work pool {setup.work_pool}; queues: {', '.join(setup.queues)}; "
-        f"global limits: {', '.join(setup.limits)}"
+        f"work pool {shown(setup.work_pool)}; queues: {shown(', '.join(setup.queues))}; "
+        f"global limits: {shown(', '.join(setup.limits))}"
     )
     if setup.secrets:
-        console.print(f"Secret blocks stored: {', '.join(setup.secrets)}")
+        console.print(f"Secret blocks stored: {shown(', '.join(setup.secrets))}")
     ready = [e for e in entries if e.code_exists]
     missing = [e for e in entries if not e.code_exists]
     if not ready:
         raise ClaimsAskesError(f"{prefect_file}: no deployment has its flow file yet")
     with console.status(f"prefect deploy: {len(ready)} deployments"):
         run_prefect_deploy(prefect_file, None if not missing else [e.name for e in ready])
-    table = Table("deployment", "schedule", "queue", "", title=f"deployed to {url}")
+    table = Table("deployment", "schedule", "queue", "", title=f"deployed to {shown(url)}")
     for entry in entries:
         table.add_row(
-            entry.name,
-            schedule_text(entry.schedules),
-            entry.work_queue,
+            shown(entry.name),
+            shown(schedule_text(entry.schedules)),
+            shown(entry.work_queue),
             "[green]deployed[/]"
             if entry.code_exists
-            else f"[yellow]skipped: no {entry.path.relative_to(ROOT)}[/]",
+            else f"[yellow]skipped: no {shown(entry.path.relative_to(ROOT))}[/]",
         )
     console.print(table)
     console.print(
         "start workers with `prefect worker start --pool claims-askes --type "
         "process`; the runs show in the Prefect UI at "
-        f"{url.removesuffix('/api')}"
+        f"{shown(url.removesuffix('/api'))}"
     )
 
 

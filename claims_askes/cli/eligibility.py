@@ -13,6 +13,7 @@ from claims_askes.cli.common import (
     json_option,
     option,
     parameters_error,
+    shown,
     user_errors,
 )
 from schemas.eligibility import EligibilitySweepParameters as Sweep
@@ -31,7 +32,7 @@ def print_sweep_summary(summary: Any) -> None:
     )
     table.add_row("eligible / not eligible", f"{summary.eligible:,} / {summary.not_eligible:,}")
     for reason, members in sorted(summary.by_reason.items()):
-        table.add_row(f"  {reason}", f"{members:,}")
+        table.add_row(f"  {shown(reason)}", f"{members:,}")
     table.add_row(
         f"eligibility changes since {previous}",
         f"{summary.eligibility_changes:,} (+{summary.became_eligible:,} eligible, "
@@ -52,14 +53,16 @@ def print_sweep_summary(summary: Any) -> None:
         faults = Table("data fault (not fixed)", "members", "e.g.")
         for group in summary.faults:
             faults.add_row(
-                group.kind, f"{len(group.member_ids):,}", ", ".join(group.member_ids[:3])
+                shown(group.kind),
+                f"{len(group.member_ids):,}",
+                shown(", ".join(group.member_ids[:3])),
             )
         console.print(faults)
     if summary.claims_to_readjudicate:
-        shown = ", ".join(summary.claims_to_readjudicate[:20])
+        numbers = shown(", ".join(summary.claims_to_readjudicate[:20]))
         more = len(summary.claims_to_readjudicate) - 20
         console.print(
-            f"claims no longer covered: {shown}" + (f" and {more:,} more" if more > 0 else "")
+            f"claims no longer covered: {numbers}" + (f" and {more:,} more" if more > 0 else "")
         )
 
 

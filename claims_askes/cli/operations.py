@@ -15,7 +15,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from claims_askes.cli.common import console, flow_progress, option, parameters, user_errors
+from claims_askes.cli.common import (
+    console,
+    flow_progress,
+    option,
+    parameters,
+    shown,
+    user_errors,
+)
 from schemas.ops import (
     ArchivingParameters,
     BackupParameters,
@@ -42,9 +49,9 @@ def _size(n: int) -> str:
 
 
 def _rows(title: str, records: list[dict[str, object]]) -> Table:
-    table = Table(*(records[0].keys() if records else ["-"]), title=title)
-    for record in records:
-        table.add_row(*(str(v) for v in record.values()))
+    table = Table(*(shown(k) for k in (records[0].keys() if records else ["-"])), title=title)
+    for record in records:  # statements and sessions of others: data, shown as text
+        table.add_row(*(shown(v) for v in record.values()))
     return table
 
 
@@ -87,7 +94,7 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
             )
         console.print(
             f"covered {report.covered_from} to {report.covered_to}; created "
-            f"{', '.join(report.created) or 'nothing'}; "
+            f"{shown(', '.join(report.created) or 'nothing')}; "
             f"{report.default_rows_moved} default rows moved"
         )
 
@@ -131,9 +138,9 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
             f"batches, {report.seconds:.1f} s",
         )
         for name, rows in report.rows_moved.items():
-            table.add_row(name, f"{rows:,}")
+            table.add_row(shown(name), f"{rows:,}")
         for part in report.partitions_moved:
-            table.add_row(f"partition {part}", "whole month")
+            table.add_row(f"partition {shown(part)}", "whole month")
         console.print(table)
         console.print(f"{report.held_back:,} claims past the cutoff are not settled and stay")
 
@@ -164,19 +171,19 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
             report = database_backup(**params.model_dump())
         v = report.verification
         console.print(
-            f"backup [bold]{report.backup_id}[/] {_size(report.size_bytes)} in "
+            f"backup [bold]{shown(report.backup_id)}[/] {_size(report.size_bytes)} in "
             f"{report.seconds_dump:.1f} s; verified in {report.seconds_verify:.1f} s; "
-            f"drill: {'-' if v.drill_ok is None else v.drill_detail}; deleted: "
-            f"{', '.join(report.deleted) or 'none'}"
+            f"drill: {'-' if v.drill_ok is None else shown(v.drill_detail)}; deleted: "
+            f"{shown(', '.join(report.deleted) or 'none')}"
         )
         for earlier in report.earlier_verified:
             console.print(
-                f"left unverified by a killed run, verified now: {earlier.backup_id}: "
-                f"{'passed' if earlier.ok else 'FAILED ' + '; '.join(earlier.problems)}"
+                f"left unverified by a killed run, verified now: {shown(earlier.backup_id)}: "
+                f"{'passed' if earlier.ok else 'FAILED ' + shown('; '.join(earlier.problems))}"
             )
         if report.drills_dropped:
             console.print(
-                "drill databases of killed runs dropped: " + ", ".join(report.drills_dropped)
+                "drill databases of killed runs dropped: " + shown(", ".join(report.drills_dropped))
             )
 
     @command(run_app, "database-restore")
@@ -202,7 +209,7 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
             clean=clean,
             force=force,
         )
-        with console.status(f"restoring {backup_id}"):
+        with console.status(f"restoring {shown(backup_id)}"):
             report = database_restore(
                 backup_id=backup_id,
                 target_database=target_database,
@@ -211,7 +218,7 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
                 force=force,
             )
         console.print(
-            f"restored {backup_id} into {report.target_database}: "
+            f"restored {shown(backup_id)} into {shown(report.target_database)}: "
             f"{report.tables_checked} tables with the manifest's row counts "
             f"({report.seconds:.1f} s)"
         )
@@ -291,7 +298,7 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
             f"{report.connections}/{report.max_connections}",
         )
         for check in report.checks:
-            table.add_row(check.check_name, check.status, check.details)
+            table.add_row(shown(check.check_name), shown(check.status), shown(check.details))
         console.print(table)
 
     @command(backup_app, "list")
@@ -303,8 +310,8 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
         for entry in list_backups():
             m, v = entry.manifest, entry.verification
             table.add_row(
-                m.backup_id,
-                m.scope_key,
+                shown(m.backup_id),
+                shown(m.scope_key),
                 f"{m.started_at.astimezone(UTC):%F %T}",
                 _size(m.size_bytes),
                 "-" if v is None else ("yes" if v.ok else "FAILED"),
@@ -322,12 +329,13 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
         """Verify a backup: sha256, table of contents, a full read (and a restore drill)."""
         from claims_askes.operations.backup import BackupError, verify_backup
 
-        with console.status(f"verifying {backup_id}"):
+        with console.status(f"verifying {shown(backup_id)}"):
             result = verify_backup(backup_id, drill=drill)
         if not result.ok:
             raise BackupError(
                 f"backup {backup_id} failed verification: " + "; ".join(result.problems)
             )
         console.print(
-            f"backup {backup_id} verified" + (f"; drill: {result.drill_detail}" if drill else "")
+            f"backup {shown(backup_id)} verified"
+            + (f"; drill: {shown(result.drill_detail)}" if drill else "")
         )

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from claims_askes.cli.common import console, user_errors
+from claims_askes.cli.common import console, shown, user_errors
 
 DEFAULT_REPORT = Path("reports/claims-dashboard.html")
 
@@ -24,8 +24,10 @@ def print_dashboard_summary(path: Path, dashboard: Any) -> None:
     console.print(f"charged {rupiah(dashboard.charged)}, approved {rupiah(dashboard.approved)}")
     if dashboard.reasons:
         top = dashboard.reasons[0]
-        console.print(f"most frequent rejection: {top.code} ({top.lines:,} lines)")
-    console.print(f"dashboard: [bold]{path}[/] (open it in a browser: {path.as_uri()})")
+        console.print(f"most frequent rejection: {shown(top.code)} ({top.lines:,} lines)")
+    console.print(
+        f"dashboard: [bold]{shown(path)}[/] (open it in a browser: {shown(path.as_uri())})"
+    )
 
 
 @user_errors
