@@ -1,11 +1,12 @@
 """Database restore: a backup, whole or one schema, into a named database.
 
-Refuses to restore over data (any table with a row, in the schema restored or in the whole
-database) unless `force`, and over an existing schema unless `clean` (or `force`). What is
-replaced is kept until the restore checks out: a database is restored into a staging
-database and swapped in, a schema's old version is renamed aside and dropped only after.
-Every restored table's row count must equal the manifest's (a data-quality checkpoint), or
-the run fails naming them.
+A restore writes only into a new database unless `force`: without it, an existing database
+(the configured one included) is refused and nothing is ever dropped. The server's own
+databases, `postgres` and the templates (`template*`, or any marked as a template), are
+refused even with `force`. With `force`, what is replaced is kept until the restore checks
+out: a database is restored into a staging database and swapped in, a schema's old version
+is renamed aside and dropped only after. Every restored table's row count must equal the
+manifest's (a data-quality checkpoint), or the run fails naming them.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from claims_askes.core.parameters import takes
 from claims_askes.operations import backup as b
 from schemas.ops import RestoreParameters, RestoreReport
 from tasks.backups import (
+    configured_database,
     database_exists,
     database_has_data,
+    is_template_database,
     restore_database,
     restore_schema,
     schema_exists,
@@ -29,7 +32,46 @@ from tasks.backups import (
 
 
 class RestoreRefused(ClaimsAskesError):
-    """The target holds data and `force` was not given."""
+    """The target is the server's own database, or exists and `force` was not given."""
+
+
+#: The server's maintenance database: restoring into it would hand its contents (and the
+#: service roles' CONNECT grants) to whatever connects there by default.
+MAINTENANCE_DATABASES = frozenset({"postgres"})
+
+
+def check_target(target: str, schema: str | None, force: bool) -> bool:
+    """Refuse a target a restore must not write into; returns whether it exists.
+
+    Refused always: the maintenance database and templates. Refused unless `force`: the
+    configured database and any other existing database (a restore into one replaces it,
+    or one of its schemas)."""
+    if target in MAINTENANCE_DATABASES:
+        raise RestoreRefused(
+            f"{target} is the server's maintenance database: never a restore target, even "
+            "with --force; restore into a database of its own (--target-database)"
+        )
+    if target.startswith("template") or is_template_database(target):
+        raise RestoreRefused(
+            f"{target} is a template database: never a restore target, even with --force; "
+            "restore into a database of its own (--target-database)"
+        )
+    if force:
+        return database_exists(target)
+    if target == configured_database():
+        raise RestoreRefused(
+            f"{target} is the configured database (the flows' own); pass --force to restore over it"
+        )
+    if not database_exists(target):
+        return False
+    what = f"schema {schema} into it" if schema else "over it"
+    occupied = database_has_data(target, schema)
+    if occupied:
+        raise RestoreRefused(
+            f"database {target} has data ({', '.join(occupied[:5])}"
+            f"{'…' if len(occupied) > 5 else ''}); pass --force to restore {what}"
+        )
+    raise RestoreRefused(f"database {target} exists; pass --force to restore {what}")
 
 
 @flow(name="database-restore")
@@ -51,19 +93,11 @@ def database_restore(params: RestoreParameters) -> RestoreReport:
         )
     target = params.target_database
     schema = params.schema_name
-    exists = database_exists(target)
+    exists = check_target(target, schema, params.force)
+    # Only with force (check_target) does an existing database, or schema, get replaced.
     present = exists and (schema is None or schema_exists(target, schema))
-    if present:
-        occupied = database_has_data(target, schema)
-        if occupied and not params.force:
-            raise RestoreRefused(
-                f"database {target} has data ({', '.join(occupied[:5])}"
-                f"{'…' if len(occupied) > 5 else ''}); pass --force to restore over it"
-            )
-        if schema is not None and not (params.clean or params.force):
-            raise RestoreRefused(f"schema {schema} exists in {target}; pass --clean to replace it")
-    elif not exists:
-        b.create_database(target)
+    if not exists:
+        b.create_database(target)  # fails if made meanwhile: never restores over it
         logger.info("created database %s", target)
     if schema is None:
         mismatches = restore_database(manifest, target, present)

@@ -12,7 +12,7 @@ import psycopg
 from psycopg import sql
 
 from claims_askes.core.services import known_schema
-from claims_askes.db.connections import admin_url, with_database
+from claims_askes.db.connections import admin_url, database_of, with_database
 from claims_askes.db.migrate import grant_database_access
 from claims_askes.operations import backup as b
 from claims_askes.operations.common import progress
@@ -73,6 +73,22 @@ def database_exists(database: str) -> bool:
     with psycopg.connect(admin_url()) as conn:
         row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
     return row is not None
+
+
+def is_template_database(database: str) -> bool:
+    """Whether `database` is marked as a template on the server (template0, template1 or
+    any other database a DBA made one)."""
+    with psycopg.connect(admin_url()) as conn:
+        row = conn.execute(
+            "SELECT datistemplate FROM pg_database WHERE datname = %s", (database,)
+        ).fetchone()
+    return bool(row and row[0])
+
+
+def configured_database() -> str:
+    """The database the flows use (DATABASE_URL's, or the local server's
+    CLAIMS_ASKES_DATABASE)."""
+    return database_of(admin_url())
 
 
 def schema_exists(database: str, schema: str) -> bool:

@@ -167,7 +167,8 @@ class LocalServer:
         """Passwords of this installation (superuser and each service role), owner-only."""
         if not self.secrets_path.exists():
             raise LocalServerError(
-                f"no local server under {self.home}; run `claims-askes db start` first"
+                f"CLAIMS_ASKES_HOME: no local server under {self.home}; "
+                "run `claims-askes db start` to create it"
             )
         data: dict[str, str] = json.loads(self.secrets_path.read_text())
         return data
@@ -210,7 +211,9 @@ class LocalServer:
         self.home.mkdir(parents=True, exist_ok=True)
         passwords = self._write_secrets()
         pwfile = self.home / ".initdb-pw"
-        pwfile.write_text(passwords[SUPERUSER] + "\n")
+        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(passwords[SUPERUSER] + "\n")
         if os.geteuid() == 0:
             _ensure_os_user()
             _make_traversable(self.home)
@@ -220,8 +223,7 @@ class LocalServer:
             self.data_dir.mkdir(mode=0o700, exist_ok=True)
             os.chown(self.data_dir, server_user.pw_uid, server_user.pw_gid)
             os.chown(pwfile, server_user.pw_uid, server_user.pw_gid)
-            self.log_file.touch()
-            os.chown(self.log_file, server_user.pw_uid, server_user.pw_gid)
+        self.prepare_log()
         try:
             result = _run_as_server_user(
                 [
@@ -249,11 +251,36 @@ class LocalServer:
         with (self.data_dir / "postgresql.conf").open("a") as fh:
             fh.write(conf)
 
-    def start(self) -> None:
-        """Initialise on first use, start if stopped, create the database if missing."""
+    def prepare_log(self) -> None:
+        """The server log, owner-only (0600) before the server writes a line to it: it holds
+        failed statements, with their values. pg_ctl appends to it and keeps its mode; one
+        made readable by an older version, or by hand, is made owner-only again."""
+        fd = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+            if os.geteuid() == 0:
+                _ensure_os_user()
+                server_user = pwd.getpwnam(SERVER_OS_USER)
+                os.fchown(fd, server_user.pw_uid, server_user.pw_gid)
+        finally:
+            os.close(fd)
+
+    def start(self, *, create: bool = True) -> None:
+        """Initialise on first use, start if stopped, create the database if missing.
+
+        With `create=False` nothing is created: a home without a cluster
+        (CLAIMS_ASKES_HOME) or a missing database (CLAIMS_ASKES_DATABASE) is refused, in one
+        line naming the setting, so that a mistyped setting never makes a new one. Only
+        `claims-askes db start` (and `demo`, through it) creates."""
         if not self.is_initialised():
+            if not create:
+                raise LocalServerError(
+                    f"CLAIMS_ASKES_HOME: no local server under {self.home}; "
+                    "run `claims-askes db start` to create it"
+                )
             self.initialise()
         if not self.is_running():
+            self.prepare_log()
             if port_is_taken(self.port):
                 raise LocalServerError(
                     f"port {self.port} is taken (another checkout's local server, or another "
@@ -287,7 +314,7 @@ class LocalServer:
                 "server (`claims-askes db stop`) and start it again"
             )
         self._wait_ready()
-        self._ensure_database()
+        self._ensure_database(create=create)
 
     def stop(self) -> None:
         if self.is_running():
@@ -318,7 +345,7 @@ class LocalServer:
                 )
             time.sleep(0.2)
 
-    def _ensure_database(self) -> None:
+    def _ensure_database(self, *, create: bool = True) -> None:
         import psycopg
         from psycopg import sql
 
@@ -326,8 +353,14 @@ class LocalServer:
             exists = conn.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (self.database,)
             ).fetchone()
-            if not exists:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.database)))
+            if exists:
+                return
+            if not create:
+                raise LocalServerError(
+                    f"CLAIMS_ASKES_DATABASE: no database {self.database} on the local server "
+                    f"under {self.home}; run `claims-askes db start` to create it"
+                )
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.database)))
 
     def status(self) -> dict[str, object]:
         return {

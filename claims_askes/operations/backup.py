@@ -5,8 +5,10 @@ scratch database, and pruned only when a newer backup has been verified.
 
 A backup is `<id>.dump` plus `<id>.json` (the manifest); verification results go to
 `<id>.verify.json`. A dump without its manifest is incomplete and never listed. Files are
-owner-only (0600) in an owner-only directory (0700). Every operation takes the directory's
-lock, so a backup, a verification and a pruning never interleave.
+owner-only (0600) in an owner-only directory (0700, when a backup makes it). A directory
+that exists is never chmodded: it must be this user's and writable by nobody else, or every
+operation refuses it; listing never creates it. Every operation takes the directory's lock,
+so a backup, a verification and a pruning never interleave.
 
 A run can be killed anywhere. What a killed run leaves is taken care of by the next: a
 backup with a manifest but no verification result is verified (`unverified_backups`), and
@@ -28,6 +30,7 @@ import hashlib
 import os
 import re
 import secrets
+import stat
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -67,12 +70,50 @@ class BackupError(ClaimsAskesError):
 # --- places and binaries ---------------------------------------------------------------
 
 
-def backup_directory() -> Path:
-    """The backup directory, created owner-only (0700) and kept so."""
+def backup_directory(*, create: bool = False) -> Path:
+    """The backup directory (CLAIMS_ASKES_BACKUP_DIR), checked before any use.
+
+    An existing directory is used as it is, never chmodded: it must belong to this user and
+    be writable by nobody else, or it is refused (one line naming the setting). With
+    `create` (a backup), a missing one is made owner-only (0700), with the missing parents;
+    the modes set are those of the directories made here. Without (listing, verifying,
+    restoring, pruning), a missing one is returned as is: nothing is in it."""
     path = get_settings().resolved_backup_dir
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path.chmod(0o700)
+    if create:
+        _make_private_dirs(path)
+    if path.exists():
+        check_directory(path)
     return path
+
+
+def check_directory(path: Path) -> None:
+    """Refuse a backup directory that is not a directory of this user's that nobody else
+    can write to (backups and manifests read from it decide what is restored and pruned)."""
+    info = path.stat()
+    where = f"CLAIMS_ASKES_BACKUP_DIR: {path}"
+    if not stat.S_ISDIR(info.st_mode):
+        raise BackupError(f"{where} is not a directory")
+    if info.st_uid != os.geteuid():
+        raise BackupError(
+            f"{where} belongs to uid {info.st_uid}, not to this user (uid {os.geteuid()}); "
+            "refused: use a directory of your own"
+        )
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise BackupError(
+            f"{where} is writable by group or others (mode {stat.S_IMODE(info.st_mode):04o}); "
+            "refused: use a directory only you can write to (e.g. mode 0700)"
+        )
+
+
+def _make_private_dirs(path: Path) -> None:
+    """Make `path` and its missing parents, each 0700; an existing one is left as it is."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=0o700)
+        except FileExistsError:
+            continue  # made meanwhile by someone else: checked, not chmodded
+        directory.chmod(0o700)  # whatever the umask
 
 
 @contextmanager
@@ -184,8 +225,11 @@ def read_entry(directory: Path, backup_id: str) -> BackupEntry:
 
 
 def list_backups(directory: Path | None = None) -> list[BackupEntry]:
-    """Complete backups (those with a manifest), newest first."""
+    """Complete backups (those with a manifest), newest first. Read-only: a missing
+    directory has none (and is not created)."""
     directory = directory or backup_directory()
+    if not directory.is_dir():
+        return []
     entries = []
     for manifest_path in directory.glob("*.json"):
         name = manifest_path.name.removesuffix(".json")
@@ -288,8 +332,8 @@ def create_backup(
     our transaction, passed with --snapshot), so a restore must reproduce them exactly."""
     if schema is not None:
         known_schema(schema)
-    directory = backup_directory()
-    url = admin_url()
+    url = admin_url()  # first: a mistyped setting is refused before anything is made
+    directory = backup_directory(create=True)
     started = datetime.now(UTC)
     scope_key = "full" if scope == "full" else f"schema_{schema}"
     backup_id = new_backup_id(scope_key, started)
@@ -409,6 +453,9 @@ def verify_backup(backup_id: str, drill: bool = False) -> VerifyResult:
     """Verify a backup's files (and, with `drill`, restore it into a scratch database and
     compare row counts); the result is written next to the backup."""
     directory = backup_directory()
+    paths(directory, backup_id)  # a bad id is refused as such
+    if not directory.is_dir():
+        raise BackupError(f"no backup {backup_id} in {directory}")
     with directory_lock(directory):
         entry = read_entry(directory, backup_id)
         bin_dir = bin_dir_for_restore()
@@ -688,6 +735,8 @@ def apply_retention(policy: RetentionPolicy, now: datetime | None = None) -> lis
     manifest) older than a day."""
     directory = backup_directory()
     now = now or datetime.now(UTC)
+    if not directory.is_dir():
+        return []  # no directory, no backups: nothing to prune (and nothing made)
     with directory_lock(directory):
         doomed = plan_retention(list_backups(directory), policy, now)
         for backup_id in doomed:
