@@ -11,6 +11,8 @@ from __future__ import annotations
 import pandas as pd
 from prefect.artifacts import create_markdown_artifact
 
+from claims_askes.adjudication.accumulators import RECONCILED_MEASURES
+from claims_askes.adjudication.explain import rupiah
 from claims_askes.adjudication.frames import LINE_AMOUNT_COLUMNS, MAX_CENTS
 from claims_askes.quality import checkpoints as q
 from claims_askes.quality.checkpoints import CheckpointReport, DataQualityError
@@ -145,11 +147,50 @@ def check_decisions(lines: pd.DataFrame, claims: pd.DataFrame, input_lines: pd.D
     )
 
 
+def _shown(measure: str, values: pd.Series) -> pd.Series:
+    """A reconciled measure as a reader wants it: money in rupiah, counts as numbers."""
+    if measure.endswith("_cents"):
+        return values.map(lambda cents: f"Rp {rupiah(int(cents))}")
+    return values.astype("int64").astype(str)
+
+
+def reconciliation_differences(frame: pd.DataFrame) -> pd.Series:
+    """Per key, what does not add up, with the amounts on each side ('' where all do): e.g.
+    "amount: ledger Rp 0.00, posted lines Rp 30,000.00"."""
+    differences = pd.Series("", index=frame.index, dtype=object)
+    for measure in RECONCILED_MEASURES:
+        name = measure.removesuffix("_cents")
+        accumulator = frame[f"accumulator_{measure}"]
+        expected = frame[f"opening_{measure}"] + frame[f"ledger_{measure}"]
+        off = accumulator != expected
+        if off.any():
+            differences[off] += (
+                f"{name}: accumulator "
+                + _shown(measure, accumulator[off])
+                + ", opening + ledger "
+                + _shown(measure, expected[off])
+                + "; "
+            )
+        ledger, lines = frame[f"ledger_{measure}"], frame[f"lines_{measure}"]
+        off = ledger != lines
+        if off.any():
+            differences[off] += (
+                f"{name}: ledger "
+                + _shown(measure, ledger[off])
+                + ", posted lines "
+                + _shown(measure, lines[off])
+                + "; "
+            )
+    return differences.str.removesuffix("; ")
+
+
 @batch_task(name="check reconciliation")
 def check_reconciliation(frame: pd.DataFrame) -> None:
     """Accumulator = opening balance + ledger, and ledger = posted lines, key by key; a
-    mismatch fails the run naming the members, benefits, years and amounts."""
-    ids = ["member_id", "benefit_code", "year"]
+    mismatch fails the run naming the members, benefits, years and amounts, in the error and
+    in a markdown artifact (`checkpoint-accumulator-reconciliation`) on the run."""
+    ids = ["member_id", "benefit_code", "year", "differences"]
+    frame = frame.assign(differences=reconciliation_differences(frame))
     _run(
         "accumulator-reconciliation",
         frame,

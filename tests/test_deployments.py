@@ -64,6 +64,8 @@ def _monthly_on(day: int | None) -> Any:
 EXPECTED_SCHEDULES = {
     "claim-adjudication": _every(15),
     "eligibility-sweep": _daily_at(1, 0),
+    # the full reconciliation that catches a lost outbox row (issue 15, item 5)
+    "accumulator-posting": _daily_at(5, 0),
     "database-backup": _daily_at(2, 30),  # both schedules together: one backup a day
     "partition-maintenance": _monthly_on(25),
     "claim-archiving": _monthly_on(None),
@@ -121,6 +123,15 @@ def test_the_restore_drill_is_sundays_backup() -> None:
     others = [s for s in backup.schedules if s is not drill]
     assert all(s["parameters"]["drill"] == "never" for s in others)
     assert all(d.weekday() != 6 for s in others for d in next_dates(s, 12))
+
+
+def test_the_daily_posting_run_reconciles_every_member() -> None:
+    """Issue 15, item 5: the reconciliation that catches a lost outbox row runs on a
+    schedule; a plain posting run reconciles only the members it posted."""
+    posting = next(e for e in ENTRIES if e.name == "accumulator-posting")
+    (daily,) = posting.schedules
+    assert daily["parameters"] == {"full_reconciliation": True}
+    assert _daily_at(5, 0)(next_dates(daily))
 
 
 def test_every_deployment_is_on_the_pool_and_only_adjudication_runs_in_parallel() -> None:

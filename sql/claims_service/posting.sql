@@ -47,11 +47,16 @@ CREATE TEMPORARY TABLE posted_line (
 -- name: mark_lines_posted
 -- Takes the line versions in posted_line out of the posting queue once the ledger holds
 -- them; a line decided again meanwhile (a newer version in its outbox row) stays queued.
--- Parameters: none.
-DELETE FROM claims_service.posting_outbox AS o
-USING posted_line AS p
-WHERE o.claim_item_id = p.claim_item_id
-  AND o.adjudication_version = p.adjudication_version;
+-- The claims service may not delete outbox rows itself (claims_service 0010): the function
+-- deletes them, only decided line versions it is given, and records the call. One row per
+-- line version taken out. Parameters: none.
+SELECT m.released_claim_item_id
+FROM (SELECT array_agg(p.claim_item_id ORDER BY p.claim_item_id, p.adjudication_version)
+                 AS claim_item_ids,
+             array_agg(p.adjudication_version ORDER BY p.claim_item_id, p.adjudication_version)
+                 AS versions
+      FROM posted_line AS p) AS batch,
+     claims_service.mark_lines_posted(batch.claim_item_ids, batch.versions) AS m;
 
 -- name: posted_line_totals
 -- Per (member, benefit, year), the sums of the approved lines already posted (decided, not

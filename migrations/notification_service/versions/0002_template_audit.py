@@ -1,0 +1,21 @@
+"""Audit of notification templates.
+
+Revision ID: notification_service_0002
+Revises: notification_service_0001
+Create Date: 2026-12-08
+"""
+
+from claims_askes.db.migrate import run_sql_file, sql_path
+
+revision = "notification_service_0002"
+down_revision = "notification_service_0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    run_sql_file(sql_path(__file__, "0002_template_audit.up.sql"))
+
+
+def downgrade() -> None:
+    run_sql_file(sql_path(__file__, "0002_template_audit.down.sql"))
