@@ -206,3 +206,31 @@ def prefect_api() -> Iterator[str]:
     os.environ.setdefault("PREFECT_CLIENT_MAX_RETRIES", "10")
     with prefect_test_harness(server_startup_timeout=120):
         yield str(PREFECT_API_URL.value())
+
+
+#: The two ways a deployment gives the services their logins (issue 15, item 3): a password
+#: per service role, or `DATABASE_URL` alone (the owner login, each session taking its
+#: service's role when it starts).
+SERVICE_CONFIGURATIONS = ("service-passwords", "database-url-only")
+
+
+@pytest.fixture(params=SERVICE_CONFIGURATIONS)
+def service_configuration(
+    request: pytest.FixtureRequest, test_env: dict[str, str]
+) -> Iterator[str]:
+    """Run the test in each configuration: `database-url-only` unsets every
+    `<SERVICE>_DB_PASSWORD` and `REPORTING_DB_PASSWORD` for the test's duration."""
+    saved = {var: os.environ.get(var) for var in test_env}
+    if request.param == "database-url-only":
+        for var in test_env:
+            os.environ.pop(var, None)
+    reset_settings()
+    try:
+        yield str(request.param)
+    finally:
+        for var, value in saved.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
+        reset_settings()

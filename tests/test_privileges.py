@@ -26,6 +26,14 @@ NO_DELETE = {
     ("member_service", "member"),
     ("claims_service", "claim_item_override"),
     ("claims_service", "claim_readjustment"),
+    # emptied only by posting, through claims_service.mark_lines_posted()
+    ("claims_service", "posting_outbox"),
+}
+#: history the service adds to and never rewrites (a delete is the archiving's move, checked
+#: at commit against the archive: tests/security/test_db_trace.py)
+NO_UPDATE = {
+    ("claims_service", "claim_status_history"),
+    ("claims_service", "claim_note"),
 }
 
 
@@ -42,6 +50,8 @@ def expected_privilege(role: str, schema: str, table: str, op: str) -> bool:
         return schema == own and op in {"SELECT", "INSERT"}
     if schema == own:
         if op not in {"SELECT", "INSERT", "UPDATE", "DELETE"}:
+            return False
+        if op == "UPDATE" and (schema, table) in NO_UPDATE:
             return False
         return not (op == "DELETE" and (schema, table) in NO_DELETE)
     if schema == "common":
@@ -123,26 +133,57 @@ def test_reporting_sees_masked_national_ids_only(db: TestDatabase) -> None:
 
 
 def test_row_level_security_on_members(db: TestDatabase) -> None:
+    """Purposes are roles (member_service 0003): the batch role reads every member, adds
+    members and deletes none; the member-facing role reads nobody until its session is bound
+    (tests/security/test_roles_member_access.py performs the attacks)."""
     with db.admin() as conn:
-        a = add_member(conn)
         add_member(conn)
-    # A session that declares nothing sees nobody and changes nobody.
+        add_member(conn)
     with db.as_role("member_service_user") as conn:
-        assert conn.execute("SELECT count(*) FROM member_service.member").fetchone() == (0,)
-        updated = conn.execute("UPDATE member_service.member SET status = 'suspended'")
-        assert updated.rowcount == 0
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            add_member(conn)
-    # A member-facing session sees its own member only.
-    with db.as_role("member_service_user", options=f"-c claims_askes.member_id={a}") as conn:
-        assert conn.execute("SELECT id FROM member_service.member").fetchall() == [(a,)]
-    # A batch session sees everyone and may add members, never delete them.
-    batch = "-c claims_askes.access=batch"
-    with db.as_role("member_service_user", options=batch) as conn:
         assert conn.execute("SELECT count(*) FROM member_service.member").fetchone() == (2,)
         add_member(conn, enrollment=date(2024, 1, 1))
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("DELETE FROM member_service.member")
+
+
+@pytest.mark.usefixtures("service_configuration")
+def test_every_service_session_keeps_to_the_matrix_in_this_configuration(
+    db: TestDatabase,
+) -> None:
+    """The matrix above, asked of each service's session as the flows open it (issue 15,
+    item 3): with service passwords, and with DATABASE_URL alone (owner login, role taken at
+    session start). The session is the service's role, never the owner."""
+    from claims_askes.db.connections import service_connection
+
+    for svc in SERVICES:
+        with service_connection(svc.key) as conn:
+            who = conn.execute(
+                "SELECT current_user, r.rolsuper, r.rolbypassrls FROM pg_roles AS r "
+                "WHERE r.rolname = current_user"
+            ).fetchone()
+            assert who == (svc.role, False, False)
+            actual = {
+                (svc.role, r[0], r[1], r[2]): r[3]
+                for r in conn.execute(
+                    """
+                    SELECT n.nspname, c.relname, op, has_table_privilege(current_user, c.oid, op)
+                    FROM unnest(%s::text[]) AS op, pg_class AS c
+                    JOIN pg_namespace AS n ON n.oid = c.relnamespace
+                    WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'p')
+                      AND c.relname <> 'alembic_version'
+                    """,
+                    (list(OPERATIONS), list(ALL_SCHEMAS)),
+                ).fetchall()
+            }
+            creates = conn.execute(
+                "SELECT s FROM unnest(%s::text[]) AS s "
+                "WHERE has_schema_privilege(current_user, s, 'CREATE')",
+                ([*ALL_SCHEMAS, "public"],),
+            ).fetchall()
+        assert len(actual) > 40 * len(OPERATIONS)
+        wrong = sorted(k for k, ok in actual.items() if ok != expected_privilege(*k))
+        assert wrong == []
+        assert creates == []
 
 
 def test_database_connect_is_limited_to_our_roles(db: TestDatabase) -> None:

@@ -9,7 +9,7 @@ import pytest
 from claims_askes.core.errors import ConfigError
 from claims_askes.core.services import SERVICES
 from claims_askes.core.settings import Settings, load_settings, reset_settings
-from claims_askes.db.connections import service_url, with_credentials
+from claims_askes.db.connections import service_url, with_credentials, with_session_role
 
 
 @pytest.fixture(autouse=True)
@@ -36,6 +36,7 @@ def _clean(monkeypatch: pytest.MonkeyPatch) -> None:
         ("DATABASE_URL", "mysql://x@y/z", "DATABASE_URL: Value error, must be a postgresql://"),
         ("CLAIMS_DATABASE_URL", "nope", "CLAIMS_DATABASE_URL: Value error, must be a postgresql"),
         ("CLAIMS_ASKES_PG_BIN_DIR", "/nonexistent", "CLAIMS_ASKES_PG_BIN_DIR: Value error"),
+        ("CLAIMS_ASKES_SERVICES_AS_OWNER", "yes", "CLAIMS_ASKES_SERVICES_AS_OWNER: Value error"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_variable(
@@ -64,8 +65,14 @@ def test_service_url_resolution_order(monkeypatch: pytest.MonkeyPatch) -> None:
     base = "postgresql://owner:ownerpw@db.example:5433/claims_askes"
     monkeypatch.setenv("DATABASE_URL", base)
     reset_settings()
-    # No password for the service: falls back to DATABASE_URL itself.
+    # No password for the service: DATABASE_URL's login, taking the service's role when the
+    # session starts (issue 15, item 3), never the owner itself.
+    assert service_url("member") == base + "?options=-c%20role%3Dmember_service_user"
+    # ... unless told so in so many words.
+    monkeypatch.setenv("CLAIMS_ASKES_SERVICES_AS_OWNER", "yes-i-know")
+    reset_settings()
     assert service_url("member") == base
+    monkeypatch.delenv("CLAIMS_ASKES_SERVICES_AS_OWNER")
     # With the service's password: its own role on the same server.
     monkeypatch.setenv("CLAIMS_DB_PASSWORD", "p@ss/word")
     reset_settings()
@@ -76,6 +83,11 @@ def test_service_url_resolution_order(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLAIMS_DATABASE_URL", "postgresql://c:c@claims-db:5432/claims")
     reset_settings()
     assert service_url("claims") == "postgresql://c:c@claims-db:5432/claims"
+
+
+def test_the_session_role_is_added_to_the_options_a_url_already_has() -> None:
+    url = with_session_role("postgresql://o:p@h/db?sslmode=require&options=-c%20x%3D1", "r_user")
+    assert url == "postgresql://o:p@h/db?sslmode=require&options=-c%20x%3D1%20-c%20role%3Dr_user"
 
 
 def test_with_credentials_keeps_host_port_and_query() -> None:

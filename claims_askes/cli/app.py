@@ -32,6 +32,8 @@ db_app.command("url")(database.db_url)
 db_app.command("upgrade")(database.db_upgrade)
 db_app.command("downgrade")(database.db_downgrade)
 db_app.command("current")(database.db_current)
+db_app.command("check-privileges")(database.db_check_privileges)
+db_app.command("member-token")(database.db_member_token)
 
 app.command("seed")(demo.seed)
 app.command("demo")(demo.demo)

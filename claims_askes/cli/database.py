@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from claims_askes.cli.common import console, user_errors
+from claims_askes.cli.common import console, err_console, error_line, plain, shown, user_errors
 
 
 def _settings() -> Any:
@@ -33,7 +33,9 @@ def _local_server(start: bool) -> Any:
 def db_start() -> None:
     """Start the local PostgreSQL server (initialising it on first use)."""
     server = _local_server(start=True)
-    console.print(f"local server running on 127.0.0.1:{server.port} (data: {server.data_dir})")
+    console.print(
+        f"local server running on 127.0.0.1:{server.port} (data: {shown(server.data_dir)})"
+    )
 
 
 @user_errors
@@ -50,7 +52,7 @@ def db_status() -> None:
     server = _local_server(start=False)
     table = Table(show_header=False, box=None)
     for key, value in server.status().items():
-        table.add_row(key, str(value))
+        table.add_row(shown(key), shown(value))
     console.print(table)
 
 
@@ -77,8 +79,8 @@ def db_upgrade(
     from claims_askes.db import migrate
 
     with console.status("migrating") as status:
-        migrate.upgrade(target=target, progress=lambda s: status.update(f"migrating {s}"))
-    console.print("database migrated: " + json.dumps(migrate.current()))
+        migrate.upgrade(target=target, progress=lambda s: status.update(f"migrating {shown(s)}"))
+    console.print("database migrated: " + shown(json.dumps(migrate.current())))
 
 
 @user_errors
@@ -91,7 +93,7 @@ def db_downgrade(
     if not yes:
         typer.confirm("This drops every schema and all their data. Continue?", abort=True)
     with console.status("downgrading") as status:
-        migrate.downgrade(progress=lambda s: status.update(f"downgrading {s}"))
+        migrate.downgrade(progress=lambda s: status.update(f"downgrading {shown(s)}"))
     console.print("every schema downgraded and dropped")
 
 
@@ -102,5 +104,69 @@ def db_current() -> None:
 
     table = Table("schema", "revision")
     for schema, revision in migrate.current().items():
-        table.add_row(schema, revision or "-")
+        table.add_row(shown(schema), shown(revision or "-"))
     console.print(table)
+
+
+@user_errors
+def db_check_privileges() -> None:
+    """Print what each service's session may do, as PostgreSQL enforces it in the current
+    configuration; exit 1 naming anything beyond a service's contract (its own schema, and
+    reading `common`)."""
+    from claims_askes.db import privileges
+
+    sessions = privileges.session_matrix(_settings())
+    width = max(len(schema) for f in sessions for schema in f.schemas)
+    for found in sessions:
+        allowed = privileges.contract(found.service)
+        typer.echo(
+            f"{plain(found.service.key)}: session role {plain(found.current_user)} "
+            f"(login {plain(found.session_user)})"
+        )
+        for schema, granted in sorted(found.schemas.items()):
+            if not granted:
+                continue
+            ok = [p for p in privileges.PRIVILEGES if p in granted and p in allowed.get(schema, ())]
+            extra = [p for p in privileges.PRIVILEGES if p in granted and p not in ok]
+            line = f"  {plain(schema):<{width}}  {' '.join(ok)}"
+            if extra:
+                line += f"  EXCESS: {' '.join(extra)}"
+            typer.echo(line.rstrip())
+    problems = [line for found in sessions for line in privileges.excess(found)]
+    shared = sorted({f.service.key for f in sessions if f.session_user != f.current_user})
+    if shared:
+        console.print(
+            "note: "
+            + shown(", ".join(shared))
+            + " take their role at session start from the owner login (no <SERVICE>_DB_PASSWORD):"
+            " least privilege holds, but such a session could SET ROLE back; per-service"
+            " passwords are the strict configuration",
+            highlight=False,
+        )
+    if problems:
+        for line in problems:
+            err_console.print(error_line(f"excess privilege: {line}"), highlight=False)
+        raise typer.Exit(1)
+    console.print(f"every service within its contract ({len(sessions)} sessions checked)")
+
+
+@user_errors
+def db_member_token(
+    member_id: Annotated[str, typer.Argument(help="The member's id (a UUID).")],
+    minutes: Annotated[
+        int, typer.Option(min=1, max=24 * 60, help="Minutes until the token expires.")
+    ] = 15,
+) -> None:
+    """Mint a token binding a member-facing session (member_portal_user) to one member:
+    `SELECT member_service.bind_member_session('<token>')`. Needs the admin connection."""
+    from datetime import timedelta
+    from uuid import UUID
+
+    from claims_askes.core.errors import ConfigError
+    from claims_askes.db.member_tokens import mint_member_token
+
+    try:
+        member = UUID(member_id)
+    except ValueError:
+        raise ConfigError("MEMBER_ID: not a UUID") from None
+    typer.echo(mint_member_token(member, ttl=timedelta(minutes=minutes), settings=_settings()))

@@ -46,6 +46,11 @@ SERVICE_BY_KEY = {s.key: s for s in SERVICES}
 SERVICE_BY_SCHEMA = {s.schema: s for s in SERVICES}
 
 REPORTING_ROLE = "reporting_user"
+# The member service's two purposes are two login roles (row-level security by role, see
+# docs/database.md): its batch role (`member_service_user`, what the flows connect as) reads
+# every member; the member-facing role reads only the member its session was bound to by a
+# signed token (`claims_askes.db.member_tokens`). No flow connects as the member-facing role.
+MEMBER_PORTAL_ROLE = "member_portal_user"
 SHARED_SCHEMAS = ("common", "audit")
 # The 11 schemas of the design, plus `archive` (owned by the claims service).
 ALL_SCHEMAS: tuple[str, ...] = (*(s.schema for s in SERVICES), *SHARED_SCHEMAS, "archive")

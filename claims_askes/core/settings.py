@@ -17,6 +17,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from claims_askes.core.errors import ConfigError
 from claims_askes.core.services import SERVICES
 
+# The one value of CLAIMS_ASKES_SERVICES_AS_OWNER: running services as the owner is a choice
+# made in so many words.
+SERVICES_AS_OWNER_CONSENT = "yes-i-know"
+
 
 def _url_field(env: str, what: str) -> SecretStr | None:
     return Field(default=None, validation_alias=env, description=what)
@@ -67,6 +71,13 @@ class Settings(BaseSettings):
     )
     document_db_password: SecretStr | None = Field(None, validation_alias="DOCUMENT_DB_PASSWORD")
     reporting_db_password: SecretStr | None = Field(None, validation_alias="REPORTING_DB_PASSWORD")
+    services_as_owner: str | None = Field(
+        None,
+        validation_alias="CLAIMS_ASKES_SERVICES_AS_OWNER",
+        description="Only `yes-i-know`: with DATABASE_URL and no <SERVICE>_DB_PASSWORD, run "
+        "every service as the database owner (no least privilege, no row-level security). "
+        "Unset = each service session takes its own role.",
+    )
 
     home: Path = Field(
         Path(".claims-askes"),
@@ -107,6 +118,16 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("services_as_owner")
+    @classmethod
+    def _explicitly_as_owner(cls, value: str | None) -> str | None:
+        if value is not None and value != SERVICES_AS_OWNER_CONSENT:
+            raise ValueError(
+                f"must be {SERVICES_AS_OWNER_CONSENT!r} (or unset): it runs every service as "
+                "the database owner"
+            )
         return value
 
     @field_validator("pg_bin_dir")

@@ -2,9 +2,15 @@
 
 Resolution for service S (e.g. `claims`):
 1. `S_DATABASE_URL` if set (the service may live on a server of its own);
-2. with `DATABASE_URL` set: that URL with S's role and `S_DB_PASSWORD` when the password is set,
-   else `DATABASE_URL` itself (one owner login for everything: simple, but no least privilege);
-3. with nothing set: the embedded local server, as S's role with its generated password.
+2. with `DATABASE_URL` set: that URL with S's role and `S_DB_PASSWORD` when the password is set
+   (the strict configuration: the session can never be anything but S's role); else
+   `DATABASE_URL`'s owner login taking S's role at session start (libpq option
+   `-c role=<S's role>`, the owner being a member of every service role): least privilege and
+   row-level security hold, but the session could `SET ROLE` back to the owner, so it guards
+   against mistakes, not against hostile code. Only `CLAIMS_ASKES_SERVICES_AS_OWNER=yes-i-know`
+   runs S as the owner itself, with a warning on stderr;
+3. with nothing set: the embedded local server, as S's role with its generated password
+   (which must exist: only `claims-askes db start` creates it, see `local_server`).
 
 The admin connection (migrations, partitions, backups) is `DATABASE_URL` or the local superuser.
 """
@@ -13,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 
@@ -21,19 +27,28 @@ from claims_askes.core.services import REPORTING_ROLE, service
 from claims_askes.core.settings import Settings, get_settings
 from claims_askes.db.localserver import LocalServer
 
-# member_service.member has row-level security: batch sessions declare their purpose.
-SESSION_OPTIONS = {"member": "-c claims_askes.access=batch"}
+_warned_as_owner: set[str] = set()
 
 
 _started: set[tuple[str, str, int, str]] = set()
 
 
-def local_server(settings: Settings | None = None, *, start: bool = True) -> LocalServer:
-    """The local server of these settings, started (once per process) when `start`."""
+def local_server(settings: Settings | None = None, *, start: bool | None = None) -> LocalServer:
+    """The local server of these settings.
+
+    - `start=True` (`claims-askes db start`, and `demo` through it): started, and what is
+      missing created: the cluster under CLAIMS_ASKES_HOME, the database
+      CLAIMS_ASKES_DATABASE.
+    - default (every other command, through the URLs below): an existing cluster is
+      started if stopped; a missing cluster or database is refused in one line naming the
+      setting, so a mistyped setting never creates one.
+    - `start=False`: as it is (status, stop).
+
+    Started at most once per process."""
     server = LocalServer.from_settings(settings or get_settings())
     key = (str(server.home), str(server.bin_dir), server.port, server.database)
-    if start and key not in _started:
-        server.start()
+    if start is not False and key not in _started:
+        server.start(create=start is True)
         _started.add(key)
     return server
 
@@ -72,7 +87,41 @@ def admin_url(settings: Settings | None = None) -> str:
     return local_server(settings).url()
 
 
+def with_options(url: str, options: str) -> str:
+    """`url` with libpq `options` (e.g. `-c role=x`) added after any it already has."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    given = " ".join(v for k, v in query if k == "options")
+    merged = f"{given} {options}".strip()
+    query = [(k, v) for k, v in query if k != "options"] + [("options", merged)]
+    return urlunsplit(
+        (parts.scheme, parts.netloc, parts.path, urlencode(query, quote_via=quote), parts.fragment)
+    )
+
+
+def with_session_role(url: str, role: str) -> str:
+    """`url` (an owner login) whose sessions take `role` when they start: PostgreSQL applies
+    the `role` setting of the startup packet before the first statement."""
+    if not role.replace("_", "").isalnum():  # our role names; nothing that needs quoting
+        raise ValueError(f"unexpected role name {role!r}")
+    return with_options(url, f"-c role={role}")
+
+
+def _warn_services_as_owner(key: str) -> None:
+    import sys
+
+    if key not in _warned_as_owner:
+        _warned_as_owner.add(key)
+        print(
+            f"WARNING: CLAIMS_ASKES_SERVICES_AS_OWNER=yes-i-know: the {key} service connects as "
+            "the database owner: no least privilege, no row-level security",
+            file=sys.stderr,
+        )
+
+
 def service_url(key: str, settings: Settings | None = None) -> str:
+    """The URL service `key` connects with; its sessions are the service's role in every
+    configuration but the explicit CLAIMS_ASKES_SERVICES_AS_OWNER (see the module doc)."""
     settings = settings or get_settings()
     svc = service(key)
     explicit = settings.service_url(svc.key)
@@ -82,7 +131,12 @@ def service_url(key: str, settings: Settings | None = None) -> str:
         return local_server(settings).url(role=svc.role)
     base = settings.database_url.get_secret_value()
     password = settings.service_password(svc.key)
-    return with_credentials(base, svc.role, password) if password else base
+    if password:
+        return with_credentials(base, svc.role, password)
+    if settings.services_as_owner:
+        _warn_services_as_owner(svc.key)
+        return base
+    return with_session_role(base, svc.role)
 
 
 def reporting_url(settings: Settings | None = None) -> str:
@@ -93,9 +147,8 @@ def reporting_url(settings: Settings | None = None) -> str:
         return local_server(settings).url(role=REPORTING_ROLE)
     password = settings.reporting_db_password
     if password is None:
-        from claims_askes.core.errors import ConfigError
-
-        raise ConfigError("REPORTING_DB_PASSWORD: required for the reporting connection")
+        # As the services: the owner login taking reporting_user's role at session start.
+        return with_session_role(settings.database_url.get_secret_value(), REPORTING_ROLE)
     return with_credentials(
         settings.database_url.get_secret_value(), REPORTING_ROLE, password.get_secret_value()
     )
@@ -112,11 +165,12 @@ def sqlalchemy_url(url: str) -> str:
 def connect_url(
     url: str, *, application: str, options: str = "", autocommit: bool = False
 ) -> psycopg.Connection:
+    # Options are added to the URL's own (which may carry the session's role), never
+    # replace them.
     return psycopg.connect(
-        url,
+        with_options(url, options) if options else url,
         autocommit=autocommit,
         application_name=f"claims-askes:{application}",
-        options=options or None,
         connect_timeout=15,
     )
 
@@ -127,12 +181,7 @@ def service_connection(
 ) -> Iterator[psycopg.Connection]:
     """A connection as the service's own role; commits on success, rolls back on error."""
     svc = service(key)
-    conn = connect_url(
-        service_url(svc.key, settings),
-        application=svc.key,
-        options=SESSION_OPTIONS.get(svc.key, ""),
-        autocommit=autocommit,
-    )
+    conn = connect_url(service_url(svc.key, settings), application=svc.key, autocommit=autocommit)
     try:
         with conn:
             yield conn

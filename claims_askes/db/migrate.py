@@ -15,7 +15,13 @@ from alembic import command
 from alembic.config import Config
 from psycopg import sql
 
-from claims_askes.core.services import ALL_SCHEMAS, MIGRATION_ORDER, REPORTING_ROLE, SERVICES
+from claims_askes.core.services import (
+    ALL_SCHEMAS,
+    MEMBER_PORTAL_ROLE,
+    MIGRATION_ORDER,
+    REPORTING_ROLE,
+    SERVICES,
+)
 from claims_askes.core.settings import Settings, get_settings
 from claims_askes.db.connections import admin_url, sqlalchemy_url, uses_local_server
 
@@ -105,7 +111,8 @@ def role_passwords(settings: Settings | None = None) -> dict[str, str]:
 
 
 def provision_roles(url: str, settings: Settings | None = None) -> None:
-    """Set role passwords and database-level grants (not copied by CREATE DATABASE)."""
+    """Set role passwords, make the admin login a member of the service roles and grant
+    database-level access (not copied by CREATE DATABASE)."""
     with psycopg.connect(url, autocommit=True) as conn:
         for role, password in role_passwords(settings).items():
             conn.execute(
@@ -113,7 +120,31 @@ def provision_roles(url: str, settings: Settings | None = None) -> None:
                     sql.Identifier(role), sql.Literal(password)
                 )
             )
+        grant_session_roles(conn)
         grant_database_access(conn)
+
+
+def grant_session_roles(conn: psycopg.Connection) -> None:
+    """Make this (admin) login a member of every service role and reporting_user, so that a
+    service without a password of its own connects with the admin's credentials and takes
+    its role at session start (`claims_askes.db.connections.with_session_role`). A
+    superuser may take any role already."""
+    row = conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
+    if row and row[0]:
+        return
+    for role in [s.role for s in SERVICES] + [REPORTING_ROLE]:
+        member = conn.execute("SELECT pg_has_role(current_user, %s, 'MEMBER')", (role,)).fetchone()
+        if member and member[0]:
+            continue
+        conn.execute(
+            sql.SQL("GRANT {} TO {}").format(sql.Identifier(role), sql.Identifier(_current(conn)))
+        )
+
+
+def _current(conn: psycopg.Connection) -> str:
+    row = conn.execute("SELECT current_user").fetchone()
+    assert row is not None
+    return str(row[0])
 
 
 def grant_database_access(conn: psycopg.Connection) -> None:
@@ -128,6 +159,14 @@ def grant_database_access(conn: psycopg.Connection) -> None:
     conn.execute(
         sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(ident, sql.Identifier(REPORTING_ROLE))
     )
+    # The member-facing role (member_service 0003); CONNECT only, no temporary tables.
+    portal = conn.execute("SELECT to_regrole(%s) IS NOT NULL", (MEMBER_PORTAL_ROLE,)).fetchone()
+    if portal and portal[0]:
+        conn.execute(
+            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                ident, sql.Identifier(MEMBER_PORTAL_ROLE)
+            )
+        )
 
 
 def run_env() -> None:
