@@ -13,6 +13,9 @@ The choices the contract leaves (I21, I22 in ``claims_askes.adjudication.referen
 * a provider that exists nowhere has no contract, so by A1 it is out of network: the claim is
   paid at the out-of-network rate (it is not malformed in the contract's sense), with the
   line's largest adjustment as its reason code and no note (notes are for rejections).
+* a procedure or diagnosis code that is not of its pattern (I25) is malformed: R1,
+  INVALID_CLAIM, its note showing the code escaped (the hostile text is in the note only as
+  printable characters).
 """
 
 from __future__ import annotations
@@ -70,6 +73,8 @@ KINDS = {
     "unknown member": Kind("MEMBER_NOT_ELIGIBLE"),
     "unknown benefit code": Kind("BENEFIT_NOT_COVERED"),
     "unknown provider": Kind("INVALID_CLAIM", "is not in the provider registry"),
+    "malformed procedure code": Kind("INVALID_CLAIM", "is not a procedure code"),
+    "malformed diagnosis code": Kind("INVALID_CLAIM", "is not an ICD-10 code"),
     "submitted in the far future": Kind(
         "INVALID_CLAIM", "is after the moment the batch read the claim"
     ),
@@ -77,7 +82,7 @@ KINDS = {
     "largest charge": Kind(None),
     "huge quantity": Kind(None),
 }
-#: text that must travel as data: quotes, SQL, Unicode, control characters
+#: text that must travel as data: quotes, SQL, Unicode, control characters, escape sequences
 nasty_text = st.sampled_from(
     [
         "'; DROP TABLE claims_service.claim; --",
@@ -87,8 +92,11 @@ nasty_text = st.sampled_from(
         "ROBERT'); --",
         "日本語",
         "a" * 50,
+        "\x1b[31m\x1b]0;pwned\x07",
     ]
 )
+#: the kinds whose note quotes the hostile text: it must be there only as printable characters
+QUOTES_THE_TEXT = ("malformed procedure code", "malformed diagnosis code")
 
 
 class Database:
@@ -139,7 +147,8 @@ def file_claim(
     approved, its expected (allowed, approved, member responsibility)."""
     member = s.member(plan)
     cents = Decimal(charge) / 100
-    line = Line("OP_GP", cents, procedure_code=text[:20])
+    # the hostile text goes where R1 reads it as a code only in the kinds about codes (I25)
+    line = Line("OP_GP", cents, procedure_code="89.01")
     expected = None
     provider = hospital
     lines: list[Line]
@@ -161,13 +170,17 @@ def file_claim(
         service = date(2090, 1, 1)  # the member's enrollment and coverage are open-ended
     elif kind == "discharged after submission":
         dates = {"admission": SD, "discharge": SD + timedelta(days=30)}
+    elif kind == "malformed procedure code":
+        line = Line("OP_GP", cents, procedure_code=text[:20])
+    elif kind == "malformed diagnosis code":
+        line = Line("OP_GP", cents, diagnosis_code=text[:10])
     elif kind == "unknown provider":
         provider = uuid.uuid4()  # in no table of any service (I23)
     elif kind == "fractional cents":
-        line = Line("OP_GP", cents + Decimal("0.005"), procedure_code=text[:20])
+        line = Line("OP_GP", cents + Decimal("0.005"), procedure_code="89.01")
         expected = paid(rp(cents + Decimal("0.005")))  # half away from zero: one cent more
     elif kind == "largest charge":
-        line = Line("OP_GP", LARGEST, procedure_code=text[:20])
+        line = Line("OP_GP", LARGEST, procedure_code="KMR-VIP")
         expected = paid(LARGEST)
     elif kind == "huge quantity":
         # Rp 4.000 a unit × 2.000.000.000 units = Rp 8.000.000.000.000 allowed
@@ -196,7 +209,10 @@ def file_claim(
 
 
 # Each example is a flow run of a few seconds: no shrinking (minutes on a failure); the
-# failing example is printed whole, with a blob to reproduce it.
+# failing example is printed whole, with a blob to reproduce it. Run with per-service
+# passwords and with DATABASE_URL alone (every service then takes its role on the owner's
+# login): bad input is refused the same way in both.
+@pytest.mark.usefixtures("service_configuration")
 @settings(
     max_examples=5,
     deadline=None,
@@ -254,6 +270,8 @@ def test_malformed_claims_are_rejected_with_a_reason_and_a_note(
                 assert s.line_row(number)["reason_code"] == kind.reason, key
             assert len(notes) == 1 and kind.reason in notes[0], (key, notes)
             assert kind.words in notes[0], (key, notes)
+            if key.endswith(QUOTES_THE_TEXT):
+                assert all(ch.isprintable() for ch in notes[0]), (key, notes)
 
 
 def test_fractional_cents_are_rounded_by_the_database_then_adjudicated_exactly(

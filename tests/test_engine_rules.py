@@ -3,7 +3,7 @@
 Each test builds a small batch with the factories (amounts in rupiah through ``rp``; Rp 150.000
 is ``rp(150_000)``), works the expected amounts out by hand in its comments, and runs against
 both the vectorised engine and the line-by-line reference. Where a test pins one of the
-interpretations of ambiguous rules, it names it (I1…I22, listed in the docstring of
+interpretations of ambiguous rules, it names it (I1…I25, listed in the docstring of
 :mod:`claims_askes.adjudication.reference`).
 
 The standard world (``Batch.standard()``): member M1 born 1990-06-15, enrolled since
@@ -334,17 +334,47 @@ def test_invalid_claim_details_say_why_in_words() -> None:
     assert set(invalid["line_id"]) == set(details)
 
 
+def test_invalid_claim_details_show_a_bad_code_escaped() -> None:
+    """I25: the words name the field and show the bad code as an escaped literal, cut to 24
+    characters: no control character of the input reaches a note or a terminal."""
+    batch = Batch.standard().claim(
+        "C1",
+        line(rp(157_000), procedure_code=f"89.01{ESC}[31m"),
+        line(rp(100), diagnosis_code=f"J06.9{ESC}[0m"),
+        line(rp(200), procedure_code="A" * 30 + ESC, diagnosis_code="j06.9"),
+        line(rp(300), procedure_code="89.01", diagnosis_code="J06.9"),
+    )
+    procedure = (
+        "is not a procedure code (1 to 20 capital letters and digits, in groups joined by "
+        "'.' or '-')"
+    )
+    icd10 = (
+        "is not an ICD-10 code (a capital letter, two digits, then optionally '.' and 1 to 4 "
+        "capital letters or digits)"
+    )
+    details = invalid_claim_details(batch.input()).to_dict()
+    assert details == {
+        "C1-L1": f"the procedure code '89.01\\x1b[31m' {procedure}",
+        "C1-L2": f"the diagnosis code 'J06.9\\x1b[0m' {icd10}",
+        "C1-L3": f"the procedure code '{'A' * 24}'... (31 characters) {procedure}; "
+        f"the diagnosis code 'j06.9' {icd10}",
+    }
+    assert all(ch.isprintable() for words in details.values() for ch in words)
+    invalid = adjudicate(batch.input()).lines.query("reason_code == 'INVALID_CLAIM'")
+    assert set(invalid["line_id"]) == set(details)
+
+
 def test_huge_amounts_and_quantities_are_exact(engine: Engine) -> None:
     """Nothing overflows int64 (I22): a fee of the largest amount times 2.000.000.000 units
     (2·10**24 cents, the product is never formed), percentages of the largest amount."""
     batch = Batch.standard().contract("OUT", network_status="out_of_network")
     batch.benefit("PLAN-A", "DENTAL", coinsurance_bp=3_333)
-    batch.fee("P1", "HUGE_FEE", LARGEST).fee("P1", "SMALL_FEE", rp(4_000))
+    batch.fee("P1", "HUGE-FEE", LARGEST).fee("P1", "SMALL-FEE", rp(4_000))
     for m in ("M2", "M3"):
         batch.member(m).coverage(f"COV-{m}", m, "PLAN-A")
-    batch.claim("C1", line(LARGEST, quantity=2_000_000_000, procedure_code="HUGE_FEE"))
+    batch.claim("C1", line(LARGEST, quantity=2_000_000_000, procedure_code="HUGE-FEE"))
     batch.claim(
-        "C2", line(LARGEST, quantity=2_000_000_000, procedure_code="SMALL_FEE"), member_id="M2"
+        "C2", line(LARGEST, quantity=2_000_000_000, procedure_code="SMALL-FEE"), member_id="M2"
     )
     batch.claim("C3", line(LARGEST, benefit_code="DENTAL"), member_id="M3", provider_id="OUT")
     d = decide(engine, batch)
@@ -447,6 +477,97 @@ def test_r1_claim_without_lines_is_rejected(engine: Engine) -> None:
     d = decide(engine, Batch.standard().claim("C1"))
     assert d.claim("C1") == (F.REJECTED, F.INVALID_CLAIM)
     assert d.claims["C1"]["total_charged_cents"] == 0
+
+
+ESC = "\x1b"
+#: Procedure codes R1 rejects (I25), each with why.
+BAD_PROCEDURE_CODES = [
+    f"89.01{ESC}[31m",  # issue 15, item 14: paid Rp 157.000 before R1 checked the shape
+    f"{ESC}]0;pwned\x07",  # an escape sequence that sets the terminal's title
+    "89.01\x9b31m",  # the one-byte CSI of C1
+    "KMR-VIP\n",  # a newline
+    "89.01 ",  # a space at the end
+    "lab-dl",  # lower case
+    "",  # empty: not a null
+    "A" * 21,  # longer than VARCHAR(20)
+    "KMR--VIP",  # two separators in a row
+    "-KMR",  # a separator at the start
+    "89.",  # a separator at the end
+    "SMALL_FEE",  # an underscore
+    "\uff18\uff19.01",  # full-width digits: not ASCII
+    "89.01\u200b",  # a zero-width space
+]
+
+
+def test_r1_a_procedure_code_with_control_characters_is_invalid(engine: Engine) -> None:
+    """I25: a procedure code present but not of the pattern rejects its line (not its claim).
+    Line 1 is the attack of issue 15 (item 14): Rp 157.000 with an escape sequence in the
+    code. Each rejected line is owed by the member (I19); the clean line is paid whole."""
+    batch = Batch.standard().claim(
+        "C1",
+        *[line(rp(157_000), procedure_code=code) for code in BAD_PROCEDURE_CODES],
+        line(rp(10_000), procedure_code="89.01"),
+    )
+    d = decide(engine, batch)
+    bad = range(1, len(BAD_PROCEDURE_CODES) + 1)
+    for n in bad:
+        assert d.status(f"C1-L{n}") == (F.REJECTED, F.INVALID_CLAIM), BAD_PROCEDURE_CODES[n - 1]
+        assert d.approved(f"C1-L{n}") == 0
+        assert d.amounts(f"C1-L{n}")["member_responsibility"] == rp(157_000)
+    clean = f"C1-L{len(BAD_PROCEDURE_CODES) + 1}"
+    assert d.status(clean) == APPROVED
+    assert d.amounts(clean) == paid_in_full(rp(10_000))
+    assert d.claim("C1") == (F.PARTIALLY_APPROVED, F.INVALID_CLAIM)
+    # approved: the clean line's Rp 10.000 only
+    assert d.claims["C1"]["total_approved_cents"] == rp(10_000)
+
+
+def test_r1_a_diagnosis_code_that_is_not_icd10_is_invalid(engine: Engine) -> None:
+    """I25: a diagnosis code must be ICD-10 in its dotted form: a capital letter, two digits,
+    optionally '.' and 1 to 4 capital letters or digits."""
+    bad = [
+        f"J06.9{ESC}[0m",  # an escape sequence
+        "j06.9",  # lower case (R6 compares exactly: it would slip past an exclusion of J06)
+        "J6.9",  # one digit
+        "J069",  # no dot: the same code spelt another way would slip past a prefix J06.9
+        "J06.",  # a dot with nothing after it
+        "J06.12345",  # five characters after the dot
+        "J06.9 ",  # a space at the end
+        "C",  # a letter alone
+        "A0",  # shorter than three characters
+        "106.9",  # no letter
+        "\u00d612.3",  # not ASCII
+    ]
+    batch = Batch.standard().claim(
+        "C1",
+        *[line(rp(1_000 + n), diagnosis_code=code) for n, code in enumerate(bad)],
+        line(rp(50_000), diagnosis_code="J06.9"),
+    )
+    d = decide(engine, batch)
+    for n, code in enumerate(bad, start=1):
+        assert d.status(f"C1-L{n}") == (F.REJECTED, F.INVALID_CLAIM), code
+    assert d.status(f"C1-L{len(bad) + 1}") == APPROVED
+    assert d.claims["C1"]["total_approved_cents"] == rp(50_000)
+
+
+def test_r1_well_formed_and_null_codes_are_valid(engine: Engine) -> None:
+    """I25: the shapes of the demo data and of real claims pass, and a null code is allowed:
+    ICD-9-CM procedures, CPT, hospital tariff codes, 20 characters; ICD-10 with 0 to 4
+    characters after the dot."""
+    procedures = [None, "89.01", "74.1", "99213", "KMR-VIP", "IGD-TRM", "V-DU", "A1" * 10]
+    diagnoses = [None, "A09", "J06.9", "K29.7", "Z41.1", "S72.001A", "U07.1", "O80"]
+    batch = Batch.standard().claim(
+        "C1",
+        *[
+            line(rp(10_000 * (n + 1)), procedure_code=p, diagnosis_code=dx)
+            for n, (p, dx) in enumerate(zip(procedures, diagnoses, strict=True))
+        ],
+    )
+    d = decide(engine, batch)
+    for n in range(1, len(procedures) + 1):
+        assert d.status(f"C1-L{n}") == APPROVED
+    # Rp 10.000 + 20.000 + … + 80.000 = Rp 360.000, all paid
+    assert d.claims["C1"]["total_approved_cents"] == rp(360_000)
 
 
 # --------------------------------------------------------------------------------------------
@@ -618,11 +739,12 @@ def test_r6_exclusion_by_diagnosis_prefix_or_procedure(engine: Engine) -> None:
     batch = Batch.standard()
     batch.exclusion("PLAN-A", diagnosis_code_prefix="Z41")  # every benefit
     batch.exclusion("PLAN-A", benefit_code="OUTPATIENT", procedure_code="15780")
+    batch.exclusion("PLAN-A", diagnosis_code_prefix="K29.70")
     batch.claim(
         "C1",
         line(rp(10_000), diagnosis_code="Z41.1"),
         line(rp(20_000), procedure_code="15780"),
-        line(rp(30_000), diagnosis_code="Z4"),  # shorter than the prefix
+        line(rp(30_000), diagnosis_code="K29.7"),  # shorter than the prefix K29.70
         line(rp(40_000), diagnosis_code="J06.9", procedure_code="99213"),
     )
     d = decide(engine, batch)

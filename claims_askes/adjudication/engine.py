@@ -2,13 +2,14 @@
 
 ``adjudicate(inp)`` applies the rules R1–R11 and the amount steps A1–A10 of the contract
 (``docs/adjudication.md``) to every line of a batch at once. The semantics, including every
-interpretation of a rule the contract leaves open (I1–I24, in the same document), are those
+interpretation of a rule the contract leaves open (I1–I25, in the same document), are those
 of :mod:`claims_askes.adjudication.reference`, the line-by-line oracle; the
 hypothesis tests check that both agree on every output column, and
 ``tests/test_engine_rules.py`` pins hand-computed examples on both.
 
 How it is vectorised (no Python loop ever runs over rows; the few loops there are run over
-columns, rules, the limit steps A8–A10 and the distinct lengths of exclusion prefixes):
+columns, rules, the limit steps A8–A10, the distinct lengths of exclusion prefixes and the
+distinct codes R1 matches against their pattern):
 
 * every id (member, provider, plan, benefit, procedure, claim) is turned into a dense
   ``int64`` code by one factorisation of all the columns that mention it, so every join below
@@ -705,15 +706,24 @@ def _blank_codes(codes: _Codes) -> BoolArray:
     return np.append(np.asarray(blank, dtype=bool), True)
 
 
+def _malformed_codes(inp: EngineInput, ids: _Ids, ln: _Lines) -> BoolArray:
+    """Per line in batch order: is its procedure code or its diagnosis code present but not of
+    its pattern (I25)? Each distinct code is matched once."""
+    procedure = np.append(F.malformed(ids.procedure.uniques, F.PROCEDURE_CODE_PATTERN), False)
+    diagnosis = F.malformed_codes(inp.lines["diagnosis_code"], F.DIAGNOSIS_CODE_PATTERN)
+    return np.asarray(procedure[ln.procedure] | diagnosis[ln.pos], dtype=bool)
+
+
 def _apply_rules(inp: EngineInput, ids: _Ids, c: _Claims, ln: _Lines, b: _Benefits) -> None:
     """R1–R9 and the pend decision, in rule order, on all lines at once."""
-    # R1 (I3, I21, I22)
+    # R1 (I3, I21, I22, I25)
     valid = (
         (ln.charged >= 0)
         & (ln.charged <= F.MAX_CENTS)
         & (ln.quantity >= 1)
         & (ln.quantity <= F.MAX_QUANTITY)
         & ~_blank_codes(ids.benefit)[ln.benefit]
+        & ~_malformed_codes(inp, ids, ln)
         & ~c.bad_dates[ln.claim]
         & ~c.unknown_provider[ln.claim]
         & ~ln.unstorable

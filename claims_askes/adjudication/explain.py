@@ -2,11 +2,12 @@
 
 The reason code says *that* a claim or line is invalid (``INVALID_CLAIM``: "Claim or line is
 invalid or incomplete"); a reviewer or a provider reading the note needs to know *what* is
-wrong with it. :func:`invalid_claim_details` restates each condition of R1 (I3, I21, I22 in
-:mod:`claims_askes.adjudication.reference`) for the lines that fail it, with the values that
-fail: "the service date 2090-01-01 is after the submission date 2026-03-11". It works on the
-engine's input, set-wise (text is built only for the failing lines, which are few), and names
-every problem of a line, not only the first.
+wrong with it. :func:`invalid_claim_details` restates each condition of R1 (I3, I21, I22,
+I25 in :mod:`claims_askes.adjudication.reference`) for the lines that fail it, with the values
+that fail: "the service date 2090-01-01 is after the submission date 2026-03-11". A bad code is
+shown escaped and cut short (:func:`shown`): no control character of the input reaches a note
+or a terminal through these words. It works on the engine's input, set-wise (text is built only
+for the failing lines, which are few), and names every problem of a line, not only the first.
 """
 
 from __future__ import annotations
@@ -26,6 +27,21 @@ def rupiah(cents: int) -> str:
     sign = "-" if cents < 0 else ""
     whole, part = divmod(abs(int(cents)), 100)
     return f"{sign}{whole:,}.{part:02d}"
+
+
+#: How much of a bad code a note shows: enough to recognise it, never a screenful.
+SHOWN_CHARACTERS = 24
+
+
+def shown(value: object) -> str:
+    """A value from the input, safe to put in a note or on a terminal: its first
+    :data:`SHOWN_CHARACTERS` characters as a Python string literal, so that every character
+    that does not print (an escape sequence, a newline, a bidirectional override, a zero-width
+    space) appears as its escape (``\\x1b``) and never as itself; a longer value says how
+    long it was. ``shown('89.01\\x1b[31m')`` is ``'89.01\\x1b[31m'``, with a backslash."""
+    text = value if isinstance(value, str) else str(value)
+    more = f"... ({len(text):,} characters)" if len(text) > SHOWN_CHARACTERS else ""
+    return repr(text[:SHOWN_CHARACTERS]) + more
 
 
 def _day(value: object) -> str:
@@ -96,6 +112,22 @@ def invalid_claim_details(inp: EngineInput, *, timezone: str = F.BUSINESS_TIMEZO
         lambda i: f"the quantity {quantity[i]:,} is more than {F.MAX_QUANTITY:,}",
     )
     say(blank, lambda i: "there is no benefit code")
+    procedure = lines["procedure_code"]
+    diagnosis = lines["diagnosis_code"]
+    say(
+        F.malformed_codes(procedure, F.PROCEDURE_CODE_PATTERN),
+        lambda i: (
+            f"the procedure code {shown(procedure.iloc[i])} is not a procedure code (1 to 20 "
+            "capital letters and digits, in groups joined by '.' or '-')"
+        ),
+    )
+    say(
+        F.malformed_codes(diagnosis, F.DIAGNOSIS_CODE_PATTERN),
+        lambda i: (
+            f"the diagnosis code {shown(diagnosis.iloc[i])} is not an ICD-10 code (a capital "
+            "letter, two digits, then optionally '.' and 1 to 4 capital letters or digits)"
+        ),
+    )
     say(
         np.asarray(discharge < admission, dtype=bool),
         lambda i: (

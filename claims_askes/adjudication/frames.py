@@ -20,6 +20,7 @@ Representation (why: money is never a float):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -38,6 +39,16 @@ MAX_CENTS: int = 10**15 - 1
 MAX_QUANTITY: int = 2**31 - 1
 #: The business time zone: a claim's submission instant is a calendar day there (I21).
 BUSINESS_TIMEZONE: str = "Asia/Jakarta"
+#: R1 (I25): a diagnosis code is an ICD-10 code (WHO ICD-10, as INA-CBG uses it): a capital
+#: letter, two digits, then optionally a dot and 1 to 4 capital letters or digits: ``A09``,
+#: ``J06.9``, ``S72.001A``. At most 8 characters (the column is VARCHAR(10)). Matched whole
+#: (``re.fullmatch``); a null diagnosis code is allowed.
+DIAGNOSIS_CODE_PATTERN: str = r"[A-Z][0-9]{2}(?:\.[0-9A-Z]{1,4})?"
+#: R1 (I25): a procedure code is 1 to 20 characters (the column is VARCHAR(20)): groups of
+#: capital letters and digits joined by single dots or hyphens: ICD-9-CM ``89.01``, CPT
+#: ``99213``, hospital tariff codes ``KMR-VIP``, ``LAB-HBA``. Matched whole; a null procedure
+#: code is allowed.
+PROCEDURE_CODE_PATTERN: str = r"(?=.{1,20}\Z)[A-Z0-9]+(?:[.-][A-Z0-9]+)*"
 #: "No limit" inside the engine: larger than every running total it can meet.
 NO_LIMIT: int = 2**62
 #: Percentages are hundredths of a percent: 100.00 % is this many basis points.
@@ -143,6 +154,22 @@ def submitted_in_future(claims: pd.DataFrame) -> np.ndarray:
     if SUBMITTED_IN_FUTURE not in claims.columns:
         return np.zeros(len(claims), dtype=bool)
     return claims[SUBMITTED_IN_FUTURE].fillna(False).to_numpy(dtype=bool)
+
+
+def malformed(values: Iterable[object], pattern: str) -> np.ndarray:
+    """Per value (non-null, e.g. the distinct codes of a column): does ``pattern`` fail to match
+    it whole (R1, I25)? A value that is not text is malformed."""
+    compiled = re.compile(pattern)
+    return np.asarray(
+        [not (isinstance(v, str) and compiled.fullmatch(v)) for v in values], dtype=bool
+    )
+
+
+def malformed_codes(values: pd.Series, pattern: str) -> np.ndarray:
+    """Per row, in order: is its code malformed (see :func:`malformed`)? A null is not. The
+    pattern is tried once per distinct value."""
+    codes, uniques = pd.factorize(np.asarray(values.to_numpy(dtype=object), dtype=object))
+    return np.append(malformed(uniques, pattern), False)[codes]
 
 
 LINE_COLUMNS: Mapping[str, bool] = {

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from claims_askes.adjudication.explain import shown
 from claims_askes.adjudication.frames import EngineResult
+
+
+def printable(code: str) -> str:
+    """A code from the input as a note shows it: as it is when every character prints,
+    escaped (``explain.shown``) when not, so that no escape sequence reaches a note."""
+    return code if code.isprintable() else shown(code)
 
 
 def rejection_notes(
@@ -35,7 +42,7 @@ def rejection_notes(
         "line "
         + rejected["line_number"].astype(str)
         + " ("
-        + rejected["benefit_code"].fillna("no benefit code").astype(str)
+        + rejected["benefit_code"].fillna("no benefit code").astype(str).map(printable)
         + "): "
         + rejected["description"].fillna("rejected").astype(str)
         + why

@@ -14,7 +14,7 @@ again in batch order, with running totals kept in dictionaries.
 Interpretations
 ---------------
 Where the contract is silent or ambiguous, both implementations decide the same way. The
-decisions are numbered I1-I24 and written down in ``docs/adjudication.md`` ("Interpretations");
+decisions are numbered I1-I25 and written down in ``docs/adjudication.md`` ("Interpretations");
 the code below names them where it applies them, and ``tests/test_engine_rules.py`` pins most
 of them with hand-computed examples.
 """
@@ -22,6 +22,7 @@ of them with hand-computed examples.
 from __future__ import annotations
 
 import datetime as dt
+import string
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
@@ -227,10 +228,41 @@ class _Batch:
 # --------------------------------------------------------------------------------------------
 
 
+_CAPITALS = frozenset(string.ascii_uppercase)
+_DIGITS = frozenset(string.digits)
+
+
+def is_icd10(code: str) -> bool:
+    """I25: a capital letter, two digits, then optionally a dot and 1 to 4 capital letters or
+    digits (``A09``, ``J06.9``, ``S72.001A``)."""
+    head, dot, tail = code.partition(".")
+    if len(head) != 3 or head[0] not in _CAPITALS or not set(head[1:]) <= _DIGITS:
+        return False
+    return not dot or (1 <= len(tail) <= 4 and set(tail) <= _CAPITALS | _DIGITS)
+
+
+def is_procedure_code(code: str) -> bool:
+    """I25: 1 to 20 characters, groups of capital letters and digits joined by single dots or
+    hyphens (``89.01``, ``99213``, ``KMR-VIP``)."""
+    if not 1 <= len(code) <= 20:
+        return False
+    groups = code.replace("-", ".").split(".")
+    return all(group and set(group) <= _CAPITALS | _DIGITS for group in groups)
+
+
+def rule_r1_codes(line: Row) -> bool:
+    """R1 (I25): the procedure and diagnosis codes, where present, are well formed."""
+    procedure, diagnosis = line["procedure_code"], line["diagnosis_code"]
+    if procedure is not None and not (isinstance(procedure, str) and is_procedure_code(procedure)):
+        return False
+    return diagnosis is None or (isinstance(diagnosis, str) and is_icd10(diagnosis))
+
+
 def rule_r1_valid(line: Row, claim: Row, claim_unstorable: bool) -> bool:
-    """R1 (I3, I21, I22): charged in [0, DECIMAL(15,2) max], quantity in [1, INTEGER max], a
-    benefit code; the claim's discharge not before its admission, none of its dates after the
-    day it was submitted, and its charges storable together."""
+    """R1 (I3, I21, I22, I25): charged in [0, DECIMAL(15,2) max], quantity in [1, INTEGER max],
+    a benefit code, well-formed procedure and diagnosis codes; the claim's discharge not before
+    its admission, none of its dates after the day it was submitted, and its charges storable
+    together."""
     if not 0 <= line["charged_cents"] <= F.MAX_CENTS:
         return False
     if not 1 <= line["quantity"] <= F.MAX_QUANTITY:
@@ -239,6 +271,8 @@ def rule_r1_valid(line: Row, claim: Row, claim_unstorable: bool) -> bool:
         return False
     code = line["benefit_code"]
     if code is None or code.strip() == "":
+        return False
+    if not rule_r1_codes(line):
         return False
     admission, discharge = claim["admission_date"], claim["discharge_date"]
     if admission is not None and discharge is not None and discharge < admission:
