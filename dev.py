@@ -66,13 +66,20 @@ CHECKS = {
 
 
 def static_checks() -> int:
-    """Lint, formatting, types and the layer contracts (pyproject.toml): the first failure
-    stops the run with the tool's own report."""
+    """Lint, formatting, types and the layer contracts (pyproject.toml): quiet when they
+    pass; the first failure stops the run with the tool's own report."""
     for name, command in CHECKS.items():
         say(name)
-        code = run([str(BIN / command[0]), *command[1:]])
-        if code != 0:
-            return code
+        done = subprocess.run(
+            [str(BIN / command[0]), *command[1:]],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            print(done.stdout + done.stderr, end="", flush=True)
+            return done.returncode
     return 0
 
 
