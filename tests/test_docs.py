@@ -74,4 +74,5 @@ def test_links_between_pages_resolve(page: Path) -> None:
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_page_points_outside_the_repository(page: Path) -> None:
-    assert not re.search(r"\.\./shared|/work/shared", page.read_text())
+    outside = re.compile(r"\.\./" + "shared|/work/" + "shared")  # split: this file is a page too
+    assert not outside.search(page.read_text())
