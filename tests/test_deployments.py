@@ -19,6 +19,9 @@ from prefect.server.schemas.schedules import CronSchedule
 from deployments.project import PREFECT_YAML, WORK_POOL, DeploymentEntry, load_flow, read_project
 from deployments.setup import QUEUES, all_secret_variables, block_name, job_template
 
+# Server-independent: not run again in the PostgreSQL 15 pass of dev.py test.
+pytestmark = pytest.mark.no_server
+
 ENTRIES = read_project()
 JAKARTA = ZoneInfo("Asia/Jakarta")
 START = datetime(2026, 1, 20, 12, 7, tzinfo=JAKARTA)  # a Tuesday

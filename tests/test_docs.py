@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# Server-independent: not run again in the PostgreSQL 15 pass of dev.py test.
+pytestmark = pytest.mark.no_server
+
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 PAGES = [README, *sorted((ROOT / "docs").glob("*.md")), ROOT / "bench" / "RESULTS.md"]

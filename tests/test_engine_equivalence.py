@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,6 +27,9 @@ from claims_askes.adjudication import EngineResult, adjudicate, invalid_claim_de
 from claims_askes.adjudication import frames as F
 from claims_askes.adjudication.reference import adjudicate_reference
 from tests.engine_factories import Batch
+
+# Server-independent: not run again in the PostgreSQL 15 pass of dev.py test.
+pytestmark = pytest.mark.no_server
 
 DATES = [
     "2023-01-01",

@@ -33,6 +33,9 @@ from claims_askes.adjudication import frames as F
 from claims_askes.adjudication.reference import adjudicate_reference
 from tests.engine_factories import Batch, line, rp
 
+# Server-independent: not run again in the PostgreSQL 15 pass of dev.py test.
+pytestmark = pytest.mark.no_server
+
 Engine = Callable[..., EngineResult]  # (inp, *, timezone=...) -> result
 Row = dict[str, Any]
 

@@ -15,6 +15,9 @@ from pydantic import BaseModel
 from claims_askes.cli.app import app
 from deployments.project import DeploymentEntry, load_flow, read_project
 
+# Server-independent: not run again in the PostgreSQL 15 pass of dev.py test.
+pytestmark = pytest.mark.no_server
+
 ENTRIES = read_project()
 # CLI options named apart from their field (kept as users have typed them).
 RENAMED = {
