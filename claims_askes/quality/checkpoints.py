@@ -22,7 +22,8 @@ import threading
 import uuid
 from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -36,15 +37,32 @@ _gx_logger = logging.getLogger("great_expectations")
 if _gx_logger.level == logging.NOTSET:
     _gx_logger.setLevel(logging.WARNING)
 
-import great_expectations as gx  # noqa: E402
-from great_expectations.checkpoint.checkpoint import CheckpointResult  # noqa: E402
-from great_expectations.core.expectation_validation_result import (  # noqa: E402
-    ExpectationSuiteValidationResult,
-    ExpectationValidationResult,
-)
-from great_expectations.data_context import AbstractDataContext  # noqa: E402
-from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
-from great_expectations.expectations import Expectation  # noqa: E402
+if TYPE_CHECKING:
+    from great_expectations.checkpoint.checkpoint import CheckpointResult
+    from great_expectations.core.expectation_validation_result import (
+        ExpectationSuiteValidationResult,
+        ExpectationValidationResult,
+    )
+    from great_expectations.data_context import AbstractDataContext
+    from great_expectations.expectations import Expectation
+
+
+def _gx() -> ModuleType:
+    """Great Expectations, imported when a checkpoint first needs it: the import takes about
+    2.5 s, which every flow module and command paid at import time, checkpoint or not."""
+    import great_expectations
+
+    return great_expectations
+
+
+def __getattr__(name: str) -> Any:
+    """`Expectation`, GX's class, for callers that name it (imported on first use)."""
+    if name == "Expectation":
+        from great_expectations.expectations import Expectation
+
+        return Expectation
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CheckpointReport",
@@ -163,7 +181,7 @@ class CheckpointReport(BaseModel):
 
 def not_null(col: str) -> Expectation:
     """Every value of `col` is present (not None/NaN/NA/NaT)."""
-    return gx.expectations.ExpectColumnValuesToNotBeNull(column=col)
+    return _gx().expectations.ExpectColumnValuesToNotBeNull(column=col)
 
 
 def unique(col: str) -> Expectation:
@@ -171,7 +189,7 @@ def unique(col: str) -> Expectation:
 
     Missing values are skipped, as by every column-values expectation but not_null.
     """
-    return gx.expectations.ExpectColumnValuesToBeUnique(column=col)
+    return _gx().expectations.ExpectColumnValuesToBeUnique(column=col)
 
 
 def between(col: str, min_value: Any = None, max_value: Any = None) -> Expectation:
@@ -182,14 +200,14 @@ def between(col: str, min_value: Any = None, max_value: Any = None) -> Expectati
     """
     if min_value is None and max_value is None:
         raise ValueError(f"between({col!r}): give min_value, max_value or both")
-    return gx.expectations.ExpectColumnValuesToBeBetween(
+    return _gx().expectations.ExpectColumnValuesToBeBetween(
         column=col, min_value=min_value, max_value=max_value
     )
 
 
 def in_set(col: str, values: Iterable[Any]) -> Expectation:
     """Every value of `col` is one of `values`; missing values skipped."""
-    return gx.expectations.ExpectColumnValuesToBeInSet(column=col, value_set=list(values))
+    return _gx().expectations.ExpectColumnValuesToBeInSet(column=col, value_set=list(values))
 
 
 def pair_a_ge_b(col_a: str, col_b: str) -> Expectation:
@@ -198,7 +216,7 @@ def pair_a_ge_b(col_a: str, col_b: str) -> Expectation:
     Rows with either value missing are skipped: GX's default only skips rows where both are,
     and a pandas NA on one side then makes the whole expectation error out.
     """
-    return gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
+    return _gx().expectations.ExpectColumnPairValuesAToBeGreaterThanB(
         column_A=col_a, column_B=col_b, or_equal=True, ignore_row_if="either_value_is_missing"
     )
 
@@ -208,7 +226,7 @@ def matches_regex(col: str, regex: str) -> Expectation:
 
     Missing values skipped; non-string values are matched on their str().
     """
-    return gx.expectations.ExpectColumnValuesToMatchRegex(column=col, regex=regex)
+    return _gx().expectations.ExpectColumnValuesToMatchRegex(column=col, regex=regex)
 
 
 def all_true(col: str) -> Expectation:
@@ -217,7 +235,7 @@ def all_true(col: str) -> Expectation:
     Missing values (pd.NA) are skipped like in every column-values expectation: add
     not_null(col) too when an undecidable row must fail.
     """
-    return gx.expectations.ExpectColumnValuesToBeInSet(column=col, value_set=[True])
+    return _gx().expectations.ExpectColumnValuesToBeInSet(column=col, value_set=[True])
 
 
 # --- running a checkpoint ---
@@ -235,8 +253,11 @@ def _get_context() -> AbstractDataContext:
                     gx_module_logger = logging.getLogger(logger_name)
                     if gx_module_logger.level == logging.INFO:
                         gx_module_logger.setLevel(logging.NOTSET)
+            gx = _gx()
             context = gx.get_context(mode="ephemeral")
             # GX draws a tqdm progress bar on stderr for every validation.
+            from great_expectations.data_context.types.base import ProgressBarsConfig
+
             context.variables.progress_bars = ProgressBarsConfig(
                 globally=False, metric_calculations=False
             )
@@ -361,6 +382,7 @@ def _validate(
 
     Returns the expectations as added to the suite (they carry the ids results refer to).
     """
+    gx = _gx()
     context = _get_context()
     key = f"claims_askes.{name}.{uuid.uuid4().hex}"
     with _lock, ExitStack() as cleanup:  # cleanups run last-in, first-out
