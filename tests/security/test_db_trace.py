@@ -78,9 +78,7 @@ def unaudited_tables(db: TestDatabase) -> list[tuple[str, str]]:
         and (schema, table) not in UNAUDITED
         and (schema, "*") not in UNAUDITED
     )
-    # claim_partitioned: no flow writes its rows (partition maintenance detaches and attaches
-    # whole months as the admin role); not covered here.
-    return [m for m in missing if m != ("claims_service", "claim_partitioned")]
+    return missing
 
 
 def test_every_table_a_service_may_change_is_audited(db: TestDatabase) -> None:
@@ -283,3 +281,24 @@ def test_benefit_limitations_and_exclusions_changes_are_audited(db: TestDatabase
     expected = [("INSERT", role), ("UPDATE", role), ("DELETE", role)]
     assert audit_rows(db, "benefit_service", "benefit_limitation") == expected
     assert audit_rows(db, "benefit_service", "benefit_exclusion") == expected
+
+
+def test_claim_partitioned_changes_are_audited(db: TestDatabase) -> None:
+    """claims_service 0011: writes through the partitioned table are row-audited, whichever
+    month's partition holds the row."""
+    with db.as_role(CLAIMS_ROLE) as conn:
+        conn.execute(
+            "INSERT INTO claims_service.claim_partitioned (id, claim_number, member_id, "
+            "provider_id, policy_id, claim_type, service_type, service_date, "
+            "total_charged_amount, status) VALUES (gen_random_uuid(), 'CLM-P-1', "
+            "gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'cashless', "
+            "'outpatient', DATE '2026-01-15', 1000, 'submitted')"
+        )
+        conn.execute(
+            "UPDATE claims_service.claim_partitioned SET status = 'approved' "
+            "WHERE claim_number = 'CLM-P-1'"
+        )
+    assert audit_rows(db, "claims_service", "claim_partitioned") == [
+        ("INSERT", CLAIMS_ROLE),
+        ("UPDATE", CLAIMS_ROLE),
+    ]

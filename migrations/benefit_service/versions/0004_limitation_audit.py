@@ -2,7 +2,7 @@
 
 Revision ID: benefit_service_0004
 Revises: benefit_service_0003
-Create Date: 2026-12-08
+Create Date: 2026-12-04
 """
 
 from claims_askes.db.migrate import run_sql_file, sql_path

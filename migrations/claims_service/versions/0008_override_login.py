@@ -2,7 +2,7 @@
 
 Revision ID: claims_service_0008
 Revises: claims_service_0007
-Create Date: 2026-12-07
+Create Date: 2026-12-04
 """
 
 from claims_askes.db.migrate import run_sql_file, sql_path

@@ -4,7 +4,7 @@ call.
 
 Revision ID: claims_service_0010
 Revises: claims_service_0009
-Create Date: 2026-12-08
+Create Date: 2026-12-04
 """
 
 from claims_askes.db.migrate import run_sql_file, sql_path

@@ -2,7 +2,7 @@
 
 Revision ID: member_service_0002
 Revises: member_service_0001
-Create Date: 2026-12-08
+Create Date: 2026-12-04
 """
 
 from claims_askes.db.migrate import run_sql_file, sql_path

@@ -3,7 +3,7 @@ role (member_portal_user) reads only the member its session was bound to by a si
 
 Revision ID: member_service_0003
 Revises: member_service_0002
-Create Date: 2026-12-09
+Create Date: 2026-12-04
 """
 
 from claims_askes.db.migrate import run_sql_file, sql_path
