@@ -19,7 +19,15 @@ ADJUSTMENTS = (
     ("COINSURANCE", "coinsurance", "coinsurance_amount"),
     ("NETWORK_REDUCTION", "network reduction", "network_reduction_amount"),
     ("LIMIT_REACHED", "limits", "limit_amount"),
+    ("REVIEWER_REDUCTION", "reviewer reduction", "reviewer_reduction"),
 )
+
+
+#: The adjustment of a reviewer's reduction, which no engine line carries as its reason (the
+#: EOB derives it from the override): X12 CARC 150, "payer deems the information submitted
+#: does not support this level of service", group CO, the provider's (docs/adjudication.md,
+#: overrides).
+REVIEWER_REDUCTION = ("REVIEWER_REDUCTION", "150", "CO")
 
 
 @dataclass(frozen=True)
@@ -61,10 +69,16 @@ def read_eob(claim_number: str) -> Eob:
         overrides = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
         codes = {
             code: f"CARC {carc}/{group}"
-            for code, carc, group in conn.execute(q.eob_adjustment_codes).fetchall()
+            for code, carc, group in [
+                *conn.execute(q.eob_adjustment_codes).fetchall(),
+                REVIEWER_REDUCTION,
+            ]
         }
+    approved_by_reviewer = {o["line_number"] for o in overrides if o["decision"] == "approve"}
     for line in lines:
-        line["above_fee_schedule"] = above_fee_schedule(line)
+        reviewed = line["line_number"] in approved_by_reviewer and line["status"] == "approved"
+        line["above_fee_schedule"] = None if reviewed else above_fee_schedule(line)
+        line["reviewer_reduction"] = reviewer_reduction(line) if reviewed else None
     return Eob(claim, lines, codes, overrides)
 
 
@@ -74,3 +88,12 @@ def above_fee_schedule(line: dict[str, Any]) -> Decimal | None:
     if line["allowed_amount"] is None or line["status"] not in ("approved", "pended"):
         return None
     return max(line["charged_amount"] - line["allowed_amount"], Decimal("0"))
+
+
+def reviewer_reduction(line: dict[str, Any]) -> Decimal:
+    """The provider's write-off on a line a reviewer approved (REVIEWER_REDUCTION, CO-150):
+    the charge less what the plan pays and what the member owes, so that charged = plan +
+    member + this, once (it includes any charge above the fee schedule: the reviewer priced
+    the line)."""
+    rest = line["charged_amount"] - line["approved_amount"] - line["member_responsibility"]
+    return max(rest, Decimal("0"))

@@ -1,10 +1,11 @@
 """A reviewer's manual decision on a line wins over the engine's, at every adjudication.
 
 Applied to the engine's result before the decision checkpoint: an approved override pays
-its amount (allowed = paid, no cost sharing; the member owes the rest of the charge), a
-rejected one pays nothing with the reviewer's reason; the claims' totals and statuses are
-then rolled up again from their lines by the engine's own roll-up (docs/adjudication.md's claim
-results, I20).
+its amount, at most the line's allowed (allowed = paid, no cost sharing; the member owes
+what the amount rules left to the member, less what the payment covers; the rest is the
+reviewer's reduction, the provider's), a rejected one pays nothing with the reviewer's
+reason; the claims' totals and statuses are then rolled up again from their lines by the
+engine's own roll-up (docs/adjudication.md's claim results, I20).
 """
 
 from __future__ import annotations
@@ -30,7 +31,14 @@ ZEROED = [
 def apply_overrides(
     result: EngineResult, overrides: pd.DataFrame, lines: pd.DataFrame
 ) -> EngineResult:
-    """The result with every overridden line decided as the reviewer said."""
+    """The result with every overridden line decided as the reviewer said.
+
+    An approval pays the reviewer's amount, at most the line's contract allowed (the engine's
+    A2 allowed when the engine priced the line, else its charge). The member owes what the
+    amount rules left to the member (the engine's member responsibility), less what the
+    reviewer's payment covers of it: never more. The rest, allowed − paid − member, is the
+    reviewer's reduction (REVIEWER_REDUCTION, CARC 150/CO), which the provider writes off
+    (docs/adjudication.md, overrides)."""
     if overrides.empty:
         return result
     decided = result.lines.copy()
@@ -41,13 +49,17 @@ def apply_overrides(
     approve = decision == "approve"
     amount = decided.loc[hit, "line_id"].map(wanted["approved_cents"]).fillna(0).astype("int64")
     reasons = decided.loc[hit, "line_id"].map(wanted["reason_code"]).astype(object)
-    paid = amount.where(approve, 0)
+    priced = decided.loc[hit, "status"] == "approved"
+    allowed = decided.loc[hit, "allowed_cents"].where(priced, charged[hit]).astype("int64")
+    paid = amount.clip(upper=allowed).where(approve, 0)
+    engine_member = decided.loc[hit, "member_responsibility_cents"].astype("int64")
+    member = engine_member.clip(upper=(allowed - paid).clip(lower=0))
     decided.loc[hit, ZEROED] = 0
     decided.loc[hit, "status"] = approve.map({True: "approved", False: "rejected"})
     decided.loc[hit, "reason_code"] = reasons.where(~approve, None)
     decided.loc[hit, "allowed_cents"] = paid
     decided.loc[hit, "approved_cents"] = paid
-    decided.loc[hit, "member_responsibility_cents"] = (charged[hit] - paid).clip(lower=0)
+    decided.loc[hit, "member_responsibility_cents"] = member.where(approve, charged[hit])
     return EngineResult(lines=decided, claims=roll_up_claims(result.claims, lines, decided))
 
 
