@@ -23,6 +23,18 @@ VENV = ROOT / ".venv"
 BIN = VENV / "bin"
 STAMP = VENV / ".claims-askes-installed"
 DEBIAN_PG15 = Path("/usr/lib/postgresql/15/bin")
+#: Prefect's telemetry off for every process started here, unless the user set otherwise
+#: (the same as claims_askes.core.runtime.TELEMETRY_OFF, which dev.py cannot import before
+#: the project is installed).
+TELEMETRY_OFF = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+
+
+def child_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a subprocess: `env` (default: this one) with telemetry off."""
+    result = dict(os.environ if env is None else env)
+    for name, value in TELEMETRY_OFF.items():
+        result.setdefault(name, value)
+    return result
 
 
 def say(message: str) -> None:
@@ -41,13 +53,13 @@ def ensure_environment() -> None:
         return
     say("installing claims-askes and its development tools into .venv")
     pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
+    subprocess.run([*pip, "--upgrade", "pip"], check=True, env=child_env())
+    subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True, env=child_env())
     STAMP.write_text(wanted)
 
 
 def run(args: list[str], env: dict[str, str] | None = None) -> int:
-    return subprocess.run(args, cwd=ROOT, env=env, check=False).returncode
+    return subprocess.run(args, cwd=ROOT, env=child_env(env), check=False).returncode
 
 
 def main_job(extra: list[str]) -> int:
@@ -73,6 +85,7 @@ def static_checks() -> int:
         done = subprocess.run(
             [str(BIN / command[0]), *command[1:]],
             cwd=ROOT,
+            env=child_env(),
             capture_output=True,
             text=True,
             check=False,

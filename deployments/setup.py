@@ -80,14 +80,18 @@ def block_name(variable: str) -> str:
 
 
 def job_template(secret_vars: Iterable[str]) -> dict[str, Any]:
-    """The process worker's default job template, with each stored secret passed to the run
-    by reference (`{{ prefect.blocks.secret.<name> }}`, resolved by the worker)."""
+    """The process worker's default job template, with Prefect's telemetry off and each
+    stored secret passed to the run by reference (`{{ prefect.blocks.secret.<name> }}`,
+    resolved by the worker)."""
     from prefect.workers.process import ProcessWorker
+
+    from claims_askes.core.runtime import TELEMETRY_OFF
 
     template = ProcessWorker.get_default_base_job_template()
     env = {v: "{{ prefect.blocks.secret." + block_name(v) + " }}" for v in sorted(secret_vars)}
-    if env:
-        template["job_configuration"]["env"] = env
+    # Telemetry off for every run of the pool (TELEMETRY_OFF); Prefect merges a deployment's
+    # own `env` job variables into this dictionary, so theirs are kept.
+    template["job_configuration"]["env"] = TELEMETRY_OFF | env
     return template
 
 

@@ -50,6 +50,7 @@ def publish(report: ArchiveReport) -> None:
             "not settled and stay. Every batch's counts and checksums are in "
             "`archive.archive_run_log`.\n"
         ),
+        description=f"Claim archiving summary (cutoff {report.cutoff})",
     )
 
 

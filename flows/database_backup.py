@@ -63,6 +63,7 @@ def publish(report: BackupReport, tables: list[dict[str, object]]) -> None:
             f"{', '.join(earlier) or 'none'}\n\nDrill databases of killed runs "
             f"dropped: {', '.join(report.drills_dropped) or 'none'}\n"
         ),
+        description=f"Backup {report.backup_id}: verification and restore drill",
     )
 
 

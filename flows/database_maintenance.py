@@ -32,6 +32,7 @@ def publish(report: MaintenanceReport) -> None:
             f"{len(report.idle)} ({len(report.terminated)} terminated); lock waits: "
             f"{len(report.lock_waits)}.\n"
         ),
+        description="Database maintenance summary",
     )
 
 

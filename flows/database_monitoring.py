@@ -7,7 +7,7 @@ run, naming it.
 
 from __future__ import annotations
 
-from prefect import flow
+from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from claims_askes.core.parameters import takes
@@ -35,6 +35,15 @@ def markdown(report: MonitoringReport) -> str:
     )
 
 
+def summary_line(report: MonitoringReport) -> str:
+    """One line for the log: size, connections and every check's status."""
+    checks = ", ".join(f"{c.check_name} {c.status}" for c in report.checks) or "none"
+    return (
+        f"database {report.database_size_bytes / 2**20:,.1f} MiB; connections "
+        f"{report.connections}/{report.max_connections}; checks: {checks}"
+    )
+
+
 @flow(name="database-monitoring")
 @takes(MonitoringParameters)
 def database_monitoring(params: MonitoringParameters) -> MonitoringReport:
@@ -54,7 +63,12 @@ def database_monitoring(params: MonitoringParameters) -> MonitoringReport:
         table=[c.model_dump() for c in report.checks],
         description="common.health_check()",
     )
-    create_markdown_artifact(key="database-monitoring", markdown=markdown(report))
+    create_markdown_artifact(
+        key="database-monitoring",
+        markdown=markdown(report),
+        description="Database size, connections, health checks and slow statements",
+    )
+    get_run_logger().info(summary_line(report))
     if report.critical:
         raise HealthCheckFailed(
             "critical: " + "; ".join(f"{c.check_name} ({c.details})" for c in report.critical)

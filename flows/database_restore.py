@@ -122,6 +122,7 @@ def database_restore(params: RestoreParameters) -> RestoreReport:
             + "; ".join(mismatches)
             + "\n"
         ),
+        description=f"Restore of {params.backup_id} into {params.target_database}",
     )
     if mismatches:
         raise ClaimsAskesError(

@@ -96,7 +96,7 @@ def publish_artifacts(summary: EligibilitySweepSummary, faults: CheckpointReport
         )
         or "| none | 0 | 0 |"
     )
-    previous = summary.previous_as_of.isoformat() if summary.previous_as_of else "none"
+    previous = since_previous(summary)
     create_markdown_artifact(
         key="eligibility-sweep-summary",
         markdown=(
@@ -108,7 +108,7 @@ def publish_artifacts(summary: EligibilitySweepSummary, faults: CheckpointReport
             f"Snapshot rows: {summary.snapshot_rows_inserted:,} inserted, "
             f"{summary.snapshot_rows_updated:,} replaced, "
             f"{summary.snapshot_rows_unchanged:,} unchanged.\n\n"
-            f"Eligibility changes since {previous}: {summary.eligibility_changes:,} "
+            f"Eligibility changes {previous}: {summary.eligibility_changes:,} "
             f"({summary.became_eligible:,} became eligible, {summary.became_ineligible:,} "
             f"became ineligible; {summary.first_snapshots:,} members without an earlier "
             f"snapshot).\n\n"
@@ -135,16 +135,23 @@ def publish_artifacts(summary: EligibilitySweepSummary, faults: CheckpointReport
         )
 
 
+def since_previous(summary: EligibilitySweepSummary) -> str:
+    """The previous sweep's date as "since <date>", or "since the first sweep"."""
+    if summary.previous_as_of is None:
+        return "since the first sweep"
+    return f"since {summary.previous_as_of.isoformat()}"
+
+
 def log_summary(logger: AnyLogger, summary: EligibilitySweepSummary) -> None:
     logger.info(
         "as of %s: %s members swept, %s eligible, %s not eligible; %s eligibility "
-        "changes since %s; %s coverages terminated",
+        "changes %s; %s coverages terminated",
         summary.as_of,
         summary.members_swept,
         summary.eligible,
         summary.not_eligible,
         summary.eligibility_changes,
-        summary.previous_as_of,
+        since_previous(summary),
         summary.coverages_terminated,
     )
     for group in summary.faults:

@@ -34,6 +34,7 @@ def publish(report: PartitionReport) -> None:
             f"{report.default_rows_moved} default rows moved; {report.default_rows} rows "
             f"left in the default partition.\n\nStatus: {status}\n"
         ),
+        description=f"Partition maintenance summary ({'healthy' if report.healthy else 'failed'})",
     )
 
 

@@ -16,6 +16,7 @@ import yaml
 from prefect.flows import Flow
 from prefect.server.schemas.schedules import CronSchedule
 
+from claims_askes.core.runtime import TELEMETRY_OFF
 from deployments.project import PREFECT_YAML, WORK_POOL, DeploymentEntry, load_flow, read_project
 from deployments.setup import QUEUES, all_secret_variables, block_name, job_template
 
@@ -172,9 +173,24 @@ def test_stored_secrets_reach_runs_by_reference_only() -> None:
     assert env == {
         "CLAIMS_DB_PASSWORD": "{{ prefect.blocks.secret.claims-askes-claims-db-password }}",
         "DATABASE_URL": "{{ prefect.blocks.secret.claims-askes-database-url }}",
+        **TELEMETRY_OFF,
     }
     assert block_name("REPORTING_DB_PASSWORD") == "claims-askes-reporting-db-password"
-    assert job_template([])["job_configuration"]["env"] == "{{ env }}"
+    assert job_template([])["job_configuration"]["env"] == TELEMETRY_OFF
+
+
+def test_runs_of_the_pool_have_telemetry_off_and_keep_the_deployments_env() -> None:
+    from prefect.workers.process import ProcessJobConfiguration
+
+    template = job_template([])  # (a secret's reference would need its block on a server)
+    config: Any = asyncio.run(
+        ProcessJobConfiguration.from_template_and_values(
+            template, {"env": {"CLAIMS_ASKES_TIMEZONE": "Asia/Jakarta"}}
+        )
+    )
+    assert config.env["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
+    assert config.env["DO_NOT_TRACK"] == "1"
+    assert config.env["CLAIMS_ASKES_TIMEZONE"] == "Asia/Jakarta"
 
 
 def test_a_bad_file_is_one_clear_error(tmp_path: Any) -> None:

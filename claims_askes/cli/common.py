@@ -22,6 +22,22 @@ from rich.text import Text
 
 from claims_askes.core.errors import ClaimsAskesError
 
+_typer_type_column = typer.core.TyperOption.display_type_rich
+
+
+def _no_type_for_flags(self: typer.core.TyperOption, ctx: Any) -> str | None:
+    """The type column of `--help` for an option: nothing for an on/off flag (Typer 0.29
+    shows `<bool>` for them, which says nothing a flag's name does not), unless the option
+    sets its own metavar."""
+    if self.is_flag and self.metavar is None:
+        return None
+    return _typer_type_column(self, ctx)
+
+
+#: One place for every command of the project: `claims_askes.cli.app` imports this module
+#: before building its commands.
+typer.core.TyperOption.display_type_rich = _no_type_for_flags  # type: ignore[method-assign]
+
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)  # one-line errors stay one line
 F = TypeVar("F", bound=Callable[..., Any])

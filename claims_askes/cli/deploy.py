@@ -77,6 +77,24 @@ def schedule_text(schedules: list[dict[str, Any]]) -> str:
     )
 
 
+def worker_hint(url: str, code_dir: Path, stored_secrets: bool) -> str:
+    """How to start a worker, and what its environment needs (docs/deployment.md, "Workers
+    and their environment")."""
+    secrets = (
+        "the database secrets come from the Secret blocks just stored"
+        if stored_secrets
+        else "DATABASE_URL and the <SERVICE>_DB_PASSWORD variables (no Secret blocks stored)"
+    )
+    return (
+        f"start a worker on each batch machine, in {shown(code_dir)} with the project "
+        f"installed: `PREFECT_API_URL={shown(url)} .venv/bin/prefect worker start --pool "
+        f"claims-askes --type process`. Its environment needs PREFECT_API_URL, "
+        f"CLAIMS_ASKES_BACKUP_DIR (the same directory on every machine) and {secrets}; "
+        'see docs/deployment.md, "Workers and their environment". The runs show in the '
+        f"Prefect UI at {shown(url.removesuffix('/api'))}"
+    )
+
+
 def deploy(code_dir: Path | None, store_secrets: bool, prefect_file: Path | None) -> None:
     """Set up the server, deploy, and print what was deployed (and what was skipped)."""
     from claims_askes.core.settings import get_settings
@@ -116,11 +134,7 @@ def deploy(code_dir: Path | None, store_secrets: bool, prefect_file: Path | None
             else f"[yellow]skipped: no {shown(entry.path.relative_to(ROOT))}[/]",
         )
     console.print(table)
-    console.print(
-        "start workers with `prefect worker start --pool claims-askes --type "
-        "process`; the runs show in the Prefect UI at "
-        f"{shown(url.removesuffix('/api'))}"
-    )
+    console.print(worker_hint(url, code_dir, stored_secrets=bool(setup.secrets)))
 
 
 def register(app: typer.Typer) -> None:

@@ -33,8 +33,6 @@ SECRETS_FILE = "secrets.json"
 SERVER_CONF = """
 # Written by claims-askes; edit freely, it is only written when the cluster is created.
 listen_addresses = '127.0.0.1'
-shared_preload_libraries = 'pg_stat_statements'
-pg_stat_statements.track = top
 timezone = '{timezone}'
 log_timezone = '{timezone}'
 shared_buffers = 512MB
@@ -46,6 +44,17 @@ max_connections = 200
 logging_collector = off
 log_min_duration_statement = 1000
 password_encryption = scram-sha-256
+"""
+
+#: Slow statements for monitoring (`database-monitoring`), when the binaries ship the module
+#: (the embedded ones and Debian's PostgreSQL 15 do): preloaded, and the extension created in
+#: the database (`_ensure_database`). A server without it runs without; monitoring says why
+#: its slow statements are empty.
+STATEMENTS_MODULE = "pg_stat_statements"
+STATEMENTS_CONF = """
+# Added by claims-askes: slow statements for database-monitoring.
+shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.track = top
 """
 
 
@@ -245,11 +254,29 @@ class LocalServer:
         if result.returncode != 0:
             raise LocalServerError(f"initdb failed: {result.stderr.strip() or result.stdout}")
         conf = SERVER_CONF.format(timezone=self.timezone)
+        if self.ships_statements_module():
+            conf += STATEMENTS_CONF
         if self.fast_unsafe:
             conf += "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
             conf += "shared_buffers = 256MB\n"
         with (self.data_dir / "postgresql.conf").open("a") as fh:
             fh.write(conf)
+
+    def ships_statements_module(self) -> bool:
+        """Whether the server's binaries have pg_stat_statements (its library beside them)."""
+        return (self.bin_dir.parent / "lib" / f"{STATEMENTS_MODULE}.so").exists()
+
+    def preload_statements_module(self) -> None:
+        """Preload pg_stat_statements in a cluster made before it was (takes effect at the
+        next start); a `shared_preload_libraries` set by hand is left as it is."""
+        conf = self.data_dir / "postgresql.conf"
+        if not self.ships_statements_module() or not conf.exists():
+            return
+        settings = [line.split("#", 1)[0].strip() for line in conf.read_text().splitlines()]
+        if any(line.startswith("shared_preload_libraries") for line in settings):
+            return
+        with conf.open("a") as fh:
+            fh.write(STATEMENTS_CONF)
 
     def prepare_log(self) -> None:
         """The server log, owner-only (0600) before the server writes a line to it: it holds
@@ -280,6 +307,7 @@ class LocalServer:
                 )
             self.initialise()
         if not self.is_running():
+            self.preload_statements_module()
             self.prepare_log()
             if port_is_taken(self.port):
                 raise LocalServerError(
@@ -353,14 +381,26 @@ class LocalServer:
             exists = conn.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (self.database,)
             ).fetchone()
-            if exists:
-                return
-            if not create:
-                raise LocalServerError(
-                    f"CLAIMS_ASKES_DATABASE: no database {self.database} on the local server "
-                    f"under {self.home}; run `claims-askes db start` to create it"
-                )
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.database)))
+            if not exists:
+                if not create:
+                    raise LocalServerError(
+                        f"CLAIMS_ASKES_DATABASE: no database {self.database} on the local "
+                        f"server under {self.home}; run `claims-askes db start` to create it"
+                    )
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.database)))
+        self._ensure_statements_extension()
+
+    def _ensure_statements_extension(self) -> None:
+        """pg_stat_statements in the database monitoring reads, when the server preloads it."""
+        import psycopg
+
+        with psycopg.connect(self.url(database=self.database), autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT current_setting('shared_preload_libraries') ~ %s",
+                (rf"\m{STATEMENTS_MODULE}\M",),
+            ).fetchone()
+            if row and row[0]:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
 
     def status(self) -> dict[str, object]:
         return {

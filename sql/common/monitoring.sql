@@ -1,8 +1,10 @@
 -- name: database_size
--- Size of this database in bytes, its connections and the server's max_connections.
+-- Size of this database in bytes, the server's connections and its max_connections. The
+-- connections are counted as common.health_check()'s connection_count counts them (every
+-- backend of the server, since max_connections is the server's), so that both agree.
 -- No parameters.
 SELECT pg_database_size(current_database()) AS bytes,
-       (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()) AS connections,
+       (SELECT count(*) FROM pg_stat_activity)::int AS connections,
        current_setting('max_connections')::int AS max_connections
 
 -- name: table_sizes
