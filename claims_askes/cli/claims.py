@@ -235,8 +235,9 @@ def eob(claim_number: Annotated[str, typer.Argument(help="e.g. CLM-2026-01-00012
             shown(line["status"]),
             reason,
         )
-    # Piped or redirected, the table keeps its amounts whole rather than fit 80 columns.
-    (console if console.is_terminal else Console(width=240)).print(table)
+    # Piped or redirected, the table keeps its amounts and codes whole rather than fit 80
+    # columns: it is as wide as its content (a table never pads itself to the width).
+    (console if console.is_terminal else Console(width=1000)).print(table)
     console.print(
         f"total charged {rupiah(head['total_charged_amount'])}; plan pays "
         f"{rupiah(head['total_approved_amount'])}; member pays "
