@@ -234,3 +234,14 @@ def service_configuration(
             else:
                 os.environ[var] = value
         reset_settings()
+
+
+@pytest.fixture
+def backup_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """CLAIMS_ASKES_BACKUP_DIR set to a directory of the test's own (not created yet)."""
+    directory = tmp_path / "backups"
+    monkeypatch.setenv("CLAIMS_ASKES_BACKUP_DIR", str(directory))
+    reset_settings()
+    yield directory
+    monkeypatch.delenv("CLAIMS_ASKES_BACKUP_DIR")
+    reset_settings()

@@ -15,7 +15,6 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,16 +30,6 @@ from flows.database_restore import RestoreRefused, database_restore
 from flows.partition_maintenance import partition_maintenance
 from schemas.ops import RetentionPolicy
 from tests.conftest import TestDatabase, drop_database
-
-
-@pytest.fixture
-def backup_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    directory = tmp_path / "backups"
-    monkeypatch.setenv("CLAIMS_ASKES_BACKUP_DIR", str(directory))
-    reset_settings()
-    yield directory
-    monkeypatch.delenv("CLAIMS_ASKES_BACKUP_DIR")
-    reset_settings()
 
 
 def seed_demo(db: TestDatabase) -> None:

@@ -41,17 +41,6 @@ class Eob:
     overrides: list[dict[str, Any]] = field(default_factory=list)
 
 
-#: The reviewers' overrides of a claim's lines, with who gave them. Parameters: claim_id.
-OVERRIDES = """
-SELECT ci.line_number, o.decision, o.approved_amount, o.reason_code, o.note,
-       o.overridden_by, o.overridden_login, o.overridden_at
-FROM claims_service.claim_item_override AS o
-JOIN claims_service.claim_item AS ci ON ci.id = o.claim_item_id
-WHERE ci.claim_id = %(claim_id)s
-ORDER BY ci.line_number
-"""
-
-
 def read_eob(claim_number: str) -> Eob:
     """The claim, its lines with amounts and reasons, and the adjustments' CARC codes."""
     q = queries("claims_service")
@@ -64,7 +53,7 @@ def read_eob(claim_number: str) -> Eob:
         cur = conn.execute(q.eob_lines, {"claim_id": claim["id"]})
         names = [d.name for d in cur.description or []]
         lines = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-        cur = conn.execute(OVERRIDES, {"claim_id": claim["id"]})
+        cur = conn.execute(q.eob_overrides, {"claim_id": claim["id"]})
         names = [d.name for d in cur.description or []]
         overrides = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
         codes = {

@@ -150,7 +150,8 @@ def record_override(
                 f"--reject: {reject!r} is not a rejection reason code "
                 "(see common.reason_code, category 'rejection')"
             )
-        conn.execute(
+        # What the database recorded as the writer (claims_service 0008's trigger).
+        recorded = conn.execute(
             q.upsert_override,
             {
                 "line_id": line_id,
@@ -160,12 +161,6 @@ def record_override(
                 "note": note,
                 "overridden_by": by,
             },
-        )
-        # What the database recorded as the writer (claims_service 0008's trigger).
-        recorded = conn.execute(
-            "SELECT o.overridden_by, o.overridden_login "
-            "FROM claims_service.claim_item_override AS o WHERE o.claim_item_id = %s",
-            (line_id,),
         ).fetchone()
     assert recorded is not None
     return RecordedOverride(str(claim_status), str(recorded[0]), str(recorded[1]))

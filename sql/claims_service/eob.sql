@@ -25,3 +25,13 @@ SELECT rc.code, rc.carc, rc.group_code
 FROM common.reason_code AS rc
 WHERE rc.code IN ('DEDUCTIBLE', 'COPAY', 'COINSURANCE', 'FEE_SCHEDULE', 'NETWORK_REDUCTION',
                   'LIMIT_REACHED');
+
+-- name: eob_overrides
+-- The reviewers' overrides of a claim's lines, with who gave them (display name and login).
+-- Parameters: claim_id.
+SELECT ci.line_number, o.decision, o.approved_amount, o.reason_code, o.note,
+       o.overridden_by, o.overridden_login, o.overridden_at
+FROM claims_service.claim_item_override AS o
+JOIN claims_service.claim_item AS ci ON ci.id = o.claim_item_id
+WHERE ci.claim_id = %(claim_id)s
+ORDER BY ci.line_number;

@@ -58,7 +58,8 @@ WHERE c.claim_number = %(claim_number)s
   AND ci.line_number = %(line_number)s;
 
 -- name: upsert_override
--- Records (or replaces) a reviewer's decision on a line.
+-- Records (or replaces) a reviewer's decision on a line; returns the display name and the
+-- login the database recorded as the writer (set by claims_service 0008's trigger).
 -- Parameters: line_id, decision, approved_amount, reason_code, note, overridden_by.
 INSERT INTO claims_service.claim_item_override
     (claim_item_id, decision, approved_amount, reason_code, note, overridden_by)
@@ -70,7 +71,8 @@ ON CONFLICT ON CONSTRAINT uk_claim_item_override_item DO UPDATE SET
     reason_code = EXCLUDED.reason_code,
     note = EXCLUDED.note,
     overridden_by = EXCLUDED.overridden_by,
-    overridden_at = now();
+    overridden_at = now()
+RETURNING overridden_by, overridden_login;
 
 -- name: rejection_reason
 -- A reason a reviewer may reject a line with (a rejection code). Parameters: code.

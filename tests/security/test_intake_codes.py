@@ -17,20 +17,12 @@ import psycopg
 from flows.claim_adjudication import claim_adjudication
 from tests.conftest import TestDatabase
 from tests.scenario import Line, Scenario
+from tests.test_bad_input import notes_of
 
 ESC = "\x1b"
 SD = date(2026, 3, 10)
 SUBMITTED = datetime(2026, 3, 11, 2, 0, tzinfo=UTC)  # 09:00 the next morning in Jakarta
 CHARGE = Decimal("157000.00")
-
-
-def notes_of(conn: psycopg.Connection, number: str) -> list[str]:
-    rows = conn.execute(
-        "SELECT n.note_text FROM claims_service.claim_note n JOIN "
-        "claims_service.claim c ON c.id = n.claim_id WHERE c.claim_number = %s",
-        (number,),
-    ).fetchall()
-    return [row[0] for row in rows]
 
 
 def payments_of(conn: psycopg.Connection, number: str) -> int:

@@ -12,28 +12,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from claims_askes.core.settings import reset_settings
 from claims_askes.operations import backup as b
 from flows.database_restore import RestoreRefused, database_restore
 from tests.conftest import TestDatabase, drop_database
 
 SYSTEM_TARGETS = ["postgres", "template1", "template0"]
-
-
-@pytest.fixture
-def backup_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    directory = tmp_path / "backups"
-    monkeypatch.setenv("CLAIMS_ASKES_BACKUP_DIR", str(directory))
-    reset_settings()
-    yield directory
-    monkeypatch.delenv("CLAIMS_ASKES_BACKUP_DIR")
-    reset_settings()
 
 
 @pytest.fixture
