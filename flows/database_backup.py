@@ -11,6 +11,11 @@ fails when verification fails or the newest verified backup is older than the th
 What runs killed midway left is finished here: a backup with a manifest but no verification
 is verified first (once: only those without a result), and restore-drill databases no live
 run holds are dropped; both are in the report.
+
+Beside the dump, for point-in-time recovery (claims_askes.operations.pitr): a physical base
+backup (full, or incremental on PostgreSQL 17+), verified with pg_verifybackup, retention
+of base backups and of the WAL they need, and with the restore drill a recovery of the
+newest base backup and its WAL to a restore point, compared with the live database there.
 """
 
 from __future__ import annotations
@@ -25,11 +30,14 @@ from claims_askes.core.parameters import takes
 from claims_askes.operations import backup as b
 from claims_askes.operations.backup import drill_due
 from claims_askes.operations.common import HealthCheckFailed
-from schemas.ops import BackupParameters, BackupReport
+from schemas.ops import BackupParameters, BackupReport, PitrBackupReport
 from tasks.backups import (
+    base_backup,
     drop_abandoned_drills,
     dump_database,
+    pitr_drill,
     prune,
+    prune_base_backups,
     verify,
     verify_unverified,
 )
@@ -65,6 +73,48 @@ def publish(report: BackupReport, tables: list[dict[str, object]]) -> None:
         ),
         description=f"Backup {report.backup_id}: verification and restore drill",
     )
+
+
+def physical_backup(params: BackupParameters, do_drill: bool) -> PitrBackupReport:
+    """Base backup, its retention and (with the drill) a point-in-time recovery drill."""
+    logger = get_run_logger()
+    pitr = base_backup(params.base_backup, params.full_every_days)
+    if pitr.backup is None:
+        logger.info("no base backup: %s", pitr.skipped)
+        return pitr
+    backup = pitr.backup
+    logger.info(
+        "base backup %s (%s, %s bytes): %s",
+        backup.backup_id,
+        backup.kind,
+        backup.size_bytes,
+        "verified" if backup.verified else "FAILED " + "; ".join(backup.problems),
+    )
+    if not backup.verified:
+        return pitr
+    pitr.deleted_backups, pitr.deleted_wal = prune_base_backups(
+        params.keep_full, params.keep_incremental, params.min_redundancy
+    )
+    if do_drill:
+        recovery, found = pitr_drill()
+        pitr.drill = (
+            f"{recovery.target} recovered in {recovery.seconds:.1f} s from "
+            f"{', '.join(recovery.base_backups)}: "
+            + ("equal to the live database" if not found else "DIFFERS: " + "; ".join(found))
+        )
+        logger.info("point-in-time recovery drill: %s", pitr.drill)
+    return pitr
+
+
+def pitr_failures(pitr: PitrBackupReport) -> None:
+    """Fail the run on a base backup that did not verify or a drill that differed."""
+    if pitr.backup is not None and not pitr.backup.verified:
+        raise HealthCheckFailed(
+            f"base backup {pitr.backup.backup_id} failed pg_verifybackup: "
+            + "; ".join(pitr.backup.problems)
+        )
+    if pitr.drill is not None and "DIFFERS" in pitr.drill:
+        raise HealthCheckFailed(f"point-in-time recovery drill: {pitr.drill}")
 
 
 @flow(name="database-backup")
@@ -107,6 +157,8 @@ def database_backup(params: BackupParameters) -> BackupReport:
     )
     if verification.ok:
         report.deleted = prune(params.retention)
+    if params.base_backup != "never" and params.scope == "full":
+        report.pitr = physical_backup(params, do_drill)
     newest = b.newest_verified(b.list_backups(), params.scope_key)
     report.newest_verified_at = newest.manifest.started_at if newest else None
     publish(report, [{"table": t.qualified, "rows": t.rows} for t in manifest.tables])
@@ -119,6 +171,8 @@ def database_backup(params: BackupParameters) -> BackupReport:
             "backups left unverified by earlier runs failed verification: "
             + "; ".join(f"{v.backup_id}: {'; '.join(v.problems)}" for v in report.earlier_failed)
         )
+    if report.pitr is not None:
+        pitr_failures(report.pitr)
     limit = timedelta(hours=params.max_age_hours)
     if newest is None or datetime.now(UTC) - newest.manifest.started_at > limit:
         raise HealthCheckFailed(

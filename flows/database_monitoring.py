@@ -1,7 +1,8 @@
 """Database monitoring, after the seed's key metrics and health checks: database and table
 sizes, connections against max_connections, slow statements (pg_stat_statements), and
 common.health_check() with partition runway, default-partition rows, backup freshness and
-archive backlog. Results are a table and a markdown artifact; a critical check fails the
+archive backlog, and WAL archiving (failing, lagging, its repository's disk filling up)
+when the server archives. Results are a table and a markdown artifact; a critical check fails the
 run, naming it.
 """
 
@@ -14,6 +15,7 @@ from claims_askes.core.parameters import takes
 from claims_askes.operations import backup as b
 from claims_askes.operations.common import HealthCheckFailed, business_today
 from schemas.ops import MonitoringParameters, MonitoringReport, age_as_interval
+from tasks.backups import wal_archive_checks
 from tasks.monitoring import health_checks, sizes_and_connections, slow_statements
 
 
@@ -58,6 +60,7 @@ def database_monitoring(params: MonitoringParameters) -> MonitoringReport:
         age_as_interval(params.archive_older_than),
         params.as_of or business_today(),
     )
+    report.checks += wal_archive_checks()
     create_table_artifact(
         key="database-health",
         table=[c.model_dump() for c in report.checks],

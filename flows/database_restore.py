@@ -1,4 +1,9 @@
-"""Database restore: a backup, whole or one schema, into a named database.
+"""Database restore: a backup, whole or one schema, into a named database; or a
+point-in-time recovery (`to_time`, `to_lsn`, `latest`) into a new data directory, started
+as a server of its own on a free port and checked (it starts, health_check() answers, the
+row counts are plausible), then removed unless kept. A recovery never writes over a
+running server's data directory, and over any other non-empty one only with `force` (the
+old one is moved aside).
 
 A restore writes only into a new database unless `force`: without it, an existing database
 (the configured one included) is refused and nothing is ever dropped. The server's own
@@ -19,12 +24,13 @@ from prefect.artifacts import create_markdown_artifact
 from claims_askes.core.errors import ClaimsAskesError
 from claims_askes.core.parameters import takes
 from claims_askes.operations import backup as b
-from schemas.ops import RestoreParameters, RestoreReport
+from schemas.ops import RecoveryTarget, RestoreParameters, RestoreReport
 from tasks.backups import (
     configured_database,
     database_exists,
     database_has_data,
     is_template_database,
+    recover_to,
     restore_database,
     restore_schema,
     schema_exists,
@@ -74,10 +80,46 @@ def check_target(target: str, schema: str | None, force: bool) -> bool:
     raise RestoreRefused(f"database {target} exists; pass --force to restore {what}")
 
 
+def recover(params: RestoreParameters) -> RestoreReport:
+    """Point-in-time recovery into a new data directory; fails when its checks fail."""
+    target = RecoveryTarget(to_time=params.to_time, to_lsn=params.to_lsn, latest=params.latest)
+    report = recover_to(
+        target, params.data_directory, params.force, params.keep, params.recovery_timeout_seconds
+    )
+    create_markdown_artifact(
+        key="database-recovery",
+        markdown=(
+            f"# Point-in-time recovery to {report.target}\n\nFrom "
+            f"{', '.join(report.base_backups)} into `{report.data_directory}` "
+            f"({'kept' if report.kept else 'removed after its checks'}) in "
+            f"{report.seconds:.1f} s; recovered to {report.recovered_to}.\n\n"
+            f"{sum(t.rows for t in report.tables):,} rows in {len(report.tables)} tables; "
+            + ("checks passed" if not report.problems else "PROBLEMS: ")
+            + "; ".join(report.problems)
+            + "\n"
+        ),
+        description=f"Point-in-time recovery to {report.target}",
+    )
+    if report.problems:
+        raise ClaimsAskesError("recovered server failed its checks: " + "; ".join(report.problems))
+    return RestoreReport(
+        backup_id=None,
+        target_database=None,
+        schema_name=None,
+        tables_checked=len(report.tables),
+        seconds=report.seconds,
+        recovery=report,
+    )
+
+
 @flow(name="database-restore")
 @takes(RestoreParameters)
 def database_restore(params: RestoreParameters) -> RestoreReport:
-    """Restore `backup_id` into `target_database`; returns the row-count comparison."""
+    """Restore `backup_id` into `target_database` (returns the row-count comparison), or
+    recover to a moment (returns the recovery and its checks)."""
+    if params.given:
+        return recover(params)
+    assert params.backup_id is not None and params.target_database is not None
     logger = get_run_logger()
     started = time.monotonic()
     entry = b.read_entry(b.backup_directory(), params.backup_id)

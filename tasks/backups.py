@@ -5,6 +5,7 @@ so these use the admin URL; see claims_askes.operations.backup for the mechanics
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,8 +16,17 @@ from claims_askes.core.services import known_schema
 from claims_askes.db.connections import admin_url, database_of, with_database
 from claims_askes.db.migrate import grant_database_access
 from claims_askes.operations import backup as b
+from claims_askes.operations import pitr
 from claims_askes.operations.common import progress
-from schemas.ops import BackupManifest, RetentionPolicy, VerifyResult
+from schemas.ops import (
+    BackupManifest,
+    HealthCheck,
+    PitrBackupReport,
+    RecoveryReport,
+    RecoveryTarget,
+    RetentionPolicy,
+    VerifyResult,
+)
 from tasks.base import batch_task
 
 
@@ -186,3 +196,57 @@ def _put_back(url: str, schema: str, aside: str, replace: bool) -> None:
                     sql.Identifier(aside), sql.Identifier(schema)
                 )
             )
+
+
+# --- point-in-time recovery (claims_askes.operations.pitr) ------------------------------
+
+
+@batch_task(name="take base backup")
+def base_backup(kind: str, full_every_days: float) -> PitrBackupReport:
+    """pg_basebackup (full, or incremental on 17+) verified with pg_verifybackup. With `auto`
+    on a server that does not archive WAL, none is taken and the report says why."""
+    started = time.monotonic()
+    if kind == "auto":
+        with psycopg.connect(admin_url()) as conn:
+            if not pitr.archiving_on(conn):
+                return PitrBackupReport(
+                    skipped="the server does not archive WAL (archive_mode off): no base backup"
+                )
+    backup = pitr.take_base_backup(kind, full_every_days)
+    return PitrBackupReport(backup=backup, seconds=round(time.monotonic() - started, 3))
+
+
+@batch_task(name="apply base backup retention")
+def prune_base_backups(
+    keep_full: int, keep_incremental: int, min_redundancy: int
+) -> tuple[list[str], int]:
+    """Delete base backups past retention and the WAL no kept one needs."""
+    return pitr.apply_base_retention(keep_full, keep_incremental, min_redundancy)
+
+
+@batch_task(name="point-in-time recovery drill")
+def pitr_drill() -> tuple[RecoveryReport, list[str]]:
+    """Recover the newest base backup with its WAL to a restore point made now; compare
+    with the live database at that point (rows, claims and accumulator sums, last audit)."""
+    return pitr.drill()
+
+
+@batch_task(name="recover to a moment")
+def recover_to(
+    target: RecoveryTarget, data_directory: str | None, force: bool, keep: bool, timeout: float
+) -> RecoveryReport:
+    """Point-in-time recovery into a new data directory, started apart and checked."""
+    return pitr.recover(
+        target,
+        Path(data_directory) if data_directory else None,
+        force=force,
+        keep=keep,
+        timeout=timeout,
+    )
+
+
+@batch_task(name="WAL archiving checks")
+def wal_archive_checks() -> list[HealthCheck]:
+    """Archiving failing or lagging (pg_stat_archiver, .ready segments) and the repository's
+    disk filling up; nothing when the server does not archive."""
+    return pitr.archive_checks(pitr.archiving_status(), pitr.repository_disk())

@@ -153,8 +153,14 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
         keep_days: float = option(BackupParameters, "keep_days"),
         min_verified: int = option(BackupParameters, "min_verified"),
         max_age_hours: float = option(BackupParameters, "max_age_hours"),
+        base_backup: str = option(BackupParameters, "base_backup"),
+        full_every_days: float = option(BackupParameters, "full_every_days"),
+        keep_full: int = option(BackupParameters, "keep_full"),
+        keep_incremental: int = option(BackupParameters, "keep_incremental"),
+        min_redundancy: int = option(BackupParameters, "min_redundancy"),
     ) -> None:
-        """pg_dump, verify, drill when due, apply retention."""
+        """pg_dump, verify, drill when due, apply retention; and, when the server archives
+        WAL, a physical base backup for point-in-time recovery, verified and pruned."""
         from flows.database_backup import database_backup
 
         params = parameters(
@@ -166,6 +172,11 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
             keep_days=keep_days,
             min_verified=min_verified,
             max_age_hours=max_age_hours,
+            base_backup=base_backup,
+            full_every_days=full_every_days,
+            keep_full=keep_full,
+            keep_incremental=keep_incremental,
+            min_redundancy=min_redundancy,
         )
         with flow_progress():
             report = database_backup(**params.model_dump())
@@ -185,38 +196,86 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
             console.print(
                 "drill databases of killed runs dropped: " + shown(", ".join(report.drills_dropped))
             )
+        pitr = report.pitr
+        if pitr is not None and pitr.backup is not None:
+            console.print(
+                f"base backup [bold]{shown(pitr.backup.backup_id)}[/] ({pitr.backup.kind}) "
+                f"{_size(pitr.backup.size_bytes)} in {pitr.seconds:.1f} s, verified; deleted: "
+                f"{shown(', '.join(pitr.deleted_backups) or 'none')}, {pitr.deleted_wal} WAL "
+                f"files; point-in-time drill: {shown(pitr.drill or '-')}"
+            )
+        elif pitr is not None:
+            console.print(f"no base backup: {shown(pitr.skipped)}")
 
     @command(run_app, "database-restore")
     def run_database_restore(
         backup_id: Annotated[
-            str, typer.Argument(help=RestoreParameters.model_fields["backup_id"].description)
-        ],
+            str | None,
+            typer.Argument(help=RestoreParameters.model_fields["backup_id"].description),
+        ] = None,
         target_database: Annotated[
-            str, typer.Option(help=RestoreParameters.model_fields["target_database"].description)
-        ],
+            str | None,
+            typer.Option(help=RestoreParameters.model_fields["target_database"].description),
+        ] = None,
         schema: str | None = option(RestoreParameters, "schema_name", "--schema"),
         clean: bool = option(RestoreParameters, "clean", "--clean"),
         force: bool = option(RestoreParameters, "force", "--force"),
+        to_time: str | None = option(RestoreParameters, "to_time", "--to-time"),
+        to_lsn: str | None = option(RestoreParameters, "to_lsn", "--to-lsn"),
+        latest: bool = option(RestoreParameters, "latest", "--latest"),
+        data_directory: str | None = option(
+            RestoreParameters, "data_directory", "--data-directory"
+        ),
+        keep: bool = option(RestoreParameters, "keep", "--keep"),
+        recovery_timeout_seconds: float = option(RestoreParameters, "recovery_timeout_seconds"),
     ) -> None:
-        """Restore a backup (or one schema of it) into a named database, then check counts."""
+        """Restore a backup (or one schema of it) into a named database, then check counts;
+        or recover to a moment (--to-time, --to-lsn, --latest) into a new data directory,
+        started apart and checked."""
         from flows.database_restore import database_restore
 
-        parameters(
-            RestoreParameters,
-            backup_id=backup_id,
-            target_database=target_database,
-            schema_name=schema,
-            clean=clean,
-            force=force,
-        )
-        with console.status(f"restoring {shown(backup_id)}"):
-            report = database_restore(
-                backup_id=backup_id,
-                target_database=target_database,
-                schema_name=schema,
-                clean=clean,
-                force=force,
+        values = {
+            "backup_id": backup_id,
+            "target_database": target_database,
+            "schema_name": schema,
+            "clean": clean,
+            "force": force,
+            "to_time": to_time,
+            "to_lsn": to_lsn,
+            "latest": latest,
+            "data_directory": data_directory,
+            "keep": keep,
+            "recovery_timeout_seconds": recovery_timeout_seconds,
+        }
+        checked = parameters(RestoreParameters, **values)
+        if checked.given:
+            from pathlib import Path
+
+            from claims_askes.operations.pitr import preflight
+
+            preflight(
+                checked,
+                Path(checked.data_directory) if checked.data_directory else None,
+                checked.force,
             )
+            with console.status(f"recovering to {shown(checked.describe())}"):
+                report = database_restore(**checked.model_dump())
+            recovery = report.recovery
+            assert recovery is not None
+            console.print(
+                f"recovered to {shown(recovery.target)} from "
+                f"{shown(', '.join(recovery.base_backups))} in {recovery.seconds:.1f} s: "
+                f"{sum(t.rows for t in recovery.tables):,} rows in {len(recovery.tables)} "
+                "tables, health_check() answered; "
+                + (
+                    f"kept in {shown(recovery.data_directory)}"
+                    if recovery.kept
+                    else "the checked copy was removed (--keep keeps it)"
+                )
+            )
+            return
+        with console.status(f"restoring {shown(backup_id)}"):
+            report = database_restore(**checked.model_dump())
         console.print(
             f"restored {shown(backup_id)} into {shown(report.target_database)}: "
             f"{report.tables_checked} tables with the manifest's row counts "

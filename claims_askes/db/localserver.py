@@ -13,10 +13,12 @@ import json
 import os
 import pwd
 import secrets
+import shlex
 import shutil
 import socket
 import stat
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +58,57 @@ STATEMENTS_CONF = """
 shared_preload_libraries = 'pg_stat_statements'
 pg_stat_statements.track = top
 """
+
+
+#: Continuous WAL archiving for point-in-time recovery (claims_askes.operations.pitr): a file
+#: of its own in the data directory, included from postgresql.conf and rewritten at every
+#: start, so a moved repository or a new setting takes effect without editing by hand.
+#: `archive_mode` itself only changes when the server restarts (`db stop`, `db start`).
+ARCHIVING_CONF = "claims_askes_archiving.conf"
+ARCHIVING_INCLUDE = f"include_if_exists = '{ARCHIVING_CONF}'\n"
+WAL_ARCHIVER = Path(__file__).resolve().parents[1] / "operations" / "walarchive.py"
+
+
+def conf_string(text: str) -> str:
+    """`text` as a postgresql.conf string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def archive_command(repository: Path) -> str:
+    """The archive_command pushing each WAL segment into `repository`/wal (see walarchive)."""
+    parts = [sys.executable, "-I", str(WAL_ARCHIVER), "push"]
+    return " ".join(map(shlex.quote, parts)) + ' "%p" "%f" ' + shlex.quote(str(repository / "wal"))
+
+
+def restore_command(repository: Path) -> str:
+    """The restore_command fetching WAL from `repository`/wal during recovery."""
+    parts = [sys.executable, "-I", str(WAL_ARCHIVER), "fetch"]
+    return " ".join(map(shlex.quote, parts)) + ' "%f" "%p" ' + shlex.quote(str(repository / "wal"))
+
+
+def archiving_conf(repository: Path | None, archive_timeout: int, major: int) -> str:
+    """The archiving settings: on into `repository`, or off (None)."""
+    head = "# Written by claims-askes at every start: WAL archiving for point-in-time recovery.\n"
+    if repository is None:
+        return head + "archive_mode = off\n"
+    lines = [
+        "wal_level = replica",
+        "archive_mode = on",
+        f"archive_command = {conf_string(archive_command(repository))}",
+        f"archive_timeout = {int(archive_timeout)}",
+    ]
+    if major >= 17:  # incremental base backups (pg_basebackup --incremental) need summaries
+        lines.append("summarize_wal = on")
+    return head + "\n".join(lines) + "\n"
+
+
+def server_os_user_ids() -> tuple[int, int] | None:
+    """(uid, gid) the server runs as when we are root; None otherwise."""
+    if os.geteuid() != 0:
+        return None
+    _ensure_os_user()
+    user = pwd.getpwnam(SERVER_OS_USER)
+    return user.pw_uid, user.pw_gid
 
 
 def embedded_bin_dir() -> Path:
@@ -145,6 +198,15 @@ class LocalServer:
     timezone: str = "Asia/Jakarta"
     database: str = "claims_askes"
     fast_unsafe: bool = False  # fsync off: only for throwaway test clusters
+    wal_archive: Path | None = None  # the PITR repository WAL is archived into (None: off)
+    archive_timeout: int = 60
+
+    @property
+    def major(self) -> int:
+        try:
+            return int((self.data_dir / "PG_VERSION").read_text().strip())
+        except (OSError, ValueError):
+            return 0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LocalServer:
@@ -154,6 +216,8 @@ class LocalServer:
             port=settings.pg_port,
             timezone=settings.timezone,
             database=settings.database_name,
+            wal_archive=settings.resolved_wal_archive if settings.archive_wal else None,
+            archive_timeout=settings.archive_timeout,
         )
 
     @property
@@ -261,6 +325,36 @@ class LocalServer:
             conf += "shared_buffers = 256MB\n"
         with (self.data_dir / "postgresql.conf").open("a") as fh:
             fh.write(conf)
+        self.configure_archiving()
+
+    def configure_archiving(self) -> None:
+        """Write the archiving settings (on into `wal_archive`, or off once they were on)
+        and include them from postgresql.conf; they take effect at the next start.
+
+        The repository is made 0700; as root, its WAL directory belongs to the server's
+        user, which runs archive_command."""
+        conf = self.data_dir / "postgresql.conf"
+        own = self.data_dir / ARCHIVING_CONF
+        if not conf.exists() or (self.wal_archive is None and not own.exists()):
+            return
+        if self.wal_archive is not None:
+            wal = self.wal_archive / "wal"
+            wal.mkdir(mode=0o700, parents=True, exist_ok=True)
+            ids = server_os_user_ids()
+            if ids is not None:
+                _make_traversable(self.wal_archive)
+                os.chown(wal, *ids)
+                if self.wal_archive.stat().st_uid != ids[0]:
+                    self.wal_archive.chmod(0o711)
+        own.write_text(archiving_conf(self.wal_archive, self.archive_timeout, self.major))
+        own.chmod(0o600)
+        ids = server_os_user_ids()
+        if ids is not None:
+            os.chown(own, *ids)
+        if ARCHIVING_INCLUDE not in conf.read_text():
+            with conf.open("a") as fh:
+                fh.write("\n# Added by claims-askes: WAL archiving (point-in-time recovery).\n")
+                fh.write(ARCHIVING_INCLUDE)
 
     def ships_statements_module(self) -> bool:
         """Whether the server's binaries have pg_stat_statements (its library beside them)."""
@@ -306,8 +400,10 @@ class LocalServer:
                     "run `claims-askes db start` to create it"
                 )
             self.initialise()
-        if not self.is_running():
+        started_here = not self.is_running()
+        if started_here:
             self.preload_statements_module()
+            self.configure_archiving()
             self.prepare_log()
             if port_is_taken(self.port):
                 raise LocalServerError(
@@ -343,6 +439,18 @@ class LocalServer:
             )
         self._wait_ready()
         self._ensure_database(create=create)
+        if started_here and self.wal_archive is not None:
+            self._wake_checkpointer()
+
+    def _wake_checkpointer(self) -> None:
+        """A CHECKPOINT right after a start (cheap: nothing is dirty yet). PostgreSQL's
+        checkpointer starts while the server is still starting up and then sleeps up to
+        checkpoint_timeout (15 min here) without looking at archive_timeout; until its
+        first checkpoint, a partly filled WAL segment would wait that long to be archived."""
+        import psycopg
+
+        with psycopg.connect(self.url(database="postgres"), autocommit=True) as conn:
+            conn.execute("CHECKPOINT")
 
     def stop(self) -> None:
         if self.is_running():

@@ -49,3 +49,19 @@ LIMIT 10
 SELECT check_name, status, details
 FROM common.health_check(%(newest_backup)s::timestamptz, %(backup_max_age)s::interval,
                          %(min_runway_months)s, %(archive_older_than)s::interval, %(today)s)
+
+-- name: archive_status
+-- WAL archiving as the server sees it (pg_stat_archiver) and its archive_mode; the WAL
+-- segments waiting to be archived are counted apart (archive_ready), as reading pg_wal
+-- needs pg_monitor. No parameters.
+SELECT current_setting('archive_mode') AS archive_mode,
+       s.archived_count, s.last_archived_wal, s.last_archived_time,
+       s.failed_count, s.last_failed_wal, s.last_failed_time
+FROM pg_stat_archiver AS s
+
+-- name: archive_ready
+-- WAL segments finished but not archived yet (.ready files). Needs pg_monitor or
+-- superuser. No parameters.
+SELECT count(*)::int AS ready
+FROM pg_ls_archive_statusdir() AS f
+WHERE right(f.name, 6) = '.ready'

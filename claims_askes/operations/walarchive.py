@@ -1,0 +1,129 @@
+"""The WAL archive: PostgreSQL's `archive_command` and `restore_command`.
+
+The server runs this file as a script for every WAL segment (so it imports the standard
+library only, and starts in a few milliseconds):
+
+    archive_command = 'python3 -I .../walarchive.py push %p %f /repo/wal'
+    restore_command = 'python3 -I .../walarchive.py fetch %f %p /repo/wal'
+
+`push` copies the segment under a temporary name, fsyncs it, renames it into place, fsyncs
+the directory and appends its sha256 to `SHA256SUMS` (fsynced too). A segment already in the
+archive with the same content is success (the server retries after a crash between our copy
+and its own bookkeeping); one with different content is a failure, never overwritten. Any
+failure exits non-zero, so the server keeps the segment and retries.
+
+`fetch` copies a segment (or a timeline history file) out for recovery, after checking its
+sha256 against `SHA256SUMS`. A missing file exits 1: the end of the archive, which is how
+recovery learns where to stop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+SUMS = "SHA256SUMS"
+BLOCK = 1024 * 1024
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def checksums(archive: Path) -> dict[str, str]:
+    """name -> sha256 of every archived file (the last line wins: a re-push of equal content)."""
+    path = archive / SUMS
+    if not path.exists():
+        return {}
+    out: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        digest, _, name = line.partition("  ")
+        if digest and name:
+            out[name] = digest
+    return out
+
+
+def _safe_name(name: str) -> str:
+    if not name or "/" in name or name.startswith(".") or name == SUMS:
+        raise ValueError(f"{name!r} is not a WAL file name")
+    return name
+
+
+def push(source: Path, name: str, archive: Path) -> None:
+    """Archive `source` as `name`; raises on any failure (the caller exits non-zero)."""
+    _safe_name(name)
+    archive.mkdir(mode=0o700, parents=True, exist_ok=True)
+    target = archive / name
+    digest = sha256_of(source)
+    if target.exists():
+        if sha256_of(target) == digest:
+            return  # archived before a crash: same content, nothing to do
+        raise FileExistsError(f"{target} exists with different content: not overwritten")
+    partial = archive / f".{name}.partial"
+    with source.open("rb") as src, partial.open("wb") as dst:
+        while block := src.read(BLOCK):
+            dst.write(block)
+        dst.flush()
+        os.fsync(dst.fileno())
+    os.chmod(partial, 0o600)
+    os.rename(partial, target)
+    _fsync_dir(archive)
+    fd = os.open(archive / SUMS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, f"{digest}  {name}\n".encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fetch(name: str, destination: Path, archive: Path) -> bool:
+    """Copy archived `name` to `destination` for recovery; False when it is not archived.
+    Raises when its sha256 differs from the one recorded when it was archived."""
+    _safe_name(name)
+    source = archive / name
+    if not source.exists():
+        return False
+    expected = checksums(archive).get(name)
+    partial = destination.with_name(f".{destination.name}.partial")
+    digest = hashlib.sha256()
+    with source.open("rb") as src, partial.open("wb") as dst:
+        while block := src.read(BLOCK):
+            digest.update(block)
+            dst.write(block)
+    if expected is not None and digest.hexdigest() != expected:
+        partial.unlink(missing_ok=True)
+        raise ValueError(f"{source}: sha256 differs from {SUMS}: the archive is damaged")
+    os.rename(partial, destination)
+    return True
+
+
+def main(argv: list[str]) -> int:
+    try:
+        if len(argv) == 4 and argv[0] == "push":
+            push(Path(argv[1]), argv[2], Path(argv[3]))
+            return 0
+        if len(argv) == 4 and argv[0] == "fetch":
+            return 0 if fetch(argv[1], Path(argv[2]), Path(argv[3])) else 1
+    except (OSError, ValueError) as exc:
+        print(f"walarchive: {exc}", file=sys.stderr)
+        return 2
+    print("usage: walarchive.py push PATH NAME ARCHIVE | fetch NAME PATH ARCHIVE", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,329 @@
+"""Point-in-time recovery on a real server that archives its WAL: base backups verified,
+recovery to a moment before a bad UPDATE, recovery of everything archived after an
+immediate stop, the drill, refusals, retention, and the archiving alerts.
+
+One server for the module (archive_timeout 1 s, so a commit is archived within about a
+second), its own repository and home; each recovery starts a second server on a free port.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from claims_askes.core.settings import reset_settings
+from claims_askes.db import migrate
+from claims_askes.db.localserver import (
+    LocalServer,
+    _run_as_server_user,
+    embedded_bin_dir,
+    free_port,
+)
+from claims_askes.operations import pitr
+from claims_askes.operations.pitr import PitrError
+from claims_askes.operations.walarchive import SUMS, push
+from schemas.ops import BaseBackup, RecoveryTarget, RestoreParameters
+
+
+@dataclass
+class PitrServer:
+    server: LocalServer
+    url: str
+    repository: Path
+
+    def execute(self, statement: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            cursor = conn.execute(statement, params)
+            return cursor.fetchall() if cursor.description else []
+
+    def wait_archived(self) -> None:
+        """Until every commit so far is in the archive (switch segment, wait for it)."""
+        with psycopg.connect(self.url) as conn:
+            pitr.switch_and_wait(conn)
+
+
+@pytest.fixture(scope="module")
+def archiving_server(test_env: dict[str, str]) -> Iterator[PitrServer]:
+    home = Path(tempfile.mkdtemp(prefix="claims-askes-pitr-"))
+    bin_dir = Path(os.environ.get("CLAIMS_ASKES_PG_BIN_DIR") or embedded_bin_dir())
+    repository = home / "repository"
+    server = LocalServer(
+        home=home,
+        bin_dir=bin_dir,
+        port=free_port(),
+        database="claims_askes_pitr",
+        wal_archive=repository,
+        archive_timeout=1,
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        server.start()
+        url = server.url()
+        patch.setenv("DATABASE_URL", url)
+        patch.setenv("CLAIMS_ASKES_WAL_ARCHIVE", str(repository))
+        patch.setenv("CLAIMS_ASKES_HOME", str(home))
+        reset_settings()
+        migrate.upgrade(url)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE public.pitr_probe (id int PRIMARY KEY, amount bigint)")
+        try:
+            yield PitrServer(server=server, url=url, repository=repository)
+        finally:
+            reset_settings()
+            server.destroy()
+            shutil.rmtree(home, ignore_errors=True)
+
+
+def probe(url: str) -> list[tuple[object, ...]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT id, amount FROM public.pitr_probe ORDER BY id").fetchall()
+
+
+def test_the_local_server_archives_wal_into_the_repository_with_checksums(
+    archiving_server: PitrServer,
+) -> None:
+    archiving_server.execute("INSERT INTO public.pitr_probe VALUES (0, 0)")
+    archiving_server.wait_archived()
+    wal = archiving_server.repository / "wal"
+    segments = [p.name for p in wal.iterdir() if pitr.SEGMENT.match(p.name)]
+    sums = (wal / SUMS).read_text().splitlines()
+    assert segments and all(any(line.endswith(f"  {s}") for line in sums) for s in segments)
+    archiving_server.execute("DELETE FROM public.pitr_probe")
+
+
+def test_the_archiver_never_overwrites_a_segment_with_other_content(tmp_path: Path) -> None:
+    archive = tmp_path / "wal"
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.write_bytes(b"one" * 100)
+    second.write_bytes(b"two" * 100)
+    push(first, "000000010000000000000001", archive)
+    push(first, "000000010000000000000001", archive)  # a retry of the same: success
+    with pytest.raises(FileExistsError):
+        push(second, "000000010000000000000001", archive)
+    assert (archive / "000000010000000000000001").read_bytes() == b"one" * 100
+
+
+def test_recovery_to_a_moment_between_good_rows_and_a_bad_update_has_the_good_rows_only(
+    archiving_server: PitrServer,
+) -> None:
+    backup = pitr.take_base_backup("full")
+    assert backup.verified and backup.kind == "full", backup.problems
+    assert (archiving_server.repository / "base" / backup.backup_id / "backup_manifest").exists()
+    archiving_server.execute(
+        "INSERT INTO public.pitr_probe SELECT g, g * 1000 FROM generate_series(1, 50) AS g"
+    )
+    time.sleep(1.1)
+    between = datetime.now(UTC)
+    time.sleep(1.1)
+    archiving_server.execute("UPDATE public.pitr_probe SET amount = 0")  # the bad UPDATE
+    archiving_server.wait_archived()
+    seen: list[list[tuple[object, ...]]] = []
+
+    def look(url: str) -> list[str]:
+        seen.append(probe(url))
+        return []
+
+    report = pitr.recover(RecoveryTarget(to_time=between), inspect=look, timeout=120)
+    assert seen == [[(g, g * 1000) for g in range(1, 51)]]
+    assert report.base_backups == [backup.backup_id] and not report.problems
+    assert {h.check_name for h in report.health}  # health_check() answered
+    assert not Path(report.data_directory).exists()  # removed, not kept
+
+
+def test_latest_recovers_the_gone_server_with_what_was_archived_before_an_immediate_stop(
+    archiving_server: PitrServer,
+) -> None:
+    """The runbook "the server is gone": killed, its data directory deleted, recovered
+    --latest into its place and started again (the next tests run on the recovered server,
+    on its new timeline, so the drill below also follows a timeline switch)."""
+    server = archiving_server.server
+    if server.major >= 17:  # incremental on the full one: the recovery combines both
+        incremental = pitr.take_base_backup("incremental")
+        assert incremental.kind == "incremental" and incremental.verified, incremental.problems
+    archiving_server.execute("INSERT INTO public.pitr_probe VALUES (1001, 7), (1002, 8)")
+    time.sleep(3)  # > archive_timeout (1 s): the partly filled segment is archived
+    _run_as_server_user(
+        [str(server.bin_dir / "pg_ctl"), "-D", str(server.data_dir), "-m", "immediate", "stop"]
+    )
+    shutil.rmtree(server.data_dir)  # the disk is gone
+    seen: list[list[tuple[object, ...]]] = []
+
+    def look(url: str) -> list[str]:
+        seen.append(probe(url))
+        return []
+
+    try:
+        report = pitr.recover(
+            RecoveryTarget(latest=True), server.data_dir, keep=True, inspect=look, timeout=120
+        )
+    finally:
+        server.start()
+    assert (1001, 7) in seen[0] and (1002, 8) in seen[0]
+    assert len(report.base_backups) == (2 if server.major >= 17 else 1)
+    assert (1001, 7) in probe(archiving_server.url)  # the server is back, with the rows
+    assert (archiving_server.repository / "wal" / "00000002.history").exists()
+
+
+def test_the_drill_recovers_to_a_restore_point_equal_to_the_live_database(
+    archiving_server: PitrServer,
+) -> None:
+    deleted, wal_deleted = pitr.apply_base_retention(1, 0, 1)  # the incremental one goes
+    assert all(b.startswith("incremental-") for b in deleted) and wal_deleted > 0
+    archiving_server.execute("INSERT INTO public.pitr_probe VALUES (2001, 1)")
+    archiving_server.wait_archived()  # archiving goes on after SHA256SUMS was rewritten
+    report, found = pitr.drill(timeout=120)
+    assert found == [] and report.target.startswith("restore point drill-")
+    # the comparison can fail: a recovered copy one row short differs
+    live = {"rows": {"public.pitr_probe": 5}, "claims": 1}
+    assert pitr.differences(live, {"rows": {"public.pitr_probe": 4}, "claims": 1}) == [
+        "public.pitr_probe: 4 rows recovered, 5 live"
+    ]
+
+
+def test_recovery_never_writes_over_a_running_server_nor_a_full_directory_without_force(
+    archiving_server: PitrServer, tmp_path: Path, prefect_api: str
+) -> None:
+    from flows.database_restore import database_restore
+
+    target = RecoveryTarget(latest=True)
+    with pytest.raises(PitrError, match="a server runs in"):  # through the flow, with --force
+        database_restore(
+            latest=True, data_directory=str(archiving_server.server.data_dir), force=True
+        )
+    occupied = tmp_path / "pgdata"
+    occupied.mkdir()
+    (occupied / "PG_VERSION").write_text("18\n")
+    with pytest.raises(PitrError, match="pass --force"):
+        pitr.recover(target, occupied)
+    assert (occupied / "PG_VERSION").read_text() == "18\n"
+
+
+def test_the_command_refuses_a_running_server_and_a_target_without_zone_in_one_line(
+    archiving_server: PitrServer,
+) -> None:
+    from typer.testing import CliRunner
+
+    from claims_askes.cli.app import app
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(app, ["run", "database-restore", *args], env={"COLUMNS": "250"})
+        assert result.exit_code == 2, result.output
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1, result.output
+        return lines[0]
+
+    data_dir = str(archiving_server.server.data_dir)
+    assert run("--latest", "--data-directory", data_dir, "--force").startswith(
+        f"error: a server runs in {data_dir}: never recovered over, even with --force"
+    )
+    assert run("--to-time", "2026-12-04 10:15:00") == (
+        "error: --to-time: give the time with its zone, e.g. '2026-12-04 10:15:00+07'"
+    )
+    assert run("--to-time", "2020-01-01 00:00:00+07").startswith(
+        "error: no verified base backup finished before time 2020-01-01T00:00:00+07:00"
+    )
+
+
+def test_a_failing_archive_command_is_a_critical_alert(archiving_server: PitrServer) -> None:
+    archiving_server.execute("ALTER SYSTEM SET archive_command = 'false'")
+    archiving_server.execute("SELECT pg_reload_conf()")
+    try:
+        time.sleep(0.5)
+        archiving_server.execute("INSERT INTO public.pitr_probe VALUES (3001, 1)")
+        archiving_server.execute("SELECT pg_switch_wal()")
+        deadline = time.monotonic() + 30
+        while not pitr.archiving_status()["failed_count"] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        checks = pitr.archive_checks(pitr.archiving_status(), (1, 100))
+    finally:
+        archiving_server.execute("ALTER SYSTEM RESET archive_command")
+        archiving_server.execute("SELECT pg_reload_conf()")
+    assert [(c.check_name, c.status) for c in checks] == [
+        ("wal_archiving", "critical"),
+        ("wal_repository_space", "healthy"),
+    ]
+    assert "archiving fails" in checks[0].details
+    archiving_server.wait_archived()  # the server retried with the good command
+    healthy = pitr.archive_checks(pitr.archiving_status(), (95, 100))
+    assert [(c.check_name, c.status) for c in healthy] == [
+        ("wal_archiving", "healthy"),
+        ("wal_repository_space", "warning"),
+    ]
+
+
+def _backup(
+    backup_id: str, kind: str, days_ago: int, start_wal: str, **extra: object
+) -> BaseBackup:
+    at = datetime(2026, 12, 4, tzinfo=UTC) - timedelta(days=days_ago)
+    return BaseBackup(
+        backup_id=backup_id,
+        kind=kind,
+        database="d",
+        server_version="18.1",
+        started_at=at,
+        finished_at=at,
+        timeline=1,
+        start_lsn="0/0",
+        stop_lsn="0/0",
+        start_wal=start_wal,
+        size_bytes=1,
+        verified=bool(extra.pop("verified", True)),
+        parent=extra.pop("parent", None),
+    )
+
+
+def test_retention_keeps_n_full_m_incremental_the_floor_and_only_the_wal_they_need(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backups = [
+        _backup("f1", "full", 30, "000000010000000000000001"),
+        _backup("f2", "full", 20, "000000010000000000000005"),
+        _backup("f3", "full", 10, "000000010000000000000009"),
+        _backup("i1", "incremental", 9, "00000001000000000000000A", parent="f3"),
+        _backup("i2", "incremental", 8, "00000001000000000000000B", parent="f3"),
+        _backup("i3", "incremental", 7, "00000001000000000000000C", parent="f3"),
+        _backup("i0", "incremental", 15, "000000010000000000000006", parent="f2"),
+    ]
+    assert pitr.plan_base_retention(backups, 2, 2, 1) == ["f1", "i0", "i1"]
+    # the floor: with f2 and f3 unverified, f1 is the only verified full one and stays
+    weak = [b.model_copy(update={"verified": b.backup_id not in ("f2", "f3")}) for b in backups]
+    assert "f1" not in pitr.plan_base_retention(weak, 1, 6, 1)
+
+    monkeypatch.setenv("CLAIMS_ASKES_WAL_ARCHIVE", str(tmp_path))
+    reset_settings()
+    try:
+        for n in range(1, 13):
+            source = tmp_path / "segment"
+            source.write_bytes(bytes([n]) * 64)
+            push(source, f"{1:08X}{0:08X}{n:08X}", tmp_path / "wal")
+        push(source, "00000002.history", tmp_path / "wal")
+        kept = [b for b in backups if b.backup_id in ("f2", "f3", "i2", "i3")]
+        oldest = pitr.wal_needed_from(kept)
+        assert oldest == "000000010000000000000005"
+        assert pitr.delete_wal_before(oldest) == 4
+        left = sorted(p.name for p in (tmp_path / "wal").iterdir() if p.name != SUMS)
+        assert left[0] == "000000010000000000000005" and "00000002.history" in left
+        assert "000000010000000000000004" not in (tmp_path / "wal" / SUMS).read_text()
+    finally:
+        reset_settings()
+
+
+def test_restore_parameters_take_one_recovery_target_with_its_zone() -> None:
+    moment = RestoreParameters(to_time="2026-12-04 10:15:00+07")
+    assert moment.to_time is not None and moment.to_time.utcoffset() == timedelta(hours=7)
+    for bad, words in [
+        ({"latest": True, "to_lsn": "0/3000060"}, "give one recovery target"),
+        ({"to_time": "2026-12-04 10:15:00"}, "with its zone"),
+        ({"latest": True, "target_database": "x"}, "takes no backup id"),
+        ({"to_lsn": "nonsense"}, "pattern"),
+    ]:
+        with pytest.raises(ValueError, match=words):
+            RestoreParameters(**bad)  # type: ignore[arg-type]
