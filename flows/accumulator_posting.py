@@ -46,8 +46,10 @@ def accumulator_posting(params: PostingParameters) -> PostingSummary:
         summary.keys_reconciled = reconcile(members)
         summary.step_seconds["reconcile"] = round(time.perf_counter() - started, 3)
     get_run_logger().info(
-        "posted %s lines (%s new ledger entries, %s reversals); %s accumulator keys reconciled",
+        "%s line versions through posting, %s approved lines posted (%s new ledger entries, "
+        "%s reversals); %s accumulator keys reconciled",
         summary.lines_marked,
+        summary.lines_posted,
         summary.entries_inserted,
         summary.reversals,
         summary.keys_reconciled,
@@ -62,6 +64,7 @@ def publish_summary(summary: PostingSummary) -> None:
         key="accumulator-posting-summary",
         table=[
             {"measure": "line versions posted", "value": summary.lines_marked},
+            {"measure": "approved lines posted", "value": summary.lines_posted},
             {"measure": "ledger entries inserted", "value": summary.entries_inserted},
             {"measure": "reversals of earlier versions", "value": summary.reversals},
             {"measure": "members posted", "value": len(summary.members)},

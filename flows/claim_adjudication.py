@@ -12,16 +12,17 @@ unposted lines posted by the next run before it adjudicates anything.
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from claims_askes.adjudication.budget import Budget
-from claims_askes.adjudication.summary import merge
+from claims_askes.adjudication.summary import merge, note_pended, pended_in_words
 from claims_askes.core.parameters import takes
 from claims_askes.core.runtime import current_flow_run_id
-from flows.steps.adjudication import adjudicate_shard
+from flows.steps.adjudication import adjudicate_shard, select_pended
 from flows.steps.posting import post_all_unposted
 from schemas.parameters import AdjudicationParameters
 from schemas.reports import AdjudicationSummary
@@ -49,6 +50,7 @@ def publish_artifacts(summary: AdjudicationSummary) -> None:
             f"# Claim adjudication\n\n{summary.claims:,} claims, {summary.lines:,} lines "
             f"in {summary.chunks} chunks, {summary.seconds:.1f} s; "
             f"{summary.lines_posted:,} lines posted to the accumulators.\n\n"
+            f"{pended_in_words(summary)}\n\n"
             f"| reason | lines |\n|---|---|\n{reasons}\n"
         ),
         description="Top reasons (rejections and adjustments)",
@@ -69,10 +71,16 @@ def claim_adjudication(params: AdjudicationParameters) -> AdjudicationSummary:
     # A batch never starts while adjudicated lines are unposted (a crash after a write).
     recovered = post_all_unposted(flow_run_id)
     if recovered.lines_marked:
-        logger.info("posted %s lines left unposted by an earlier run", recovered.lines_marked)
-    summary.lines_posted += recovered.lines_marked
+        logger.info(
+            "posted %s line versions left unposted by an earlier run", recovered.lines_marked
+        )
+    summary.lines_posted += recovered.lines_posted
     reasons = read_reason_codes()
     run_started = read_queue_clock()
+    # A pended claim is taken again only when something it waits for changed, or after the
+    # review age; every other one is left alone (docs/adjudication.md, Pends).
+    pended = select_pended(run_started, timedelta(hours=params.pended_review_hours))
+    note_pended(summary, pended.due, pended.waiting)
     budget = Budget(params.max_claims)
     shard_list = range(params.shards) if params.shard is None else [params.shard]
     # Shards of one run adjudicated at once, in threads (the work is I/O and numpy, which
@@ -87,6 +95,7 @@ def claim_adjudication(params: AdjudicationParameters) -> AdjudicationSummary:
             flow_run_id,
             reasons,
             budget,
+            pended.due,
         )
         for s in shard_list
     ]
@@ -94,5 +103,11 @@ def claim_adjudication(params: AdjudicationParameters) -> AdjudicationSummary:
     watch = merge(summary, results)
     summary.seconds = round(time.monotonic() - started, 3)
     summary.step_seconds = {k: round(v, 3) for k, v in watch.seconds.items()}
+    if summary.pended_reviewed:
+        logger.info(
+            "%s pended claims taken again after the review age (%s h)",
+            summary.pended_reviewed,
+            params.pended_review_hours,
+        )
     publish_artifacts(summary)
     return summary

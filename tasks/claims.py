@@ -64,13 +64,17 @@ def lease_claims(
     lease_seconds: int,
     shard: int = 0,
     shards: int = 1,
+    pended_due: list[str] | None = None,
 ) -> Lease:
     """Lease the next chunk of whole members' adjudicable claims for this run.
 
     Runs leasing at the same moment can deadlock: each holds some claim rows it locked
     (SKIP LOCKED) and, having won a member's advisory lock, waits for that member's other
     rows, which another run locked. PostgreSQL then rolls one statement back whole (nothing
-    is leased by it); that run waits a little, at random, and leases again."""
+    is leased by it); that run waits a little, at random, and leases again.
+
+    Pended claims are leased only if named in `pended_due` (the run's due pended claims,
+    claims_askes.adjudication.pends): the others are not touched."""
     params = {
         "run_id": run_id,
         "run_started": run_started,
@@ -79,6 +83,7 @@ def lease_claims(
         "shard": shard,
         "shards": shards,
         "lock_space": LEASE_LOCK_SPACE,
+        "pended_due": pended_due or [],
     }
     for attempt in range(1, LEASE_ATTEMPTS + 1):
         try:
@@ -91,6 +96,14 @@ def lease_claims(
                 raise
             time.sleep(random.uniform(0.02, 0.1) * attempt)
     raise AssertionError("unreachable")
+
+
+@batch_task(name="read pended claims")
+def read_pended_claims(run_started: datetime) -> pd.DataFrame:
+    """The pended claims not pended by this run: id, number, member, when last adjudicated
+    and when one of its lines was last overridden."""
+    with service_connection("claims") as conn:
+        return fetch_frame(conn, Q.pended_claims, {"run_started": run_started})
 
 
 @batch_task(name="release lease")

@@ -83,7 +83,9 @@ def test_posting_twice_posts_once(
         adjudicate_without_posting(db, prefect_api)
         approved, waiting = unposted(db), queued(db)
         first = accumulator_posting()
-        assert latest_posting_artifact()["line versions posted"] == waiting
+        artifact = latest_posting_artifact()
+        assert artifact["line versions posted"] == waiting
+        assert artifact["approved lines posted"] == first.lines_posted == approved
         second = accumulator_posting(full_reconciliation=True)
         assert (first.lines_marked, first.entries_inserted, first.reversals) == (
             waiting,

@@ -405,9 +405,9 @@ def test_rerun_changes_nothing_then_pended_claim_is_approved(world: World) -> No
         "SELECT sum(amount_used), sum(oop_used), sum(visits_used) FROM benefit_service.accumulator"
     ).fetchone()
     again = claim_adjudication()
-    # Only the pended claim is looked at again; it stays pended and changes nothing (its two
-    # lines' new versions pass through posting with nothing to post).
-    assert again.claims == 1 and again.lines_posted == 2
+    # Nothing the pended claim waits for changed: it is left alone (not leased, no new
+    # version), and nothing is posted.
+    assert again.claims == 0 and again.lines_posted == 0 and again.pended_waiting == 1
     after = world.s.conn.execute(
         "SELECT sum(amount_used), sum(oop_used), sum(visits_used) FROM benefit_service.accumulator"
     ).fetchone()

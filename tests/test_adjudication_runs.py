@@ -275,6 +275,11 @@ def test_leases_taken_at_the_same_moment_never_fail_nor_split_a_member(db: TestD
 
     seed_demo_data(members=600, claims=2_000, seed=7)  # members with 1 to many claims
     started = read_queue_clock.fn()
+    with db.admin() as conn:  # the seed's pended claims, all due (a run names them)
+        due = [
+            str(r[0])
+            for r in conn.execute("SELECT id FROM claims_service.claim WHERE status = 'pended'")
+        ]
     runs, rounds = 8, 60
     barrier = threading.Barrier(runs)
     failures: list[BaseException] = []
@@ -296,7 +301,7 @@ def test_leases_taken_at_the_same_moment_never_fail_nor_split_a_member(db: TestD
             run_id = uuid.uuid4()
             barrier.wait()
             try:
-                leased.append(lease_claims.fn(run_id, started, 50, 900).claims)
+                leased.append(lease_claims.fn(run_id, started, 50, 900, pended_due=due).claims)
             except BaseException as exc:  # every failure is the finding
                 failures.append(exc)
             if barrier.wait() == 0:

@@ -75,6 +75,37 @@ class ShardResult:
     notes: int = 0
     payments: int = 0
     lines_posted: int = 0
+    pended_reviewed: list[str] = field(default_factory=list)
+
+
+#: At most this many claim numbers of pended claims taken after the review age are listed
+#: in a run's summary (the count is always whole).
+REVIEWED_LISTED = 100
+
+
+def note_pended(summary: AdjudicationSummary, due: pd.DataFrame, waiting: int) -> None:
+    """The run's pended claims into its summary: how many are left alone, and how many were
+    found due, by why."""
+    summary.pended_waiting = waiting
+    summary.pended_due = {str(k): int(v) for k, v in due["reason"].value_counts().items()}
+
+
+def pended_in_words(summary: AdjudicationSummary) -> str:
+    """The run's pended claims in words: left alone, found due (why), and those taken again
+    because the review age passed, by number."""
+    due = ", ".join(f"{n:,} {why}" for why, n in sorted(summary.pended_due.items()))
+    text = (
+        f"Pended claims: {summary.pended_waiting:,} left alone (nothing they wait for "
+        f"changed); {sum(summary.pended_due.values()):,} due" + (f" ({due})" if due else "") + "."
+    )
+    if summary.pended_reviewed:
+        listed = ", ".join(summary.pended_reviewed_numbers)
+        more = summary.pended_reviewed - len(summary.pended_reviewed_numbers)
+        text += (
+            f"\n\n{summary.pended_reviewed:,} pended claims taken again after the review age: "
+            f"{listed}" + (f" and {more:,} more" if more else "") + "."
+        )
+    return text
 
 
 def merge(summary: AdjudicationSummary, results: list[ShardResult]) -> Stopwatch:
@@ -89,7 +120,10 @@ def merge(summary: AdjudicationSummary, results: list[ShardResult]) -> Stopwatch
         summary.notes += r.notes
         summary.payments += r.payments
         summary.lines_posted += r.lines_posted
+        summary.pended_reviewed += len(r.pended_reviewed)
+        summary.pended_reviewed_numbers += r.pended_reviewed
         watch.merge(r.watch)
         tally.merge(r.tally)
     tally.into(summary)
+    summary.pended_reviewed_numbers = sorted(summary.pended_reviewed_numbers)[:REVIEWED_LISTED]
     return watch

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 from prefect import get_run_logger
@@ -21,13 +21,18 @@ from claims_askes.adjudication.accumulators import count_visits, without_own_pos
 from claims_askes.adjudication.budget import Budget
 from claims_askes.adjudication.notes import rejection_notes
 from claims_askes.adjudication.overrides import apply_overrides
+from claims_askes.adjudication.pends import (
+    REVIEW_AGE,
+    changes_since,
+    due_pended_claims,
+)
 from claims_askes.adjudication.summary import ShardResult
 from claims_askes.core.faults import crash_point
 from claims_askes.core.runtime import Stopwatch
 from claims_askes.core.settings import get_settings
 from claims_askes.db.frames import uuid_array
 from flows.steps.posting import post_all_unposted
-from tasks.authorizations import read_authorizations
+from tasks.authorizations import read_authorization_changes, read_authorizations
 from tasks.base import batch_task
 from tasks.benefits import read_benefit_rules
 from tasks.claims import (
@@ -37,10 +42,11 @@ from tasks.claims import (
     read_leased_claims,
     read_leased_effective_postings,
     read_leased_overrides,
+    read_pended_claims,
     release_lease,
     write_decisions,
 )
-from tasks.members import read_members_and_coverages
+from tasks.members import read_coverage_changes, read_members_and_coverages
 from tasks.providers import read_contracts_and_fee_schedules
 from tasks.quality import check_decisions, check_leased_input
 
@@ -72,6 +78,32 @@ def gather_inputs(run_id: uuid.UUID) -> EngineInput:
         authorizations=read_authorizations(member_ids),
         prior_lines=prior,
     )
+
+
+@dataclass
+class PendedSelection:
+    """The run's pended claims: those due (claim_id, claim_number, ..., reason) and how many
+    are left alone."""
+
+    due: pd.DataFrame
+    waiting: int
+
+
+def select_pended(run_started: datetime, review_age: timedelta) -> PendedSelection:
+    """Which pended claims this run takes again: what changed since each was adjudicated is
+    read from the service that owns it (authorizations; members and coverages) for the
+    pended claims' members only, and overrides and the review age from the claims service."""
+    pended = read_pended_claims(run_started)
+    since = changes_since(pended)
+    changes = pd.DataFrame({"member_id": pd.Series(dtype=str), "changed_at": pd.Series()})
+    authorizations = coverages = changes
+    if since is not None:
+        members = uuid_array(pended["member_id"])
+        moment = since.tz_localize(UTC).to_pydatetime()
+        authorizations = read_authorization_changes(members, moment)
+        coverages = read_coverage_changes(members, moment)
+    due = due_pended_claims(pended, authorizations, coverages, run_started, review_age)
+    return PendedSelection(due, len(pended) - len(due))
 
 
 @dataclass
@@ -124,16 +156,20 @@ def adjudicate_shard(
     flow_run_id: uuid.UUID,
     reasons: pd.DataFrame,
     budget: Budget,
+    pended_due: pd.DataFrame,
 ) -> ShardResult:
     """Lease, adjudicate, write and post chunks of one member hash bucket until the bucket
     (or the run's budget) is empty. Other shards, runs and workers lease other members:
-    the leases keep every claim to one of them."""
+    the leases keep every claim to one of them. Of the pended claims, only those in
+    `pended_due` are leased."""
     logger = get_run_logger()
     result = ShardResult()
+    due_ids = pended_due["claim_id"].astype(str).tolist()
+    reviewed = pended_due.loc[pended_due["reason"] == REVIEW_AGE].set_index("claim_id")
     while (budget_claims := budget.reserve(chunk_size)) > 0:
         run_id = uuid.uuid4()
         lease: Lease = lease_claims(
-            run_id, run_started, budget_claims, lease_seconds, shard, shards
+            run_id, run_started, budget_claims, lease_seconds, shard, shards, due_ids
         )
         if lease.claims == 0:
             budget.settle(budget_claims, 0)
@@ -153,11 +189,12 @@ def adjudicate_shard(
         result.history_rows += outcome.written.history_rows
         result.notes += outcome.written.notes
         result.payments += outcome.written.payments
+        chunk_claims = outcome.result.claims["claim_id"].astype(str).tolist()
+        result.pended_reviewed += reviewed["claim_number"].reindex(chunk_claims).dropna().tolist()
         with result.watch.step("post"):
-            chunk_claims = outcome.result.claims["claim_id"].astype(str).tolist()
             result.lines_posted += post_all_unposted(
                 flow_run_id, claim_ids=chunk_claims
-            ).lines_marked
+            ).lines_posted
         logger.info(
             "shard %s/%s chunk %s: %s claims of %s members adjudicated",
             shard,

@@ -38,4 +38,5 @@ def post_all_unposted(
         summary.entries_inserted += posted.entries_inserted
         summary.reversals += posted.reversals
         summary.lines_marked += marked
+        summary.lines_posted += posted.entries_inserted - posted.reversals
         summary.members.update(lines["member_id"].astype(str))

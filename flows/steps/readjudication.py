@@ -28,7 +28,7 @@ def readjudicate_claims(
     if not params.claim_numbers:
         return summary
     # Every earlier decision must be through posting first (its reversal depends on it).
-    summary.lines_posted += post_all_unposted(flow_run_id).lines_marked
+    summary.lines_posted += post_all_unposted(flow_run_id).lines_posted
     run_id = uuid.uuid4()
     lease = lease_for_readjudication(run_id, params.claim_numbers, params.lease_seconds)
     if lease.claims:
@@ -40,7 +40,7 @@ def readjudicate_claims(
         summary.readjustments = outcome.written.readjustments
         summary.payments = outcome.written.payments
         posted = post_all_unposted(flow_run_id)
-        summary.lines_posted += posted.lines_marked
+        summary.lines_posted += posted.lines_posted
         summary.reversals = posted.reversals
     statuses = read_claim_statuses(params.claim_numbers)
     summary.not_found = sorted(set(params.claim_numbers) - set(statuses))

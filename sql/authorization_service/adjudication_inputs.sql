@@ -8,3 +8,14 @@ SELECT au.member_id::text AS member_id,
        au.valid_to
 FROM authorization_service.authorization AS au
 WHERE au.member_id = ANY(%(member_ids)s);
+
+-- name: authorization_changes
+-- When each of the given members' authorizations last changed (created, approved, denied,
+-- edited), for those changed since a time: a pended claim of the member adjudicated before
+-- that may now be decided otherwise. Parameters: member_ids (uuid[]), since (timestamptz).
+SELECT au.member_id::text AS member_id,
+       max(au.updated_at) AS changed_at
+FROM authorization_service.authorization AS au
+WHERE au.member_id = ANY(%(member_ids)s::uuid[])
+  AND au.updated_at >= %(since)s
+GROUP BY au.member_id;

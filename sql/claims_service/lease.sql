@@ -1,18 +1,26 @@
 -- name: lease_claims
--- Leases the adjudicable claims (submitted, pended, or in_review with an expired lease) of
--- whole members for one run: status in_review, lease_owner = the run, lease_expires_at.
+-- Leases the adjudicable claims of whole members for one run: submitted claims, in_review
+-- claims whose lease expired, and the pended claims the run found due (pended_due: the
+-- flow decides which, from what changed in the services a pend waits for, overrides and
+-- the review age; every other pended claim is left alone, never leased). Sets status
+-- in_review, lease_owner = the run, lease_expires_at.
 -- Rows locked by another run are skipped (FOR UPDATE SKIP LOCKED); a member whose rows two
 -- runs both picked goes to the one that wins its advisory lock, so a member's claims never
 -- split across chunks. A chunk may exceed max_claims by the rest of its last member.
 -- A claim pended at or after run_started (by this run or one started with it) waits for
 -- the next run: a run adjudicates each claim at most once.
 -- Parameters: run_id (uuid), run_started (timestamptz), max_claims, lease_seconds, shard,
--- shards, lock_space (int).
-WITH candidate_rows AS (
+-- shards, lock_space (int), pended_due (uuid[], may be empty).
+WITH due AS (
+    SELECT DISTINCT d.id
+    FROM unnest(%(pended_due)s::uuid[]) AS d (id)
+),
+candidate_rows AS (
     SELECT c.id, c.member_id
     FROM claims_service.claim AS c
     WHERE (c.status = 'submitted'
-           OR (c.status = 'pended' AND coalesce(c.adjudicated_at < %(run_started)s, true))
+           OR (c.status = 'pended' AND coalesce(c.adjudicated_at < %(run_started)s, true)
+               AND c.id IN (SELECT id FROM due))
            OR (c.status = 'in_review' AND c.lease_expires_at < now()))
       AND (%(shards)s = 1 OR mod(abs(hashtext(c.member_id::text)), %(shards)s) = %(shard)s)
     ORDER BY c.member_id
@@ -35,7 +43,8 @@ leased AS (
     FROM members AS m
     WHERE c.member_id = m.member_id
       AND (c.status = 'submitted'
-           OR (c.status = 'pended' AND coalesce(c.adjudicated_at < %(run_started)s, true))
+           OR (c.status = 'pended' AND coalesce(c.adjudicated_at < %(run_started)s, true)
+               AND c.id IN (SELECT id FROM due))
            OR (c.status = 'in_review' AND c.lease_expires_at < now()))
     RETURNING c.id, c.member_id
 )
@@ -53,6 +62,34 @@ SET status = coalesce(c.status_before_lease, 'submitted'),
     lease_expires_at = NULL
 WHERE c.lease_owner = %(run_id)s
   AND c.status = 'in_review';
+
+-- name: pended_claims
+-- The pended claims a run may take again, with what it needs to decide which are due: when
+-- each was last adjudicated, and when a reviewer last decided one of its lines (an override
+-- recorded since the claim's adjudication is one it has not seen). Claims pended at or
+-- after run_started are this run's own (or a run's started with it): not listed.
+-- Parameters: run_started (timestamptz).
+WITH pended AS (
+    SELECT c.id, c.claim_number, c.member_id, c.adjudicated_at
+    FROM claims_service.claim AS c
+    WHERE c.status = 'pended'
+      AND coalesce(c.adjudicated_at < %(run_started)s, true)
+),
+overridden AS (
+    SELECT ci.claim_id, max(o.overridden_at) AS overridden_at
+    FROM claims_service.claim_item_override AS o
+    JOIN claims_service.claim_item AS ci ON ci.id = o.claim_item_id
+    JOIN pended AS p ON p.id = ci.claim_id
+    GROUP BY ci.claim_id
+)
+SELECT p.id::text AS claim_id,
+       p.claim_number,
+       p.member_id::text AS member_id,
+       p.adjudicated_at,
+       ov.overridden_at
+FROM pended AS p
+LEFT JOIN overridden AS ov ON ov.claim_id = p.id
+ORDER BY p.member_id, p.claim_number;
 
 -- name: adjudication_backlog
 -- Claims waiting for adjudication, by status (in_review counts leases, live or expired).

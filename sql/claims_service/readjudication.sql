@@ -1,13 +1,15 @@
 -- name: lease_for_readjudication
--- Leases the named claims that are decided (approved, partially approved or rejected) and
--- whose lines are all through posting, for a re-adjudication run: status in_review, the
--- decided status kept in status_before_lease. Claims leased by another run are skipped.
+-- Leases the named claims that are decided (approved, partially approved or rejected) or
+-- pended, and whose lines are all through posting, for a re-adjudication run: status
+-- in_review, the status kept in status_before_lease. Claims leased by another run are
+-- skipped. (A pended claim is asked for by name: it is decided again now, whatever it
+-- waits for.)
 -- Parameters: run_id, claim_numbers (text[]), lease_seconds.
 WITH wanted AS (
     SELECT c.id
     FROM claims_service.claim AS c
     WHERE c.claim_number = ANY(%(claim_numbers)s::text[])
-      AND c.status IN ('approved', 'partially_approved', 'rejected')
+      AND c.status IN ('approved', 'partially_approved', 'rejected', 'pended')
       AND NOT EXISTS (
           SELECT 1
           FROM claims_service.claim_item AS ci
