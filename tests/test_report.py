@@ -17,9 +17,9 @@ from claims_askes.reporting.dashboard import (
     Dashboard,
     read_dashboard,
     render_html,
-    rupiah,
     write_report,
 )
+from claims_askes.reporting.formatting import rupiah, rupiah_words
 from tests.conftest import TestDatabase
 from tests.test_adjudication_runs import build_world
 
@@ -35,8 +35,15 @@ def decide_some(conn: psycopg.Connection) -> None:
         UPDATE claims_service.claim c
         SET submission_date = now() - (n % 4) * interval '1 day' - interval '1 hour',
             status = (ARRAY['approved', 'partially_approved', 'rejected', 'pended',
-                            'submitted'])[1 + n % 5]
+                            'submitted'])[1 + n % 5],
+            adjudicated_at = now() - (n % 4) * interval '1 day' - interval '1 hour'
+                             + (n % 7) * interval '20 hours'
         FROM numbered WHERE numbered.id = c.id""")
+    conn.execute("""
+        UPDATE claims_service.claim SET adjudicated_at = least(adjudicated_at, now())
+        WHERE status IN ('approved', 'partially_approved', 'rejected', 'pended')""")
+    conn.execute("""
+        UPDATE claims_service.claim SET adjudicated_at = NULL WHERE status = 'submitted'""")
     codes = [
         r[0]
         for r in conn.execute(
@@ -63,6 +70,11 @@ def test_dashboard_numbers_are_the_claims(db: TestDatabase, tmp_path: Path) -> N
                    count(*) FILTER (WHERE status IN ('submitted', 'in_review')),
                    sum(total_charged_amount)
             FROM claims_service.claim""").fetchone()
+        decided = conn.execute("""
+            SELECT count(*), count(*) FILTER (WHERE adjudicated_at - submission_date
+                                              <= interval '72 hours')
+            FROM claims_service.claim
+            WHERE status IN ('approved', 'partially_approved', 'rejected')""").fetchone()
         rejected_lines = conn.execute(
             "SELECT count(*) FROM claims_service.claim_item WHERE status = 'rejected'"
         ).fetchone()
@@ -75,12 +87,21 @@ def test_dashboard_numbers_are_the_claims(db: TestDatabase, tmp_path: Path) -> N
     assert len(dashboard.days) == 4
     assert sum(r.lines for r in dashboard.reasons) == rejected_lines[0] > 0
     assert len(dashboard.reasons) == 2
+    assert decided is not None and dashboard.decision is not None
+    assert (dashboard.decision.count, dashboard.decision.within_sla) == decided
+    assert 0 < decided[1] < decided[0]  # some within the 72 hours, some beyond
+    assert sum(dashboard.decision.band_counts) == decided[0]
 
     path, _ = write_report(tmp_path / "out" / "dashboard.html")
     page = path.read_text()
-    assert page.count("<svg") == 4 and page.count("<figure>") == 4
+    assert page.count("<svg") == 3 and page.count("<figure>") == 3
+    assert "no payments yet" in page  # the payment section before the first payment
+    assert "Not read: this page was written without a flow run" in page  # no failed runs
+    backlog = {status: sum(bands) for status, bands in dashboard.backlog.items()}
+    assert backlog["submitted"] + backlog["in_review"] == expected[2]
+    assert dashboard.pended_total == backlog["pended"] == dashboard.count("pended_claims")
     assert "<script" not in page and not re.search(r"(src|href)=\"https?:", page)
-    assert rupiah(dashboard.charged) in page
+    assert rupiah_words(dashboard.charged) in page
     for reason in dashboard.reasons:
         assert reason.code in page
 
@@ -104,8 +125,9 @@ def test_report_command_writes_the_file(db: TestDatabase, tmp_path: Path) -> Non
 
 def test_an_empty_window_renders() -> None:
     page = render_html(Dashboard(generated_at=datetime.now(UTC), timezone="Asia/Jakarta"))
-    assert "no claims submitted in the last 30 days" in page
+    assert "no claims in the window" in page
     assert "no rejected lines" in page
+    assert "no pended claims" in page and "no payments yet" in page
 
 
 def test_rupiah_grouping() -> None:

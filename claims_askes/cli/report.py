@@ -1,4 +1,6 @@
-"""`claims-askes report`: the claims dashboard as one self-contained HTML file."""
+"""`claims-askes report` and `claims-askes run claims-dashboard`: the claims operations
+dashboard as one self-contained HTML file (backlog and aging, pended claims, service levels,
+rejections by provider, failed runs), read as reporting_user."""
 
 from __future__ import annotations
 
@@ -8,23 +10,48 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from claims_askes.cli.common import console, shown, user_errors
+from claims_askes.cli.common import console, option, parameters, shown, user_errors
+from schemas.dashboard import DashboardParameters
 
-DEFAULT_REPORT = Path("reports/claims-dashboard.html")
+DEFAULT_REPORT = Path(DashboardParameters.model_fields["output"].get_default())
 
 
 def print_dashboard_summary(path: Path, dashboard: Any) -> None:
     """The dashboard's headline in the terminal, and where the HTML is."""
-    from claims_askes.reporting.dashboard import STATUS_SERIES, rupiah
+    from claims_askes.reporting import formatting as fmt
+    from claims_askes.reporting.dashboard import STATUS_SERIES
 
-    table = Table("status", "claims", title=f"claims of the last 30 days: {dashboard.claims:,}")
+    table = Table(
+        "status",
+        "claims",
+        title=f"claims of the last {dashboard.window_days} days: {fmt.integer(dashboard.claims)}",
+    )
     for column, label, _ in STATUS_SERIES:
-        table.add_row(label, f"{dashboard.count(column):,}")
+        table.add_row(label, fmt.integer(dashboard.count(column)))
     console.print(table)
-    console.print(f"charged {rupiah(dashboard.charged)}, approved {rupiah(dashboard.approved)}")
+    console.print(
+        f"charged {fmt.rupiah_words(dashboard.charged)}, "
+        f"approved {fmt.rupiah_words(dashboard.approved)}"
+    )
+    if dashboard.decision:
+        d = dashboard.decision
+        console.print(
+            f"decided within {fmt.hours(dashboard.decision_sla_hours)}: "
+            f"{fmt.percent(d.within_sla, d.count)} of {fmt.integer(d.count)}"
+        )
     if dashboard.reasons:
         top = dashboard.reasons[0]
-        console.print(f"most frequent rejection: {shown(top.code)} ({top.lines:,} lines)")
+        console.print(
+            f"most frequent rejection: {shown(top.code)} ({fmt.integer(top.lines)} lines)"
+        )
+    console.print(
+        f"dashboard: [bold]{shown(path)}[/] (open it in a browser: {shown(path.as_uri())})"
+    )
+
+
+def print_dashboard_outcome(outcome: Any) -> None:
+    """Where a `claims-dashboard` run wrote the page."""
+    path = Path(outcome.path)
     console.print(
         f"dashboard: [bold]{shown(path)}[/] (open it in a browser: {shown(path.as_uri())})"
     )
@@ -34,9 +61,49 @@ def print_dashboard_summary(path: Path, dashboard: Any) -> None:
 def report(
     output: Annotated[Path, typer.Option(help="Where to write the HTML.")] = DEFAULT_REPORT,
 ) -> None:
-    """The claims dashboard (last 30 days) as one self-contained HTML file with charts."""
-    from claims_askes.reporting.dashboard import write_report
+    """The claims operations dashboard as one self-contained HTML file, without a flow run
+    (`run claims-dashboard` is the scheduled flow, with the failed runs and an artifact)."""
+    from claims_askes.reporting.dashboard import read_dashboard, write_html
 
     with console.status("reading the claims dashboard"):
-        path, dashboard = write_report(output)
+        dashboard = read_dashboard()
+        path = write_html(output, dashboard)
     print_dashboard_summary(path, dashboard)
+
+
+@user_errors
+def run_claims_dashboard(
+    output: str = option(DashboardParameters, "output"),
+    window_days: int = option(DashboardParameters, "window_days"),
+    decision_sla_hours: float = option(DashboardParameters, "decision_sla_hours"),
+    payment_sla_days: float = option(DashboardParameters, "payment_sla_days"),
+    age_bands_days: list[int] = option(DashboardParameters, "age_bands_days"),
+    top_providers: int = option(DashboardParameters, "top_providers"),
+    pended_limit: int = option(DashboardParameters, "pended_limit"),
+    failed_runs_hours: int = option(DashboardParameters, "failed_runs_hours"),
+) -> None:
+    """Refresh the claims operations dashboard and publish it as a Prefect artifact."""
+    from flows.claims_dashboard import claims_dashboard
+
+    values = parameters(
+        DashboardParameters,
+        output=output,
+        window_days=window_days,
+        decision_sla_hours=decision_sla_hours,
+        payment_sla_days=payment_sla_days,
+        age_bands_days=age_bands_days,
+        top_providers=top_providers,
+        pended_limit=pended_limit,
+        failed_runs_hours=failed_runs_hours,
+    )
+    outcome = claims_dashboard(**values.model_dump())
+    console.print(
+        f"{outcome.open_claims:,} open claims, {outcome.pended_claims:,} pended, "
+        f"{outcome.failed_runs} failed runs"
+    )
+    print_dashboard_outcome(outcome)
+
+
+def register(run_app: typer.Typer) -> None:
+    """Add `claims-askes run claims-dashboard`."""
+    run_app.command("claims-dashboard")(run_claims_dashboard)
