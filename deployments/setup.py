@@ -3,9 +3,10 @@
 `set_up_server` is idempotent (create or update), so `claims-askes deploy` runs it every
 time and a changed limit or setting reaches the server on the next deploy:
 
-- the process work pool `claims-askes`, whose job template passes the stored Secret blocks
-  (if any) to every run as environment variables, resolved by the worker at run time, so no
-  secret is ever part of a deployment;
+- the process work pool `claims-askes`, whose job template names the stored Secret blocks
+  (CLAIMS_ASKES_SECRET_BLOCKS, names only): a run loads the values it lacks from them when
+  it reads its settings (`claims_askes.core.settings.secrets_from_blocks`), so no secret is
+  ever part of a deployment, a job template or a worker's command line;
 - its queues: `default` (no limit: adjudication runs on every worker at once) and
   `backup-restore` (limit 1: a backup and a restore never run at the same time);
 - global concurrency limits the flows take themselves (see `deployments.limits`), which
@@ -13,6 +14,9 @@ time and a changed limit or setting reaches the server on the next deploy:
 - the Prefect variables prefect.yaml references (`claims_askes_code_dir`,
   `claims_askes_timezone`);
 - with `store_secrets`: one Secret block per database secret set in this environment.
+
+All or nothing: the pool's template is checked by the server (created or updated) before any
+block is stored, and a failure while storing puts back the blocks and the pool as they were.
 """
 
 from __future__ import annotations
@@ -23,8 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from claims_askes.core.settings import (
+    SECRET_BLOCKS_VARIABLE,
+    read_secret_block,
+    secret_block_name,
+)
+from claims_askes.core.settings import secret_variables as all_secret_variables
 from deployments.limits import GLOBAL_LIMITS
-from deployments.project import ROOT, WORK_POOL
+from deployments.project import ROOT, WORK_POOL, DeploymentEntry, load_flow
 
 POOL_TYPE = "process"
 
@@ -55,40 +65,27 @@ QUEUES: tuple[QueueSpec, ...] = (
 )
 
 
-def all_secret_variables() -> list[str]:
-    """Every database secret a run may need: the admin URL, the per-service URLs and
-    passwords, the reporting ones."""
-    from claims_askes.core.services import SERVICES
-
-    return [
-        "DATABASE_URL",
-        "REPORTING_DATABASE_URL",
-        "REPORTING_DB_PASSWORD",
-        *(v for s in SERVICES for v in (s.url_variable, s.password_variable)),
-    ]
-
-
 def secret_variables(environ: dict[str, str] | None = None) -> list[str]:
     """The database secrets set in this environment."""
     env = os.environ if environ is None else environ
     return [n for n in all_secret_variables() if env.get(n)]
 
 
-def block_name(variable: str) -> str:
-    """Secret block slug of an environment variable: DATABASE_URL -> claims-askes-database-url."""
-    return "claims-askes-" + variable.lower().replace("_", "-")
+block_name = secret_block_name
 
 
 def job_template(secret_vars: Iterable[str]) -> dict[str, Any]:
-    """The process worker's default job template, with Prefect's telemetry off and each
-    stored secret passed to the run by reference (`{{ prefect.blocks.secret.<name> }}`,
-    resolved by the worker)."""
+    """The process worker's default job template, with Prefect's telemetry off and the names
+    of the stored Secret blocks in CLAIMS_ASKES_SECRET_BLOCKS. Plain strings only: Prefect 3.9
+    refuses a `{{ prefect.blocks... }}` placeholder in a pool's job configuration that its
+    variables schema does not declare."""
     from prefect.workers.process import ProcessWorker
 
     from claims_askes.core.runtime import TELEMETRY_OFF
 
     template = ProcessWorker.get_default_base_job_template()
-    env = {v: "{{ prefect.blocks.secret." + block_name(v) + " }}" for v in sorted(secret_vars)}
+    names = sorted(set(secret_vars))
+    env = {SECRET_BLOCKS_VARIABLE: ",".join(names)} if names else {}
     # Telemetry off for every run of the pool (TELEMETRY_OFF); Prefect merges a deployment's
     # own `env` job variables into this dictionary, so theirs are kept.
     template["job_configuration"]["env"] = TELEMETRY_OFF | env
@@ -200,17 +197,38 @@ def _ensure_variable(client: Any, name: str, value: str) -> None:
 
 
 def store_secret_blocks(
-    variables: Iterable[str], environ: dict[str, str] | None = None
+    client: Any, variables: Iterable[str], environ: dict[str, str] | None = None
 ) -> list[str]:
-    """One Secret block per variable, from this environment's value (overwritten)."""
+    """One Secret block per variable, from this environment's value (overwritten). All or
+    nothing: on a failure, the blocks this call created are deleted and those it overwrote
+    get their previous values back, then the error is raised."""
     from prefect.blocks.system import Secret
+    from prefect.exceptions import ObjectNotFound
 
     env = os.environ if environ is None else environ
-    stored = []
-    for variable in variables:
-        Secret(value=env[variable]).save(block_name(variable), overwrite=True)
-        stored.append(block_name(variable))
-    return stored
+    previous: dict[str, str | None] = {}  # block -> its value before this call (None: new)
+    try:
+        for variable in variables:
+            name = block_name(variable)
+            try:
+                previous[name] = read_secret_block(name)
+            except ValueError:
+                previous[name] = None
+            Secret(value=env[variable]).save(name, overwrite=True, _sync=True)  # type: ignore[call-arg]
+    except BaseException:
+        for name, value in previous.items():
+            if value is None:
+                try:
+                    block = client.read_block_document_by_name(
+                        name, "secret", include_secrets=False
+                    )
+                    client.delete_block_document(block.id)
+                except ObjectNotFound:
+                    pass
+            else:
+                Secret(value=value).save(name, overwrite=True, _sync=True)  # type: ignore[call-arg]
+        raise
+    return list(previous)
 
 
 def set_up_server(
@@ -221,10 +239,15 @@ def set_up_server(
 
     report = SetupReport()
     with get_client(sync_client=True) as client:
-        if store_secrets:
-            report.secrets = store_secret_blocks(secret_variables())
         stored = _stored_secrets(client, all_secret_variables())
-        report.work_pool = _ensure_pool(client, stored)
+        to_store = secret_variables() if store_secrets else []
+        # The pool first: the server checks its template before any block exists.
+        report.work_pool = _ensure_pool(client, [*stored, *to_store])
+        try:
+            report.secrets = store_secret_blocks(client, to_store)
+        except BaseException:
+            _ensure_pool(client, stored)
+            raise
         report.queues = [_ensure_queue(client, spec) for spec in QUEUES]
         report.limits = [_ensure_limit(client, lim.name, lim.limit) for lim in GLOBAL_LIMITS]
         report.variables = {
@@ -234,3 +257,29 @@ def set_up_server(
         for name, value in report.variables.items():
             _ensure_variable(client, name, value)
     return report
+
+
+def add_cross_field_rules(entries: Iterable[DeploymentEntry]) -> list[str]:
+    """After `prefect deploy`: add each flow's rules across fields (a shard below the shard
+    count) to its deployment's parameter schema, which Prefect builds one field at a time,
+    so that the server refuses a run breaking one when it is created. The deployments whose
+    schema got rules."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import DeploymentUpdate
+
+    from claims_askes.core.parameters import cross_field_rules
+
+    updated = []
+    with get_client(sync_client=True) as client:
+        for entry in entries:
+            model = getattr(load_flow(entry).fn, "parameters_model", None)
+            rules = cross_field_rules(model) if model is not None else []
+            if not rules:
+                continue
+            deployment = client.read_deployment_by_name(f"{entry.name}/{entry.name}")
+            schema = dict(deployment.parameter_openapi_schema or {}) | {"allOf": rules}
+            client.update_deployment(
+                deployment.id, DeploymentUpdate(parameter_openapi_schema=schema)
+            )
+            updated.append(entry.name)
+    return updated

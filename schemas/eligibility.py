@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from schemas.parameters import DATE_SCHEMA
+
 
 def business_zone() -> str:
     """The business time zone (settings.timezone, Asia/Jakarta by default)."""
@@ -32,6 +34,7 @@ class EligibilitySweepParameters(BaseModel):
         description="Sweep as of this date (YYYY-MM-DD); default today in "
         "CLAIMS_ASKES_TIMEZONE (Asia/Jakarta). Not in the future: the "
         "sweep terminates coverages that ended before it.",
+        json_schema_extra=DATE_SCHEMA,
     )
     batch_size: int = Field(
         250_000, ge=1, le=2_000_000, description="Members per batch (one transaction each)"

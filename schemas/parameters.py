@@ -3,9 +3,17 @@ triggered from the UI or a deployment)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+#: JSON Schema `pattern`s the Prefect server checks before a run exists (it does not check
+#: `format`). Only in the schema: pydantic checks the same values again when the run starts,
+#: with its own words, so a field keeps one error message in the CLI and in the flow.
+DATE_SCHEMA: dict[str, Any] = {"pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+AGE_SCHEMA: dict[str, Any] = {"pattern": r"^\s*[0-9]+\s*[dwmy]\s*$"}
+IDENTIFIER_SCHEMA: dict[str, Any] = {"pattern": r"^[a-z_][a-z0-9_]{0,62}$"}
+MAX_SHARDS = 256
 
 # A lease of claims, the same for adjudication and re-adjudication.
 LEASE_SECONDS: dict[str, Any] = dict(
@@ -16,12 +24,34 @@ LEASE_SECONDS: dict[str, Any] = dict(
 )
 
 
+def _shard_below_shards(schema: dict[str, Any]) -> None:
+    """`shard < shards` in JSON Schema, which cannot compare two fields: for each shard count
+    N, "if shards is N then shard is at most N - 1", and when `shards` is not given, the
+    default's rule. The server then names `shard` when it refuses a run."""
+    default = AdjudicationParameters.model_fields["shards"].default
+    schema["allOf"] = [
+        {
+            "if": {"properties": {"shards": {"const": n}}, "required": ["shards"]},
+            "then": {"properties": {"shard": {"maximum": n - 1}}},
+        }
+        for n in range(1, MAX_SHARDS)
+    ] + [
+        {
+            "if": {"not": {"required": ["shards"]}},
+            "then": {"properties": {"shard": {"maximum": default - 1}}},
+        }
+    ]
+
+
 class AdjudicationParameters(BaseModel):
     """Parameters of `claim-adjudication`."""
 
-    model_config = ConfigDict(extra="forbid")
+    # `allOf` holds the rules across fields (claims_askes.core.parameters.cross_field_rules).
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_shard_below_shards)
 
-    max_claims: int | None = Field(None, ge=1, description="Stop after leasing this many claims")
+    max_claims: int | None = Field(
+        None, ge=1, le=100_000_000, description="Stop after leasing this many claims"
+    )
     chunk_size: int = Field(
         20_000,
         ge=1,
@@ -29,8 +59,17 @@ class AdjudicationParameters(BaseModel):
         description="Claims per chunk (whole members; memory stays bounded)",
     )
     lease_seconds: int = Field(**LEASE_SECONDS)
-    shards: int = Field(1, ge=1, le=256, description="Member hash buckets")
-    shard: int | None = Field(None, ge=0, description="Only this bucket (default: all)")
+    shards: int = Field(1, ge=1, le=MAX_SHARDS, description="Member hash buckets")
+    shard: int | None = Field(
+        None, ge=0, le=MAX_SHARDS - 1, description="Only this bucket, below shards (default: all)"
+    )
+    pended_review_hours: int = Field(
+        24,
+        ge=1,
+        le=8_760,
+        description="Adjudicate a pended claim again after this many hours without a change "
+        "it waits for (such claims are reported)",
+    )
 
     @model_validator(mode="after")
     def _shard_in_range(self) -> AdjudicationParameters:
@@ -55,7 +94,7 @@ class ReadjudicationParameters(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    claim_numbers: list[str] = Field(
+    claim_numbers: list[Annotated[str, StringConstraints(min_length=1, max_length=50)]] = Field(
         default_factory=list, max_length=100_000, description="Claims to adjudicate again"
     )
     reason: str = Field(

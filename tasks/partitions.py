@@ -11,7 +11,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-import pandas as pd
 import psycopg
 from psycopg import sql
 
@@ -150,6 +149,8 @@ def _move_month(
         sql.SQL(Q.checksum_partition_month).format(partition=sql.Identifier(name), columns=cols),
         bounds,
     )
+    import pandas as pd  # here only: a run that moves no default rows never loads pandas
+
     frame = pd.DataFrame(
         [
             {

@@ -17,6 +17,7 @@ from prefect.flows import Flow
 from prefect.server.schemas.schedules import CronSchedule
 
 from claims_askes.core.runtime import TELEMETRY_OFF
+from claims_askes.core.settings import SECRET_BLOCKS_VARIABLE
 from deployments.project import PREFECT_YAML, WORK_POOL, DeploymentEntry, load_flow, read_project
 from deployments.setup import QUEUES, all_secret_variables, block_name, job_template
 
@@ -75,6 +76,18 @@ EXPECTED_SCHEDULES = {
     "claim-archiving": _monthly_on(None),
     "database-maintenance": _weekly,
     "database-monitoring": _every(5),
+    # the morning dashboard: on the hour, in working hours (07:00-19:00), Monday to Saturday
+    "claims-dashboard": lambda dates: all(
+        d.minute == 0 and 7 <= d.hour <= 19 and d.weekday() < 6 for d in dates
+    ),
+    # business days only (Monday to Friday), 10:00: the payment run (issue 16)
+    "payment-run": lambda dates: all(
+        (d.hour, d.minute) == (10, 0) and d.weekday() < 5 for d in dates
+    ),
+    # the inbox of bank answers, every half hour of the bank's day, Monday to Saturday
+    "bank-response-import": lambda dates: all(
+        d.minute in (0, 30) and 7 <= d.hour <= 21 and d.weekday() < 6 for d in dates
+    ),
 }
 
 
@@ -167,22 +180,47 @@ def test_no_secret_in_the_file() -> None:
     assert step["directory"] == "{{ prefect.variables.claims_askes_code_dir }}"
 
 
-def test_stored_secrets_reach_runs_by_reference_only() -> None:
+def test_stored_secrets_reach_runs_by_name_only() -> None:
+    """Issue 18, part 1: the pool's template names the stored blocks and holds no
+    placeholder (Prefect 3.9 refused `{{ prefect.blocks.secret.* }}` there with a 422)."""
+    from prefect.workers.process import ProcessJobConfiguration
+
     template = job_template(["DATABASE_URL", "CLAIMS_DB_PASSWORD"])
     env = template["job_configuration"]["env"]
     assert env == {
-        "CLAIMS_DB_PASSWORD": "{{ prefect.blocks.secret.claims-askes-claims-db-password }}",
-        "DATABASE_URL": "{{ prefect.blocks.secret.claims-askes-database-url }}",
+        SECRET_BLOCKS_VARIABLE: "CLAIMS_DB_PASSWORD,DATABASE_URL",
         **TELEMETRY_OFF,
     }
     assert block_name("REPORTING_DB_PASSWORD") == "claims-askes-reporting-db-password"
     assert job_template([])["job_configuration"]["env"] == TELEMETRY_OFF
+    # A run of the pool gets the names, the telemetry switch and its deployment's own env.
+    config: Any = asyncio.run(
+        ProcessJobConfiguration.from_template_and_values(
+            template, {"env": {"CLAIMS_ASKES_TIMEZONE": "Asia/Jakarta"}}
+        )
+    )
+    assert config.env[SECRET_BLOCKS_VARIABLE] == "CLAIMS_DB_PASSWORD,DATABASE_URL"
+    assert config.env["DO_NOT_TRACK"] == "1"
+    assert config.env["CLAIMS_ASKES_TIMEZONE"] == "Asia/Jakarta"
+
+
+def test_a_run_asks_for_no_block_its_environment_already_has() -> None:
+    from claims_askes.core.errors import ConfigError
+    from claims_askes.core.settings import secrets_from_blocks
+
+    listed = {SECRET_BLOCKS_VARIABLE: "DATABASE_URL, CLAIMS_DB_PASSWORD"}
+    # Both set: no Prefect server is asked (none is configured in this test).
+    full = {**listed, "DATABASE_URL": "postgresql://x", "CLAIMS_DB_PASSWORD": "pw"}
+    assert secrets_from_blocks(full) == {}
+    assert secrets_from_blocks({}) == {}
+    with pytest.raises(ConfigError, match="HOME is not a database secret"):
+        secrets_from_blocks({SECRET_BLOCKS_VARIABLE: "DATABASE_URL,HOME"})
 
 
 def test_runs_of_the_pool_have_telemetry_off_and_keep_the_deployments_env() -> None:
     from prefect.workers.process import ProcessJobConfiguration
 
-    template = job_template([])  # (a secret's reference would need its block on a server)
+    template = job_template([])
     config: Any = asyncio.run(
         ProcessJobConfiguration.from_template_and_values(
             template, {"env": {"CLAIMS_ASKES_TIMEZONE": "Asia/Jakarta"}}
@@ -191,6 +229,7 @@ def test_runs_of_the_pool_have_telemetry_off_and_keep_the_deployments_env() -> N
     assert config.env["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
     assert config.env["DO_NOT_TRACK"] == "1"
     assert config.env["CLAIMS_ASKES_TIMEZONE"] == "Asia/Jakarta"
+    assert SECRET_BLOCKS_VARIABLE not in config.env
 
 
 def test_a_bad_file_is_one_clear_error(tmp_path: Any) -> None:

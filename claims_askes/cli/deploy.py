@@ -81,7 +81,7 @@ def worker_hint(url: str, code_dir: Path, stored_secrets: bool) -> str:
     """How to start a worker, and what its environment needs (docs/deployment.md, "Workers
     and their environment")."""
     secrets = (
-        "the database secrets come from the Secret blocks just stored"
+        "the database secrets it does not set come from the Secret blocks just stored"
         if stored_secrets
         else "DATABASE_URL and the <SERVICE>_DB_PASSWORD variables (no Secret blocks stored)"
     )
@@ -99,7 +99,7 @@ def deploy(code_dir: Path | None, store_secrets: bool, prefect_file: Path | None
     """Set up the server, deploy, and print what was deployed (and what was skipped)."""
     from claims_askes.core.settings import get_settings
     from deployments.project import PREFECT_YAML, ROOT, read_project
-    from deployments.setup import set_up_server
+    from deployments.setup import add_cross_field_rules, set_up_server
 
     prefect_file = (prefect_file or PREFECT_YAML).resolve()
     entries = read_project(prefect_file)
@@ -123,6 +123,7 @@ def deploy(code_dir: Path | None, store_secrets: bool, prefect_file: Path | None
         raise ClaimsAskesError(f"{prefect_file}: no deployment has its flow file yet")
     with console.status(f"prefect deploy: {len(ready)} deployments"):
         run_prefect_deploy(prefect_file, None if not missing else [e.name for e in ready])
+        add_cross_field_rules(ready)
     table = Table("deployment", "schedule", "queue", "", title=f"deployed to {shown(url)}")
     for entry in entries:
         table.add_row(
@@ -155,8 +156,8 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--store-secrets",
                 help="Store DATABASE_URL and the *_DB_PASSWORD/URL variables set "
-                "here as Prefect Secret blocks, passed to every run by "
-                "reference (otherwise workers need them in their own "
+                "here as Prefect Secret blocks; a run loads those its worker's "
+                "environment lacks (otherwise workers need them in their own "
                 "environment).",
             ),
         ] = False,

@@ -64,3 +64,11 @@ def takes(model: type[M]) -> Callable[[Callable[[M], R]], Callable[..., R]]:
         return with_fields
 
     return decorate
+
+
+def cross_field_rules(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """The model's rules that span fields, as JSON Schema: the `allOf` of its schema (set by
+    the model's `json_schema_extra`). Prefect builds a deployment's parameter schema from the
+    flow's signature, one field at a time, so `claims-askes deploy` adds these to each
+    deployment's schema itself; the server then refuses a run that breaks one."""
+    return list(model.model_json_schema().get("allOf", []))

@@ -2,13 +2,18 @@
 
 No secret has a default here: the embedded local server gets passwords generated
 per installation (see `claims_askes.db.localserver`), and a configured server takes them
-from the environment or from the per-service URLs.
+from the environment or from the per-service URLs. A run started by a worker may take the
+database secrets its environment lacks from Prefect Secret blocks instead
+(`secrets_from_blocks`, docs/deployment.md "Secrets").
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -103,6 +108,25 @@ class Settings(BaseSettings):
     backup_dir: Path | None = Field(
         None, validation_alias="CLAIMS_ASKES_BACKUP_DIR", description="Default: HOME/backups."
     )
+    wal_archive: Path | None = Field(
+        None,
+        validation_alias="CLAIMS_ASKES_WAL_ARCHIVE",
+        description="Point-in-time recovery repository (WAL and base backups); "
+        "default: HOME/wal-archive.",
+    )
+    archive_wal: bool = Field(
+        True,
+        validation_alias="CLAIMS_ASKES_ARCHIVE_WAL",
+        description="The local server archives WAL continuously (restart to change).",
+    )
+    archive_timeout: int = Field(
+        60,
+        validation_alias="CLAIMS_ASKES_ARCHIVE_TIMEOUT",
+        ge=1,
+        le=3600,
+        description="Seconds after which the local server archives a partly filled WAL "
+        "segment: the most committed work a lost disk costs without streaming.",
+    )
 
     crash_at: str | None = Field(
         None,
@@ -156,6 +180,10 @@ class Settings(BaseSettings):
     def resolved_backup_dir(self) -> Path:
         return (self.backup_dir or self.resolved_home / "backups").expanduser().resolve()
 
+    @property
+    def resolved_wal_archive(self) -> Path:
+        return (self.wal_archive or self.resolved_home / "wal-archive").expanduser().resolve()
+
     def service_url(self, key: str) -> str | None:
         value: SecretStr | None = getattr(self, f"{key}_database_url")
         return value.get_secret_value() if value else None
@@ -163,6 +191,71 @@ class Settings(BaseSettings):
     def service_password(self, key: str) -> str | None:
         value: SecretStr | None = getattr(self, f"{key}_db_password")
         return value.get_secret_value() if value else None
+
+
+#: Names the database variables whose values the Prefect server keeps as Secret blocks, e.g.
+#: `DATABASE_URL,CLAIMS_DB_PASSWORD`; set by `claims-askes deploy` in the work pool's job
+#: template. The names only: a run loads each value when its settings are first read.
+SECRET_BLOCKS_VARIABLE = "CLAIMS_ASKES_SECRET_BLOCKS"
+
+
+def secret_variables() -> list[str]:
+    """Every database secret a run may need: the admin URL, the per-service URLs and
+    passwords, the reporting ones."""
+    return [
+        "DATABASE_URL",
+        "REPORTING_DATABASE_URL",
+        "REPORTING_DB_PASSWORD",
+        *(v for s in SERVICES for v in (s.url_variable, s.password_variable)),
+    ]
+
+
+def secret_block_name(variable: str) -> str:
+    """The Secret block of a variable: DATABASE_URL -> claims-askes-database-url."""
+    return "claims-askes-" + variable.lower().replace("_", "-")
+
+
+def listed_secret_blocks(environ: Mapping[str, str] | None = None) -> list[str]:
+    """The variables CLAIMS_ASKES_SECRET_BLOCKS names (a ConfigError for any other name)."""
+    env = os.environ if environ is None else environ
+    listed = [v.strip() for v in env.get(SECRET_BLOCKS_VARIABLE, "").split(",") if v.strip()]
+    unknown = sorted(set(listed) - set(secret_variables()))
+    if unknown:
+        raise ConfigError(
+            f"{SECRET_BLOCKS_VARIABLE}: {', '.join(unknown)} is not a database secret "
+            "of this project; run `claims-askes deploy` again"
+        )
+    return listed
+
+
+def secrets_from_blocks(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The values of the variables CLAIMS_ASKES_SECRET_BLOCKS names and the environment does
+    not set, from their Secret blocks on the Prefect server (the environment wins, so a
+    worker with its own DATABASE_URL keeps it). Nothing is asked of the server when every
+    listed variable is set, or none is listed."""
+    env = os.environ if environ is None else environ
+    missing = [v for v in listed_secret_blocks(env) if not env.get(v)]
+    if not missing:
+        return {}
+    values = {}
+    for variable in missing:
+        name = secret_block_name(variable)
+        try:
+            values[variable] = read_secret_block(name)
+        except ValueError:
+            raise ConfigError(
+                f"{variable}: not set, and the Secret block {name!r} is not on the Prefect "
+                "server; store it (`claims-askes deploy --store-secrets`) or set the variable"
+            ) from None
+    return values
+
+
+def read_secret_block(name: str) -> str:
+    """The value of the Secret block `name` on the Prefect server (a ValueError if none)."""
+    from prefect.blocks.system import Secret
+
+    block: Any = Secret.load(name, _sync=True)  # type: ignore[call-arg]
+    return str(block.get())
 
 
 def _variable_of(settings_cls: type[BaseSettings], loc: tuple[int | str, ...]) -> str:
@@ -174,8 +267,10 @@ def _variable_of(settings_cls: type[BaseSettings], loc: tuple[int | str, ...]) -
 
 def load_settings() -> Settings:
     """Read the settings; a bad value is one line naming the variable."""
+    from_blocks = secrets_from_blocks()
     try:
-        return Settings()
+        # By alias: the fields are read by their variables' names only.
+        return Settings(**from_blocks)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
         variable = _variable_of(Settings, tuple(first["loc"]))

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
-from alembic import command
-from alembic.config import Config
 from psycopg import sql
 
 from claims_askes.core.services import (
@@ -25,11 +24,16 @@ from claims_askes.core.services import (
 from claims_askes.core.settings import Settings, get_settings
 from claims_askes.db.connections import admin_url, sqlalchemy_url, uses_local_server
 
+if TYPE_CHECKING:  # Alembic is imported where it runs: flows import this module for its grants
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 Progress = Callable[[str], None]
 
 
 def alembic_config(schema: str, url: str) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR / schema))
     cfg.set_main_option("sqlalchemy.url", sqlalchemy_url(url).replace("%", "%%"))
@@ -53,6 +57,8 @@ def sql_path(revision_file: str, name: str) -> Path:
 
 def upgrade(url: str | None = None, target: str = "head", progress: Progress | None = None) -> None:
     """Migrate every schema, shared ones first; then set the service roles' passwords."""
+    from alembic import command
+
     url = url or admin_url()
     for schema in MIGRATION_ORDER:
         if progress:
@@ -66,6 +72,8 @@ def downgrade(url: str | None = None, progress: Progress | None = None) -> None:
 
     Login roles are cluster-wide and may serve other databases, so they are kept.
     """
+    from alembic import command
+
     url = url or admin_url()
     for schema in reversed(MIGRATION_ORDER):
         if progress:

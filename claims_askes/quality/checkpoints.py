@@ -25,8 +25,6 @@ from contextlib import ExitStack
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 from pydantic import BaseModel, Field
 
 from claims_askes.core.errors import ClaimsAskesError
@@ -37,7 +35,8 @@ _gx_logger = logging.getLogger("great_expectations")
 if _gx_logger.level == logging.NOTSET:
     _gx_logger.setLevel(logging.WARNING)
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pandas and numpy too: imported where a checkpoint runs, not with flows
+    import pandas as pd
     from great_expectations.checkpoint.checkpoint import CheckpointResult
     from great_expectations.core.expectation_validation_result import (
         ExpectationSuiteValidationResult,
@@ -287,6 +286,9 @@ def _columns_of(expectation: Expectation) -> list[str]:
 
 def _plain(value: object) -> object:
     """NA-likes to None and numpy scalars to Python ones, for readable, serialisable examples."""
+    import numpy as np
+    import pandas as pd
+
     if isinstance(value, np.generic):
         value = value.item()
     if value is None or value is pd.NA or value is pd.NaT:
@@ -300,6 +302,8 @@ def _examples(
     frame: pd.DataFrame, positions: Sequence[Any], columns: Sequence[str]
 ) -> list[dict[str, object]]:
     """Rows at the (RangeIndex) positions GX reported, limited to the columns worth showing."""
+    import numpy as np
+
     cols = [c for c in dict.fromkeys(columns) if c in frame.columns]
     rows = [int(p) for p in positions[:MAX_EXAMPLES] if isinstance(p, (int, np.integer))]
     if not rows or not cols:
@@ -372,6 +376,8 @@ def _report(
 
 def _is_positional(index: pd.Index) -> bool:
     """Whether index labels already are row positions (0, 1, 2...)."""
+    import pandas as pd
+
     return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
 
 
