@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -96,6 +97,24 @@ def static_checks() -> int:
     return 0
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def ensure_chromium() -> None:
+    """The dashboard's browser test needs Debian's chromium: installed here when missing and
+    this is root with apt-get; otherwise that test fails, saying so."""
+    if CHROMIUM.exists() or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return
+    if not shutil.which("apt-get"):
+        return
+    say("installing chromium (apt-get) for the dashboard's browser test")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    install = ["apt-get", "install", "-y", "-qq", "chromium"]
+    if subprocess.run(install, env=env, check=False, capture_output=True).returncode != 0:
+        subprocess.run(["apt-get", "update", "-qq"], env=env, check=False, capture_output=True)
+        subprocess.run(install, env=env, check=False, capture_output=True)
+
+
 def tests(extra: list[str]) -> int:
     """The static checks, then the whole suite: on the embedded server, then on Debian's
     PostgreSQL 15 if present."""
@@ -103,6 +122,7 @@ def tests(extra: list[str]) -> int:
     code = static_checks()
     if code != 0:
         return code
+    ensure_chromium()
     pytest = [str(BIN / "python"), "-m", "pytest", "-n", "2", "-p", "no:cacheprovider", *extra]
     say("test suite on the embedded PostgreSQL server")
     code = run(pytest)

@@ -23,6 +23,14 @@ go on, undisturbed, to completion, and the invariants are checked:
   run must produce a verified, drilled backup; each counted backup's manifest must hold the
   database's row counts. Leftovers of killed runs (temporary files, dumps without a
   manifest, drill databases) are counted, and whether retention cleans them a day later.
+- payments: the payment run and the bank-response import killed at each of their crash
+  points in turn, the simulated bank answering between rounds; then undisturbed runs;
+  every claim payment is exactly one payment, every batch total its payments', every answer
+  applied once, the claims service in step (`chaos_payments`).
+- pitr (point-in-time recovery): on a throwaway server that archives WAL, the server is
+  killed mid-adjudication and its data directory deleted, then recovered --latest from a
+  base backup and the archive; decided claims must be exactly once and as in a clean run
+  after the next runs (`chaos_pitr`).
 
 Moments are drawn with --seed relative to the measured times of an undisturbed run: one
 in ten during start-up (imports, Prefect, connections), the others measured from the
@@ -73,7 +81,7 @@ from claims_askes.db.localserver import _run_as_server_user
 CLI = str(Path(sys.executable).parent / "claims-askes")
 LEASE_SECONDS = 5
 RUN_TIMEOUT = 1800  # seconds an undisturbed or disrupted run may take before we give up
-FLOWS = ("adjudication", "archiving", "backup")
+FLOWS = ("adjudication", "archiving", "backup", "pitr", "payments")
 ADJUDICATION_DATABASES = ("claims_askes_chaos_reference", "claims_askes_chaos")
 ARCHIVE_DATABASE = "claims_askes_chaos_archive"
 ARCHIVE_REFERENCE = "claims_askes_chaos_archive_reference"
@@ -877,7 +885,179 @@ def chaos_backup(bench: Bench, keep: bool) -> Tally:
     return tally
 
 
+# --- point-in-time recovery ------------------------------------------------------------------
+
+PITR_DATABASES = ("claims_askes_chaos_pitr_reference", "claims_askes_chaos_pitr")
+
+
+def decided_claims() -> int:
+    with psycopg.connect(admin_url(), connect_timeout=2) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM claims_service.claim "
+            "WHERE status NOT IN ('submitted', 'in_review')"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def chaos_pitr(bench: Bench) -> Tally:
+    """The server is gone mid-adjudication: on a throwaway server of its own that archives
+    WAL (archive_timeout 1 s), a base backup, then adjudication runs during which the server
+    is killed (`-m immediate`) and its data directory deleted; it is recovered --latest from
+    the base backup and the archive into its place and started again. Claims decided before
+    the kill are there exactly once (decisions and postings as an undisturbed reference
+    run's), the next runs complete the rest; decided claims the recovery lost (committed in
+    the last unarchived second) are counted, and redone by the next run."""
+    from bench.pitr import archiving_server, kill
+    from claims_askes.operations import pitr
+    from schemas.ops import RecoveryTarget
+
+    tally = Tally("pitr: server + disk lost", "all recovered; 0, 0, 0 (as a clean run)")
+    rng = random.Random(bench.seed)
+    reference_db, chaos_db = PITR_DATABASES
+    with archiving_server(archive_timeout=1, prefix="claims-askes-chaos-pitr-") as server:
+        fresh_database(reference_db)
+        seed_in_child(bench.members, bench.claims, bench.seed)
+        code, startup, work = measure(adjudicate(bench))
+        if code != 0:
+            raise RuntimeError(f"the reference run failed (log {bench.last_log()})")
+        reference = outcome()
+        fresh_database(chaos_db)
+        seed_in_child(bench.members, bench.claims, bench.seed)
+        pitr.take_base_backup("full")
+        lost_to_rpo = 0
+        for attempt in range(1, min(bench.kills, 3) + 1):
+            run = adjudicate(bench)
+            if run.flow_began() is None:
+                finish(run)
+                tally.ended_before += 1
+                break
+            deadline = time.perf_counter() + rng.uniform(0.3, 0.8) * work
+            seen = 0
+            while time.perf_counter() < deadline and run.process.poll() is None:
+                seen = decided_claims()
+                time.sleep(0.1)
+            if run.process.poll() is not None:
+                tally.ended_before += 1  # the server still goes, after the run
+                seen = decided_claims()
+            kill(server)
+            tally.kills += 1
+            finish(run)
+            shutil.rmtree(server.data_dir)  # the disk is gone
+            pitr.recover(RecoveryTarget(latest=True), server.data_dir, keep=True)
+            server.start()
+            recovered = decided_claims()
+            lost_to_rpo += max(0, seen - recovered)
+            console.print(
+                f"pitr disruption {attempt}: {seen:,} claims decided before the kill, "
+                f"{recovered:,} after recovery; backlog {backlog():,}"
+            )
+            if backlog() == 0:
+                break
+        run_to_completion(bench)
+        tally.lost, tally.duplicated, tally.different = compare(reference, outcome())
+        tally.details.append(
+            f"clean run: start-up {startup:.1f} s, work {work:.1f} s; decided claims the "
+            f"recoveries lost (last unarchived second, redone by the next run): {lost_to_rpo}"
+        )
+    return tally
+
+
 # --- main ------------------------------------------------------------------------------------
+
+
+PAYMENT_DATABASE = "claims_askes_chaos_payments"
+PAYMENT_KILL_POINTS = (
+    ("payment-run", "payment-after-insert"),
+    ("payment-run", "payment-batch-before-commit"),
+    ("payment-run", "payment-after-file"),
+    ("payment-run", "payment-sync-before-mark"),
+    ("bank-response-import", "import-before-commit"),
+    ("bank-response-import", "import-after-apply"),
+)
+
+
+def payment_invariants(conn: psycopg.Connection) -> tuple[int, int, int, list[str]]:
+    """(claim payments without their one payment, payments twice, differing, details):
+    every claim payment is exactly one payment of the same amount; every batch's total is
+    what its payments were batched at; every bank answer applied once; the claims service
+    knows every paid payment."""
+    row = conn.execute("""
+        SELECT (SELECT count(*) FROM claims_service.claim_payment AS cp
+                WHERE NOT EXISTS (SELECT 1 FROM payment_service.payment AS p
+                                  WHERE p.claim_payment_id = cp.id)),
+               (SELECT count(*) - count(DISTINCT claim_payment_id)
+                FROM payment_service.payment),
+               (SELECT count(*) FROM payment_service.payment_batch AS b
+                WHERE b.total_amount <> (SELECT coalesce(sum(e.amount), 0)
+                                         FROM payment_service.payment_event AS e
+                                         WHERE e.batch_id = b.id AND e.status = 'batched')),
+               (SELECT count(*) - count(DISTINCT (payment_id, attempt, status))
+                FROM payment_service.payment_event),
+               (SELECT count(*) FROM payment_service.payment AS p
+                JOIN claims_service.claim_payment AS cp ON cp.id = p.claim_payment_id
+                WHERE (p.status = 'paid') <> (cp.status = 'paid') OR p.amount <> cp.amount)
+    """).fetchone()
+    assert row is not None
+    missing, twice, batches, events, differ = (int(v) for v in row)
+    details = []
+    if batches:
+        details.append(f"{batches} batches whose total is not their payments'")
+    if events:
+        details.append(f"{events} payment events recorded twice")
+    return missing, twice + events, differ + batches, details
+
+
+def chaos_payments(bench: Bench) -> Tally:
+    """The payment run and the bank-response import killed at each of their crash points in
+    turn (the simulated bank answering between rounds, a few payments failing so that each
+    round has work), then run undisturbed; every claim paid once (`payment_invariants`)."""
+    from claims_askes.payments.bank_details import BankKey
+
+    tally = Tally("payments", "each claim payment paid once, answers applied once")
+    fresh_database(PAYMENT_DATABASE)
+    os.environ.setdefault("CLAIMS_ASKES_BANK_KEY", BankKey.generate().text())
+    seed_in_child(bench.members, bench.claims, bench.seed)
+    if finish(adjudicate(bench)) != 0 or backlog():
+        run_to_completion(bench)
+    from flows.steps.payments import answer_sent_batches, give_demo_bank_details
+
+    give_demo_bank_details()
+    outbox = bench.logs / "payments-outbox"
+    inbox = bench.logs / "payments-inbox"
+    common = ["--max-batch-payments", "200", "--outbox", str(outbox)]
+    for number in range(bench.kills):
+        flow, point = PAYMENT_KILL_POINTS[number % len(PAYMENT_KILL_POINTS)]
+        if flow == "bank-response-import":
+            answer_sent_batches(outbox, inbox, seed=bench.seed + number)
+        os.environ["CLAIMS_ASKES_CRASH_AT"] = point
+        try:
+            args = common if flow == "payment-run" else ["--inbox", str(inbox)]
+            code = finish(bench.start("run", flow, *args))
+        finally:
+            os.environ.pop("CLAIMS_ASKES_CRASH_AT", None)
+        if code == -signal.SIGKILL:
+            tally.kills += 1
+        else:
+            tally.ended_before += 1
+    for _ in range(3):  # undisturbed: pay, answer, import (failed payments retried)
+        if finish(bench.start("run", "payment-run", *common)) != 0:
+            tally.final_ok = False
+            tally.details.append(f"an undisturbed payment run failed: {bench.last_log()}")
+        answer_sent_batches(outbox, inbox, seed=bench.seed)
+        if finish(bench.start("run", "bank-response-import", "--inbox", str(inbox))) not in (
+            0,
+            1,
+        ):
+            tally.final_ok = False
+            tally.details.append(f"an undisturbed import failed: {bench.last_log()}")
+    with psycopg.connect(admin_url()) as conn:
+        tally.lost, tally.duplicated, tally.different, details = payment_invariants(conn)
+        tally.details.extend(details)
+        pending = conn.execute(
+            "SELECT count(*) FROM claims_service.claim_payment WHERE status = 'pending'"
+        ).fetchone()
+        tally.left_behind = int(pending[0]) if pending else 0
+    return tally
 
 
 def report(tallies: list[Tally], bench: Bench) -> None:
@@ -952,6 +1132,8 @@ def main() -> None:
         "adjudication": ADJUDICATION_DATABASES,
         "archiving": (ARCHIVE_DATABASE, ARCHIVE_REFERENCE),
         "backup": (BACKUP_DATABASE,),
+        "pitr": (),  # on a throwaway server of its own, removed with it
+        "payments": (PAYMENT_DATABASE,),
     }
     tallies: list[Tally] = []
     try:
@@ -963,6 +1145,10 @@ def main() -> None:
                     tallies.append(chaos_adjudication(bench))
                 elif flow == "archiving":
                     tallies.append(chaos_archiving(bench, args.archive_batch_size))
+                elif flow == "pitr":
+                    tallies.append(chaos_pitr(bench))
+                elif flow == "payments":
+                    tallies.append(chaos_payments(bench))
                 else:
                     tallies.append(chaos_backup(bench, args.keep))
     finally:

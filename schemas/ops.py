@@ -8,12 +8,13 @@ from __future__ import annotations
 import calendar
 import re
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from claims_askes.core.errors import UnknownIdentifierError
 from claims_askes.core.services import known_schema
+from schemas.parameters import AGE_SCHEMA, DATE_SCHEMA, IDENTIFIER_SCHEMA
 
 AGE = re.compile(r"^\s*(\d+)\s*([dwmy])\s*$")
 DATABASE_NAME = r"^[a-z_][a-z0-9_]{0,62}$"
@@ -94,19 +95,31 @@ class PartitionParameters(_Params):
     lock_timeout_seconds: float = Field(
         5, gt=0, le=600, description="Give up on a table lock after this long"
     )
-    as_of: date | None = Field(None, description="Business date (default: today in Jakarta)")
+    as_of: date | None = Field(
+        None,
+        description="Business date, YYYY-MM-DD (default: today in Jakarta)",
+        json_schema_extra=DATE_SCHEMA,
+    )
 
 
 class ArchivingParameters(_Params):
     """Parameters of `claim-archiving`."""
 
-    older_than: str = Field("2y", description="Archive claims older than this: Nd, Nw, Nm, Ny")
+    older_than: str = Field(
+        "2y",
+        description="Archive claims older than this: Nd, Nw, Nm, Ny (e.g. 2y, 18m, 90d)",
+        json_schema_extra=AGE_SCHEMA,
+    )
     batch_size: int = Field(5_000, ge=1, le=200_000, description="Claims per transaction")
     max_batches: int | None = Field(None, ge=1, description="Stop after this many batches")
     lock_timeout_seconds: float = Field(
         5, gt=0, le=600, description="Give up on a table lock after this long"
     )
-    as_of: date | None = Field(None, description="Business date (default: today in Jakarta)")
+    as_of: date | None = Field(
+        None,
+        description="Business date, YYYY-MM-DD (default: today in Jakarta)",
+        json_schema_extra=DATE_SCHEMA,
+    )
 
     @field_validator("older_than")
     @classmethod
@@ -133,13 +146,32 @@ class RetentionPolicy(_Params):
     min_verified: int = Field(**_MIN_VERIFIED)
 
 
+def _schema_name_with_scope(schema: dict[str, Any]) -> None:
+    """A schema name with scope 'schema' only, in JSON Schema (the `allOf` that
+    `claims-askes deploy` adds to the deployment's parameter schema)."""
+    schema["allOf"] = [
+        {
+            "if": {"properties": {"scope": {"const": "schema"}}, "required": ["scope"]},
+            "then": {
+                "properties": {"schema_name": {"type": "string", "minLength": 1}},
+                "required": ["schema_name"],
+            },
+            "else": {"properties": {"schema_name": {"type": "null"}}},
+        }
+    ]
+
+
 class BackupParameters(_Params):
     """Parameters of `database-backup`."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_schema_name_with_scope)
 
     scope: Literal["full", "schema"] = Field(
         "full", description="full: the whole database; schema: one schema (schema_name)"
     )
-    schema_name: str | None = Field(None, description="With scope 'schema': which one")
+    schema_name: str | None = Field(
+        None, description="With scope 'schema': which one", json_schema_extra=IDENTIFIER_SCHEMA
+    )
     drill: Literal["auto", "always", "never"] = Field(
         "auto",
         description="Restore drill into a scratch database: auto = when the last "
@@ -153,6 +185,22 @@ class BackupParameters(_Params):
     min_verified: int = Field(**_MIN_VERIFIED)
     max_age_hours: float = Field(
         26, gt=0, le=24 * 90, description="Newest verified backup older than this: failure"
+    )
+    base_backup: Literal["auto", "full", "incremental", "never"] = Field(
+        "auto",
+        description="Physical base backup for point-in-time recovery: auto (when the server "
+        "archives WAL: incremental on PostgreSQL 17+ after a recent full one, else full), "
+        "full, incremental, or never",
+    )
+    full_every_days: float = Field(
+        7, gt=0, le=365, description="auto: a new full base backup after this many days"
+    )
+    keep_full: int = Field(2, ge=1, le=100, description="Full base backups kept")
+    keep_incremental: int = Field(
+        6, ge=0, le=1000, description="Incremental base backups kept (of kept full ones)"
+    )
+    min_redundancy: int = Field(
+        1, ge=1, le=100, description="Never fewer verified full base backups than this"
     )
 
     @property
@@ -176,26 +224,121 @@ class BackupParameters(_Params):
         return "full" if self.scope == "full" else f"schema_{self.schema_name}"
 
 
-class RestoreParameters(_Params):
-    """Parameters of `database-restore`."""
+#: A WAL location as PostgreSQL writes it (pg_current_wal_lsn()): two hex numbers.
+LSN = r"^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$"
 
-    backup_id: str = Field(
-        pattern=BACKUP_ID, description="The backup to restore (`claims-askes backup list`)"
+
+class RecoveryTarget(_Params):
+    """Where a point-in-time recovery stops: exactly one of a moment, a WAL location, or
+    the end of the archive (`latest`)."""
+
+    to_time: datetime | None = Field(
+        None,
+        description="Recover to this moment (with its zone, e.g. '2026-12-04 10:15:00+07'): "
+        "every transaction committed up to it, none after",
     )
-    target_database: str = Field(
+    to_lsn: str | None = Field(
+        None, pattern=LSN, description="Recover up to this WAL location (e.g. 0/3000060)"
+    )
+    latest: bool = Field(False, description="Recover everything archived (a lost server)")
+
+    @field_validator("to_time", mode="before")
+    @classmethod
+    def _short_zone(cls, value: Any) -> Any:
+        """'2026-12-04 10:15:00+07' as PostgreSQL writes it: the zone's minutes added."""
+        if isinstance(value, str) and re.search(r"[+-]\d{2}$", value.strip()):
+            return value.strip() + ":00"
+        return value
+
+    @field_validator("to_time")
+    @classmethod
+    def _zoned(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("give the time with its zone, e.g. '2026-12-04 10:15:00+07'")
+        return value
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> RecoveryTarget:
+        given = [self.to_time is not None, self.to_lsn is not None, self.latest]
+        if sum(given) > 1:
+            raise ValueError("give one recovery target: --to-time, --to-lsn or --latest")
+        return self
+
+    @property
+    def given(self) -> bool:
+        return self.to_time is not None or self.to_lsn is not None or self.latest
+
+    def describe(self) -> str:
+        if self.to_time is not None:
+            return f"time {self.to_time.isoformat()}"
+        if self.to_lsn is not None:
+            return f"LSN {self.to_lsn}"
+        return "the end of the archive"
+
+
+class RestoreParameters(RecoveryTarget):
+    """Parameters of `database-restore`: a logical backup into a database (`backup_id`,
+    `target_database`), or a point-in-time recovery into a new data directory (one of
+    `to_time`, `to_lsn`, `latest`)."""
+
+    backup_id: str | None = Field(
+        None,
+        pattern=BACKUP_ID,
+        description="The logical backup to restore (`claims-askes backup list`)",
+    )
+    target_database: str | None = Field(
+        None,
         pattern=DATABASE_NAME,
         description="The database to restore into: a new one, or an existing one with force",
     )
-    schema_name: str | None = Field(None, description="Restore only this schema")
+    data_directory: str | None = Field(
+        None,
+        max_length=4096,
+        description="Point-in-time recovery: the new data directory (default: a new one "
+        "under CLAIMS_ASKES_HOME/restores); an existing one only with force, never a "
+        "running server's",
+    )
+    keep: bool = Field(
+        False,
+        description="Point-in-time recovery: keep the recovered data directory (stopped) "
+        "after its checks; default: removed",
+    )
+    recovery_timeout_seconds: float = Field(
+        1800, gt=0, le=86_400, description="Point-in-time recovery: give up after this long"
+    )
+    schema_name: str | None = Field(
+        None, description="Restore only this schema", json_schema_extra=IDENTIFIER_SCHEMA
+    )
     clean: bool = Field(False, description="Drop the restored objects first (pg_restore --clean)")
     force: bool = Field(
-        False, description="Restore into an existing database (never postgres or a template)"
+        False,
+        description="Restore into an existing database (never postgres or a template); "
+        "recover over a non-empty data directory, moved aside (never a running server's)",
     )
 
     @field_validator("schema_name")
     @classmethod
     def _known(cls, value: str | None) -> str | None:
         return None if value is None else our_schema(value)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> RestoreParameters:
+        if self.given:
+            if self.backup_id or self.target_database or self.schema_name:
+                raise ValueError(
+                    "a point-in-time recovery (--to-time, --to-lsn, --latest) takes no backup "
+                    "id, --target-database or --schema"
+                )
+            return self
+        if not self.backup_id:
+            raise ValueError(
+                "give a backup id, or a recovery target (--to-time, --to-lsn, --latest)"
+            )
+        if not self.target_database:
+            raise ValueError("restoring a backup needs --target-database")
+        if self.data_directory or self.keep:
+            raise ValueError("--data-directory and --keep go with a point-in-time recovery")
+        return self
 
 
 class MaintenanceParameters(_Params):
@@ -204,7 +347,9 @@ class MaintenanceParameters(_Params):
     analyze_tables: bool = Field(True, description="ANALYZE the tables (planner statistics)")
     vacuum: bool = Field(False, description="VACUUM (ANALYZE) the tables")
     reindex_schemas: bool = Field(False, description="REINDEX SCHEMA ... CONCURRENTLY")
-    schemas: list[str] = Field(default_factory=list, description="Default: every schema of ours")
+    schemas: list[Annotated[str, Field(json_schema_extra=IDENTIFIER_SCHEMA)]] = Field(
+        default_factory=list, max_length=100, description="Default: every schema of ours"
+    )
     long_running_minutes: float = Field(
         5, gt=0, le=24 * 60, description="Report statements running longer"
     )
@@ -222,7 +367,9 @@ class MaintenanceParameters(_Params):
 class MonitoringParameters(_Params):
     """Parameters of `database-monitoring`."""
 
-    slow_ms: float = Field(1000, ge=0, description="Mean time above which a statement is slow")
+    slow_ms: float = Field(
+        1000, ge=0, le=3_600_000, description="Mean time above which a statement is slow (ms)"
+    )
     backup_max_age_hours: float = Field(
         26, gt=0, le=24 * 90, description="Newest verified backup older than this: critical"
     )
@@ -230,9 +377,15 @@ class MonitoringParameters(_Params):
         2, ge=0, le=60, description="Months of partitions ahead below which to warn"
     )
     archive_older_than: str = Field(
-        "2y", description="The archiving age whose backlog to report: Nd, Nw, Nm, Ny"
+        "2y",
+        description="The archiving age whose backlog to report: Nd, Nw, Nm, Ny (e.g. 2y)",
+        json_schema_extra=AGE_SCHEMA,
     )
-    as_of: date | None = Field(None, description="Business date (default: today in Jakarta)")
+    as_of: date | None = Field(
+        None,
+        description="Business date, YYYY-MM-DD (default: today in Jakarta)",
+        json_schema_extra=DATE_SCHEMA,
+    )
 
     @field_validator("archive_older_than")
     @classmethod
@@ -345,6 +498,9 @@ class BackupReport(BaseModel):
     drills_dropped: list[str] = Field(
         default_factory=list, description="drill databases killed runs left, dropped"
     )
+    pitr: PitrBackupReport | None = Field(
+        None, description="the physical base backup for point-in-time recovery"
+    )
 
     @property
     def earlier_failed(self) -> list[VerifyResult]:
@@ -352,12 +508,60 @@ class BackupReport(BaseModel):
 
 
 class RestoreReport(BaseModel):
-    backup_id: str
-    target_database: str
+    backup_id: str | None
+    target_database: str | None
     schema_name: str | None
     tables_checked: int
     mismatches: list[str] = Field(default_factory=list)
     seconds: float
+    recovery: RecoveryReport | None = Field(None, description="a point-in-time recovery's")
+
+
+class BaseBackup(BaseModel):
+    """A physical base backup in the PITR repository: `base/<id>/` (pg_basebackup's plain
+    output with its backup_manifest), described by `base/<id>.json`, written last."""
+
+    backup_id: str
+    kind: Literal["full", "incremental"]
+    parent: str | None = Field(None, description="the full backup an incremental builds on")
+    database: str
+    server_version: str
+    started_at: datetime
+    finished_at: datetime
+    timeline: int
+    start_lsn: str
+    stop_lsn: str
+    start_wal: str = Field(description="the first WAL segment a restore of it needs")
+    size_bytes: int
+    verified: bool = False
+    problems: list[str] = Field(default_factory=list)
+    tables: list[TableCount] = Field(default_factory=list)
+    drill_at: datetime | None = None
+    drill_ok: bool | None = None
+    drill_detail: str | None = None
+
+
+class RecoveryReport(BaseModel):
+    """A point-in-time recovery: where it went, what it used, what its checks found."""
+
+    target: str
+    data_directory: str
+    base_backups: list[str]
+    seconds: float
+    recovered_to: str | None = Field(None, description="last replayed LSN and commit time")
+    health: list[HealthCheck] = Field(default_factory=list)
+    tables: list[TableCount] = Field(default_factory=list)
+    problems: list[str] = Field(default_factory=list)
+    kept: bool = False
+
+
+class PitrBackupReport(BaseModel):
+    backup: BaseBackup | None = None
+    skipped: str | None = Field(None, description="why no base backup was taken")
+    seconds: float = 0.0
+    deleted_backups: list[str] = Field(default_factory=list)
+    deleted_wal: int = 0
+    drill: str | None = None
 
 
 class MaintenanceReport(BaseModel):

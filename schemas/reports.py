@@ -28,10 +28,28 @@ class AdjudicationSummary(BaseModel):
     lines: int = 0
     by_status: list[StatusTotal] = Field(default_factory=list)
     top_reasons: list[ReasonCount] = Field(default_factory=list)
-    lines_posted: int = 0
+    lines_posted: int = Field(
+        0, description="approved line versions whose entry the accumulator ledger received"
+    )
     status_history_rows: int = 0
     notes: int = 0
     payments: int = 0
+    pended_waiting: int = Field(
+        0,
+        description="pended claims left alone: nothing they wait for changed (not leased)",
+    )
+    pended_due: dict[str, int] = Field(
+        default_factory=dict,
+        description="pended claims found due for adjudication, by why (override, "
+        "authorization, member or coverage, review age)",
+    )
+    pended_reviewed: int = Field(
+        0, description="pended claims adjudicated again because the review age passed"
+    )
+    pended_reviewed_numbers: list[str] = Field(
+        default_factory=list,
+        description="their claim numbers (the first 100 in order)",
+    )
     seconds: float = 0.0
     step_seconds: dict[str, float] = Field(
         default_factory=dict,
@@ -45,6 +63,9 @@ class PostingSummary(BaseModel):
     lines_read: int = 0
     entries_inserted: int = 0
     lines_marked: int = 0
+    lines_posted: int = Field(
+        0, description="approved line versions whose entry the ledger received (not reversals)"
+    )
     reversals: int = 0
     keys_reconciled: int = 0
     step_seconds: dict[str, float] = Field(

@@ -19,6 +19,13 @@ APPEND_ONLY = {
     ("benefit_service", "accumulator_posting"),
     ("benefit_service", "accumulator_opening"),
     ("claims_service", "claim_item_decision"),
+    # the records of payments (issue 16): what happened, never rewritten
+    ("payment_service", "payment_event"),
+    ("payment_service", "batch_approval"),
+    ("payment_service", "bank_file"),
+    ("payment_service", "bank_response_file"),
+    ("payment_service", "bank_response_error"),
+    ("payment_service", "payment_offset"),
 }
 #: the service changes these but never deletes them (members; reviewers' decisions and
 #: readjustments are records)
@@ -28,6 +35,19 @@ NO_DELETE = {
     ("claims_service", "claim_readjustment"),
     # emptied only by posting, through claims_service.mark_lines_posted()
     ("claims_service", "posting_outbox"),
+    # bank accounts are replaced, never deleted (the audit keeps the old ciphertext);
+    # payments, batches and offsets change status, never disappear
+    ("member_service", "member_bank_account"),
+    ("provider_service", "provider_bank_account"),
+    ("payment_service", "payment"),
+    ("payment_service", "payment_batch"),
+    ("payment_service", "payee_offset"),
+}
+#: reporting_user reads these by column, never the encrypted account number (so no SELECT
+#: on the whole table)
+REPORTING_COLUMNS_ONLY = {
+    ("member_service", "member_bank_account"),
+    ("provider_service", "provider_bank_account"),
 }
 #: history the service adds to and never rewrites (a delete is the archiving's move, checked
 #: at commit against the archive: tests/security/test_db_trace.py)
@@ -41,6 +61,8 @@ def expected_privilege(role: str, schema: str, table: str, op: str) -> bool:
     """The policy, written out: what each role may do to each table."""
     if role == REPORTING_ROLE and (schema, table) in APPEND_ONLY:
         return op == "SELECT"
+    if role == REPORTING_ROLE and (schema, table) in REPORTING_COLUMNS_ONLY:
+        return False
     if role == REPORTING_ROLE:
         return (
             op == "SELECT" and schema != "audit" and (schema, table) != ("member_service", "member")

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import typer
 
-from claims_askes.cli import claims, database, demo, deploy, eligibility, operations, report
+from claims_askes.cli import (
+    claims,
+    database,
+    demo,
+    deploy,
+    eligibility,
+    operations,
+    payments,
+    report,
+)
 
 app = typer.Typer(
     help="Claims-Askes batch pipelines: local database, migrations, demo data and flows.",
@@ -43,8 +52,10 @@ run_app.command("accumulator-posting")(claims.run_accumulator_posting)
 run_app.command("claim-readjudication")(claims.run_claim_readjudication)
 eligibility.register(run_app)
 operations.register(app, run_app)
+payments.register(app, run_app)
 app.command("override")(claims.override)
 app.command("eob")(claims.eob)
 
 deploy.register(app)
 app.command("report")(report.report)
+report.register(run_app)

@@ -49,6 +49,10 @@ def print_adjudication_summary(summary: Any) -> None:
         f"{summary.lines_posted:,} lines posted to the accumulators; "
         f"{summary.payments:,} payments, {summary.notes:,} notes written"
     )
+    if summary.pended_waiting or summary.pended_due:
+        from claims_askes.adjudication.summary import pended_in_words
+
+        console.print(shown(pended_in_words(summary)), highlight=False, soft_wrap=True)
 
 
 A = AdjudicationParameters
@@ -62,10 +66,12 @@ def run_claim_adjudication(
     lease_seconds: int = option(A, "lease_seconds"),
     shards: int = option(A, "shards"),
     shard: int | None = option(A, "shard"),
+    pended_review_hours: int = option(A, "pended_review_hours"),
     json_output: bool = json_option(),
 ) -> None:
-    """Adjudicate every submitted and pended claim (docs/adjudication.md), then post the
-    accumulators."""
+    """Adjudicate every submitted claim, and the pended claims whose authorization, member,
+    coverage or override changed or that waited past the review age (docs/adjudication.md),
+    then post the accumulators."""
     params = parameters(
         A,
         max_claims=max_claims,
@@ -73,6 +79,7 @@ def run_claim_adjudication(
         lease_seconds=lease_seconds,
         shards=shards,
         shard=shard,
+        pended_review_hours=pended_review_hours,
     )
     from flows.claim_adjudication import claim_adjudication
 
@@ -103,7 +110,8 @@ def run_accumulator_posting(
         print(summary.model_dump_json())
         return
     console.print(
-        f"{summary.lines_marked:,} lines posted "
+        f"{summary.lines_marked:,} line versions through posting, "
+        f"{summary.lines_posted:,} approved lines posted "
         f"({summary.entries_inserted:,} new ledger entries, {summary.reversals:,} "
         f"reversals); {summary.keys_reconciled:,} accumulator keys reconciled"
     )

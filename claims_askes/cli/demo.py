@@ -11,7 +11,7 @@ from rich.table import Table
 from claims_askes.cli.claims import print_adjudication_summary
 from claims_askes.cli.common import console, step_progress, user_errors
 from claims_askes.cli.database import db_start
-from claims_askes.cli.report import DEFAULT_REPORT, print_dashboard_summary
+from claims_askes.cli.report import print_dashboard_outcome
 from claims_askes.core.errors import ClaimsAskesError
 from claims_askes.core.runtime import quiet_console
 
@@ -91,7 +91,6 @@ def demo(
     if not keep:
         seed(members=members, claims=claims, seed=seed_value)
     from claims_askes.demo.main_job import run_all, summary_table
-    from claims_askes.reporting.dashboard import write_report
 
     with contextlib.nullcontext() if verbose else quiet_console():
         outcomes = run_all(console)
@@ -99,8 +98,9 @@ def demo(
     adjudication = next((o for o in outcomes if o.name == "claim-adjudication" and o.ok), None)
     if adjudication is not None:
         print_adjudication_summary(adjudication.result)
-    path, dashboard = write_report(DEFAULT_REPORT)
-    print_dashboard_summary(path, dashboard)
+    dashboard = next((o for o in outcomes if o.name == "claims-dashboard" and o.ok), None)
+    if dashboard is not None:
+        print_dashboard_outcome(dashboard.result)
     console.print(
         "The runs are in Prefect: with a server (`.venv/bin/prefect server start`, "
         "then `export PREFECT_API_URL=http://127.0.0.1:4200/api` before `demo`) "

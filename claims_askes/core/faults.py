@@ -31,6 +31,14 @@ CRASH_POINTS = (
     # eligibility sweep
     "sweep-before-commit",  # expired coverages ended; first snapshot batch upserted, not committed
     "sweep-after-batch",  # the first snapshot batch committed, the others not written
+    # payment run
+    "payment-after-insert",  # payments committed, claim payments not marked scheduled
+    "payment-batch-before-commit",  # batches made and checked, not committed
+    "payment-after-file",  # a batch's files in the outbox, the batch not marked sent
+    "payment-sync-before-mark",  # claim payments updated, the payments not marked synced
+    # bank response import
+    "import-before-commit",  # a response file's entries applied, not committed
+    "import-after-apply",  # a response committed, the claims service not updated
 )
 
 

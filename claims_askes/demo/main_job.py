@@ -18,7 +18,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from rich.console import Console
@@ -43,6 +43,9 @@ class Outcome:
 
 
 RETENTION_MONTHS = 24  # the archiving deployment's default age, 2y
+#: Payments per batch in the demo: batches stay under the approval threshold, so the demo
+#: pays end to end with automatic approval (a bigger batch waits for a person).
+DEMO_BATCH_PAYMENTS = 200
 MIN_AGE_MONTHS = 3  # never archive younger claims: the dashboard shows the last 30 days
 
 
@@ -73,16 +76,27 @@ def demo_archive_age() -> str:
 
 def steps() -> list[Step]:
     """The flows of the main job, in their production order."""
+    from claims_askes.demo.seed.history import spread_decision_times
     from flows.accumulator_posting import accumulator_posting
+    from flows.bank_response_import import bank_response_import
     from flows.claim_adjudication import claim_adjudication
     from flows.claim_archiving import claim_archiving
+    from flows.claims_dashboard import claims_dashboard
     from flows.database_backup import database_backup
     from flows.database_maintenance import database_maintenance
     from flows.database_monitoring import database_monitoring
     from flows.eligibility_sweep import eligibility_sweep
     from flows.partition_maintenance import partition_maintenance
+    from flows.payment_run import payment_run
+    from flows.steps.payments import (
+        answer_sent_batches,
+        give_demo_bank_details,
+        inbox_dir,
+        outbox_dir,
+    )
 
     age = functools.cache(demo_archive_age)  # read once, when archiving starts
+    started = datetime.now(UTC)  # the demo's decisions are those made after this
     return [
         Step(
             "partition-maintenance",
@@ -105,11 +119,41 @@ def steps() -> list[Step]:
             lambda r: f"{r.claims:,} claims, {r.lines:,} lines in {r.chunks} chunks",
         ),
         Step(
+            "decision-history (demo)",
+            lambda: spread_decision_times(started),
+            lambda n: f"{n:,} decisions moved to realistic times after their submission",
+        ),
+        Step(
             "accumulator-posting",
             lambda: accumulator_posting(full_reconciliation=True),
             lambda r: (
-                f"{r.lines_marked:,} lines posted, {r.keys_reconciled:,} accumulator "
+                f"{r.lines_posted:,} lines posted, {r.keys_reconciled:,} accumulator "
                 "keys reconciled"
+            ),
+        ),
+        Step(
+            "bank details (demo)",
+            lambda: give_demo_bank_details(),
+            lambda n: f"{n:,} payees given Indonesian bank accounts (encrypted)",
+        ),
+        Step(
+            "payment-run",
+            lambda: payment_run(max_batch_payments=DEMO_BATCH_PAYMENTS),
+            lambda r: (
+                f"{r.payments_created:,} payments in {len(r.batches)} batches, "
+                f"{len(r.files_written)} bank files, {r.held:,} held (no bank details), "
+                f"{len(r.awaiting_approval)} batches awaiting approval"
+            ),
+        ),
+        Step(
+            "bank simulate + bank-response-import",
+            lambda: (
+                answer_sent_batches(outbox_dir(None), inbox_dir(None), seed=16),
+                bank_response_import(),
+            )[1],
+            lambda r: (
+                f"claims paid: {r.paid:,}; {r.retried:,} failed or returned, for the next "
+                f"run; {r.batches_completed:,} batches completed"
             ),
         ),
         Step(
@@ -138,6 +182,14 @@ def steps() -> list[Step]:
             lambda: database_monitoring(archive_older_than=age()),
             lambda r: (
                 f"{len(r.checks)} health checks, {r.connections} of {r.max_connections} connections"
+            ),
+        ),
+        Step(
+            "claims-dashboard",
+            lambda: claims_dashboard(),
+            lambda r: (
+                f"{r.open_claims:,} open, {r.pended_claims:,} pended, {r.decided:,} decided "
+                f"({r.within_decision_sla:,} within the service level), {r.paid:,} paid"
             ),
         ),
     ]

@@ -188,11 +188,16 @@ WHERE d.total_approved > 0
 -- name: insert_readjustments
 -- For every re-adjudicated claim that had been approved: the difference between what was
 -- approved and what is approved now, for payment follow-up (recovery of an overpayment, or
--- a top-up). Parameters: flow_run_id, reason.
+-- a top-up). One that changed nothing (no_change) has nothing to follow up: it is
+-- recorded settled at once. Parameters: flow_run_id, reason.
 INSERT INTO claims_service.claim_readjustment
-    (claim_id, from_version, to_version, previous_approved, new_approved, reason, flow_run_id)
+    (claim_id, from_version, to_version, previous_approved, new_approved, reason, flow_run_id,
+     status, settled_at, settlement)
 SELECT d.claim_id, d.previous_version, d.previous_version + 1, d.previous_approved,
-       d.total_approved, %(reason)s, %(flow_run_id)s
+       d.total_approved, %(reason)s, %(flow_run_id)s,
+       CASE WHEN d.total_approved = d.previous_approved THEN 'settled' ELSE 'open' END,
+       CASE WHEN d.total_approved = d.previous_approved THEN now() END,
+       CASE WHEN d.total_approved = d.previous_approved THEN 'no_change' END
 FROM decision_claim AS d
 WHERE d.from_status IN ('approved', 'partially_approved')
 ON CONFLICT ON CONSTRAINT uk_claim_readjustment_version DO NOTHING;

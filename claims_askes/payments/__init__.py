@@ -1,0 +1,1 @@
+"""Payments: batches, bank files, bank responses, remittance advice."""

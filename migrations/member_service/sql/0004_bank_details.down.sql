@@ -1,0 +1,1 @@
+DROP TABLE member_service.member_bank_account;
