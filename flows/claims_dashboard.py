@@ -13,13 +13,9 @@ from prefect.artifacts import create_markdown_artifact
 from claims_askes.core.parameters import takes
 from claims_askes.core.settings import get_settings
 from claims_askes.reporting import formatting as fmt
-from claims_askes.reporting.dashboard import (
-    Dashboard,
-    build_dashboard,
-    payment_times,
-    provider_ids,
-    write_html,
-)
+from claims_askes.reporting.building import build_dashboard, provider_ids
+from claims_askes.reporting.model import Dashboard
+from claims_askes.reporting.page import write_html
 from schemas.dashboard import DashboardOutcome, DashboardParameters
 from tasks.reporting import failed_runs, read_claims, read_decided_at, read_payments, read_providers
 
@@ -27,14 +23,13 @@ from tasks.reporting import failed_runs, read_claims, read_decided_at, read_paym
 def markdown(d: Dashboard, path: Path) -> str:
     """The artifact: the headline numbers and the page's place."""
     decided = (
-        f"{fmt.percent(d.decision.within_sla, d.decision.count)} of "
-        f"{fmt.integer(d.decision.count)} within {fmt.hours(d.decision_sla_hours)}"
+        f"{fmt.share(d.decision.within_sla, d.decision.count)} within "
+        f"{fmt.hours(d.decision_sla_hours)}"
         if d.decision
         else "none in the window"
     )
     paid = (
-        f"{fmt.percent(d.payment.within_sla, d.payment.count)} of "
-        f"{fmt.integer(d.payment.count)} within {fmt.decimal(d.payment_sla_days, 0)} hari"
+        f"{fmt.share(d.payment.within_sla, d.payment.count)} within {fmt.days(d.payment_sla_days)}"
         if d.payment
         else "no payments yet"
     )
@@ -61,15 +56,12 @@ def claims_dashboard(params: DashboardParameters) -> DashboardOutcome:
     runs, runs_note = failed_runs(params.failed_runs_hours)
     dashboard = build_dashboard(
         facts,
+        params,
         providers=providers,
-        payment=payment_times(payments, decided_at, params.payment_sla_days),
+        payments=payments,
+        decided_at=decided_at,
         failed_runs=runs,
         runs_note=runs_note,
-        window_days=params.window_days,
-        decision_sla_hours=params.decision_sla_hours,
-        payment_sla_days=params.payment_sla_days,
-        age_bands_days=params.age_bands_days,
-        failed_runs_hours=params.failed_runs_hours,
         timezone=get_settings().timezone,
     )
     path = write_html(Path(params.output), dashboard)

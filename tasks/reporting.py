@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from claims_askes.reporting import sources
-from claims_askes.reporting.dashboard import FailedRun, decision_bands
+from claims_askes.reporting.model import FailedRun
 from schemas.dashboard import DashboardParameters
 from tasks.base import batch_task
 
@@ -19,14 +19,7 @@ EPHEMERAL_NOTE = (
 
 @batch_task(name="read claims (claims_service)")
 def read_claims(params: DashboardParameters) -> sources.ClaimsFacts:
-    return sources.read_claims(
-        window_days=params.window_days,
-        age_bands_days=params.age_bands_days,
-        decision_sla_hours=params.decision_sla_hours,
-        decision_bands_hours=decision_bands(params.decision_sla_hours),
-        top_providers=params.top_providers,
-        pended_limit=params.pended_limit,
-    )
+    return sources.read_claims(params)
 
 
 @batch_task(name="read providers (provider_service)")

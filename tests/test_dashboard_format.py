@@ -52,6 +52,8 @@ def test_numbers_group_with_dots_and_decimals_with_commas() -> None:
     assert fmt.hours(Decimal("36.5")) == "36,5 jam"
     assert fmt.hours(108) == "4,5 hari"
     assert fmt.hours(None) == "-"
+    assert fmt.share(934, 1000) == "93,4 % of 1.000"
+    assert fmt.days(14) == "14 hari" and fmt.days(2.5) == "3 hari"  # whole days, half up
     assert fmt.age_bands([1, 3, 7]) == ["< 1 hari", "1-3 hari", "3-7 hari", ">= 7 hari"]
     when = datetime(2026, 12, 4, 8, 5, tzinfo=ZoneInfo("Asia/Jakarta"))
     assert fmt.moment(when) == "2026-12-04 08:05 WIB"
@@ -84,7 +86,8 @@ def test_a_text_that_is_not_rupiah_is_refused() -> None:
 def test_failed_runs_link_to_the_prefect_ui_only_when_there_is_one() -> None:
     from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
 
-    from claims_askes.reporting.dashboard import Dashboard, FailedRun, render_html
+    from claims_askes.reporting.model import Dashboard, FailedRun
+    from claims_askes.reporting.page import render_html
     from tasks.reporting import EPHEMERAL_NOTE, ui_base_url
 
     with temporary_settings(restore_defaults={PREFECT_API_URL, PREFECT_UI_URL}):

@@ -13,13 +13,10 @@ from pathlib import Path
 
 import psycopg
 
-from claims_askes.reporting.dashboard import (
-    Dashboard,
-    read_dashboard,
-    render_html,
-    write_report,
-)
+from claims_askes.reporting.dashboard import read_dashboard, write_report
 from claims_askes.reporting.formatting import rupiah, rupiah_words
+from claims_askes.reporting.model import Dashboard
+from claims_askes.reporting.page import render_html
 from tests.conftest import TestDatabase
 from tests.test_adjudication_runs import build_world
 

@@ -19,7 +19,7 @@ DEFAULT_REPORT = Path(DashboardParameters.model_fields["output"].get_default())
 def print_dashboard_summary(path: Path, dashboard: Any) -> None:
     """The dashboard's headline in the terminal, and where the HTML is."""
     from claims_askes.reporting import formatting as fmt
-    from claims_askes.reporting.dashboard import STATUS_SERIES
+    from claims_askes.reporting.model import STATUS_SERIES
 
     table = Table(
         "status",
@@ -37,13 +37,18 @@ def print_dashboard_summary(path: Path, dashboard: Any) -> None:
         d = dashboard.decision
         console.print(
             f"decided within {fmt.hours(dashboard.decision_sla_hours)}: "
-            f"{fmt.percent(d.within_sla, d.count)} of {fmt.integer(d.count)}"
+            f"{fmt.share(d.within_sla, d.count)}"
         )
     if dashboard.reasons:
         top = dashboard.reasons[0]
         console.print(
             f"most frequent rejection: {shown(top.code)} ({fmt.integer(top.lines)} lines)"
         )
+    print_page(path)
+
+
+def print_page(path: Path) -> None:
+    """Where the page is, and how to open it."""
     console.print(
         f"dashboard: [bold]{shown(path)}[/] (open it in a browser: {shown(path.as_uri())})"
     )
@@ -51,10 +56,7 @@ def print_dashboard_summary(path: Path, dashboard: Any) -> None:
 
 def print_dashboard_outcome(outcome: Any) -> None:
     """Where a `claims-dashboard` run wrote the page."""
-    path = Path(outcome.path)
-    console.print(
-        f"dashboard: [bold]{shown(path)}[/] (open it in a browser: {shown(path.as_uri())})"
-    )
+    print_page(Path(outcome.path))
 
 
 @user_errors
@@ -63,7 +65,8 @@ def report(
 ) -> None:
     """The claims operations dashboard as one self-contained HTML file, without a flow run
     (`run claims-dashboard` is the scheduled flow, with the failed runs and an artifact)."""
-    from claims_askes.reporting.dashboard import read_dashboard, write_html
+    from claims_askes.reporting.dashboard import read_dashboard
+    from claims_askes.reporting.page import write_html
 
     with console.status("reading the claims dashboard"):
         dashboard = read_dashboard()

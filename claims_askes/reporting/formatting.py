@@ -49,6 +49,11 @@ def percent(part: int, whole: int) -> str:
     return decimal(Decimal(100) * part / whole) + " %"
 
 
+def share(part: int, whole: int) -> str:
+    """A part and the whole it is of: '93,4 % of 1.234'."""
+    return f"{percent(part, whole)} of {integer(whole)}"
+
+
 def rupiah(amount: Decimal | int) -> str:
     """In full, whole rupiah (half up): 'Rp 1.234.567'."""
     whole = int(Decimal(amount).quantize(WHOLE, rounding=ROUND_HALF_UP))
@@ -98,6 +103,11 @@ def hours(value: float | Decimal | None) -> str:
     if abs(h) < 48:
         return decimal(h) + " jam"
     return decimal(h / 24) + " hari"
+
+
+def days(value: float | Decimal) -> str:
+    """Whole days (half up): 14 -> '14 hari'."""
+    return decimal(value, 0) + " hari"
 
 
 def day(value: datetime) -> str:

@@ -19,6 +19,8 @@ from psycopg.rows import dict_row
 from claims_askes.core.settings import Settings, get_settings
 from claims_askes.db.connections import connect_url, reporting_url
 from claims_askes.db.sqlfiles import queries
+from claims_askes.reporting.model import decision_bands
+from schemas.dashboard import DashboardParameters
 
 
 @contextmanager
@@ -53,39 +55,31 @@ class ClaimsFacts:
 
 
 def read_claims(
-    *,
-    window_days: int,
-    age_bands_days: list[int],
-    decision_sla_hours: float,
-    decision_bands_hours: list[float],
-    top_providers: int,
-    pended_limit: int,
-    reasons: int = 10,
-    settings: Settings | None = None,
+    params: DashboardParameters, settings: Settings | None = None, *, reasons: int = 10
 ) -> ClaimsFacts:
+    """The window's claims by day, reasons, backlog, pended claims, decisions and the
+    providers' rejections (claims_service), as `params` bound them."""
     q = queries("claims_service")
-    window = {"window_days": window_days}
+    window = {"window_days": params.window_days}
+    sla = {**window, "sla_hours": params.decision_sla_hours}
     with reporting(settings) as conn:
         summary = _rows(
             conn,
             q.dashboard_decision_summary,
             {
-                **window,
-                "sla_hours": decision_sla_hours,
-                "bounds": [Decimal(str(b)) for b in decision_bands_hours],
+                **sla,
+                "bounds": [Decimal(str(b)) for b in decision_bands(params.decision_sla_hours)],
             },
         )
         return ClaimsFacts(
             daily=_rows(conn, q.dashboard_daily, window),
             reasons=_rows(conn, q.dashboard_rejection_reasons, {**window, "limit": reasons}),
-            backlog=_rows(conn, q.dashboard_backlog, {"bounds": age_bands_days}),
-            pended=_rows(conn, q.dashboard_pended, {"limit": pended_limit}),
-            decisions=_rows(
-                conn, q.dashboard_decisions, {**window, "sla_hours": decision_sla_hours}
-            ),
+            backlog=_rows(conn, q.dashboard_backlog, {"bounds": params.age_bands_days}),
+            pended=_rows(conn, q.dashboard_pended, {"limit": params.pended_limit}),
+            decisions=_rows(conn, q.dashboard_decisions, sla),
             decision_summary=summary[0] if summary else {},
             provider_rejections=_rows(
-                conn, q.dashboard_provider_rejections, {**window, "limit": top_providers}
+                conn, q.dashboard_provider_rejections, {**window, "limit": params.top_providers}
             ),
         )
 

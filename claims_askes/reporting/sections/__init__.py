@@ -1,0 +1,1 @@
+"""The page's sections, one module each, every one a `render(dashboard) -> str` of HTML."""
