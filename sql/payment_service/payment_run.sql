@@ -96,15 +96,18 @@ CREATE TEMPORARY TABLE IF NOT EXISTS offset_stage (
 
 -- name: apply_offsets
 -- Takes every open offset from the same payee's pending payments, oldest first on both
--- sides: the offsets and the payments laid end to end per payee, each payment takes the part
--- of the offsets that overlaps it (payment_offset, insert-only). Returns how many pieces and
--- how much. No parameters.
+-- sides (payments of the same moment largest first, so that an offset is taken from as few
+-- payments as it can, and the order never depends on random ids): the offsets and the
+-- payments laid end to end per payee, each payment takes the part of the offsets that
+-- overlaps it (payment_offset, insert-only). Returns how many pieces and how much. No
+-- parameters.
 WITH payments AS (
     SELECT p.id, p.payee_type, p.payee_id, p.amount - p.offset_amount AS open_amount,
            sum(p.amount - p.offset_amount) OVER w - (p.amount - p.offset_amount) AS starts_at
     FROM payment_service.payment AS p
     WHERE p.status = 'pending' AND p.batch_id IS NULL AND p.amount > p.offset_amount
-    WINDOW w AS (PARTITION BY p.payee_type, p.payee_id ORDER BY p.created_at, p.id)
+    WINDOW w AS (PARTITION BY p.payee_type, p.payee_id
+                 ORDER BY p.created_at, p.amount - p.offset_amount DESC, p.id)
 ),
 offsets AS (
     SELECT o.id, o.payee_type, o.payee_id, o.amount - o.applied_amount AS remaining,
