@@ -6,7 +6,8 @@ time and a changed limit or setting reaches the server on the next deploy:
 - the process work pool `claims-askes`, whose job template names the stored Secret blocks
   (CLAIMS_ASKES_SECRET_BLOCKS, names only): a run loads the values it lacks from them when
   it reads its settings (`claims_askes.core.settings.secrets_from_blocks`), so no secret is
-  ever part of a deployment, a job template or a worker's command line;
+  ever part of a deployment, a job template or a worker's command line; runs start as one
+  interpreter (ENGINE_COMMAND);
 - its queues: `default` (no limit: adjudication runs on every worker at once) and
   `backup-restore` (limit 1: a backup and a restore never run at the same time);
 - global concurrency limits the flows take themselves (see `deployments.limits`), which
@@ -74,11 +75,25 @@ def secret_variables(environ: dict[str, str] | None = None) -> list[str]:
 block_name = secret_block_name
 
 
+#: How a worker starts a run: one interpreter, the checkout's own, running Prefect's engine,
+#: which runs the deployment's pull step and imports the flow itself. Without a command,
+#: Prefect 3.9's process worker starts a "workspace supervisor" interpreter that imports
+#: Prefect, runs the pull step, then execs a second interpreter that imports Prefect again:
+#: about 1.5 s of CPU more per run (docs/deployment.md, "Start-up time"; bench/startup.py).
+#: The path is the checkout the pull step changes to (`claims_askes_code_dir`, resolved by the
+#: worker when the run starts), whose `.venv` every worker machine has; quoted, as Prefect
+#: splits the command the POSIX shell's way.
+ENGINE_COMMAND = (
+    "'{{ prefect.variables.claims_askes_code_dir }}/.venv/bin/python' -m prefect.engine"
+)
+
+
 def job_template(secret_vars: Iterable[str]) -> dict[str, Any]:
-    """The process worker's default job template, with Prefect's telemetry off and the names
-    of the stored Secret blocks in CLAIMS_ASKES_SECRET_BLOCKS. Plain strings only: Prefect 3.9
-    refuses a `{{ prefect.blocks... }}` placeholder in a pool's job configuration that its
-    variables schema does not declare."""
+    """The process worker's default job template, with Prefect's telemetry off, the names of
+    the stored Secret blocks in CLAIMS_ASKES_SECRET_BLOCKS, and ENGINE_COMMAND as the default
+    command (a deployment's own `command` job variable still wins). Plain strings only:
+    Prefect 3.9 refuses a `{{ prefect.blocks... }}` placeholder in a pool's job configuration
+    that its variables schema does not declare; a variable's default may hold one."""
     from prefect.workers.process import ProcessWorker
 
     from claims_askes.core.runtime import TELEMETRY_OFF
@@ -89,6 +104,7 @@ def job_template(secret_vars: Iterable[str]) -> dict[str, Any]:
     # Telemetry off for every run of the pool (TELEMETRY_OFF); Prefect merges a deployment's
     # own `env` job variables into this dictionary, so theirs are kept.
     template["job_configuration"]["env"] = TELEMETRY_OFF | env
+    template["variables"]["properties"]["command"]["default"] = ENGINE_COMMAND
     return template
 
 

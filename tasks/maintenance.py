@@ -12,7 +12,6 @@ from psycopg import sql
 
 from claims_askes.core.services import known_schema
 from claims_askes.db.connections import admin_connection
-from claims_askes.db.frames import fetch_frame
 from claims_askes.db.sqlfiles import queries
 from claims_askes.operations.common import progress, set_lock_timeout
 from tasks.base import batch_task
@@ -23,6 +22,9 @@ Q = queries("common")
 def records(
     conn: psycopg.Connection, query: str, params: dict[str, Any] | None = None
 ) -> list[dict[str, object]]:
+    # pandas, under fetch_frame, only here: a flow that never reads a report imports none.
+    from claims_askes.db.frames import fetch_frame
+
     frame = fetch_frame(conn, query, params)
     return [{str(k): _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
 

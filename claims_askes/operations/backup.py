@@ -36,8 +36,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import psycopg
 from psycopg import conninfo, sql
 
@@ -57,6 +57,9 @@ from schemas.ops import (
     TableCount,
     VerifyResult,
 )
+
+if TYPE_CHECKING:  # pandas only where a restore's counts are compared (restored_counts)
+    import pandas as pd
 
 Progress = Callable[[str, int, int], None]
 TOC_DATA = re.compile(r"^\d+; \d+ \d+ TABLE DATA (\S+) (\S+) ")
@@ -543,6 +546,8 @@ def restored_counts(database: str, expected: list[TableCount]) -> pd.DataFrame:
                 [(t.schema_name, t.table) for t in expected if (t.schema_name, t.table) in present],
             )
         }
+    import pandas as pd  # here only: monitoring and backups, which import this module, need none
+
     rows = []
     for table in expected:
         actual = found.get((table.schema_name, table.table), -1)
