@@ -6,8 +6,9 @@ service's own connection, one transaction per batch: stage the batch's claim ids
 count and checksum of every table's batch rows, move them (DELETE ... RETURNING into
 INSERT), read count and checksum in the archive, compare (a data-quality checkpoint), log,
 commit. A run killed anywhere loses its open batch's transaction and nothing else. The
-records the service may not delete itself (line decisions, overrides, readjustments) move
-through the owner's `claims_service.archive_claim_records`, which takes settled claims only.
+records the service may not delete itself (line decisions, overrides, readjustments, status
+history, notes) move through the owner's `claims_service.archive_claim_records`, which takes
+settled claims only.
 
 Whole months of `claim_partitioned` are detached and moved with the admin connection: only
 the table owner may detach a partition or change its schema.
@@ -27,6 +28,7 @@ from psycopg import errors, sql
 
 from claims_askes.core.errors import ClaimsAskesError
 from claims_askes.core.faults import crash_point
+from claims_askes.db.batch import batch_transaction
 from claims_askes.db.connections import admin_connection, service_connection
 from claims_askes.db.sqlfiles import queries
 from claims_askes.operations.common import (
@@ -78,8 +80,8 @@ TABLES: tuple[ArchivedTable, ...] = (
     _by_line("claim_item_override"),
     ArchivedTable("claim_readjustment", owner_moves=True),
     ArchivedTable("claim_item"),
-    ArchivedTable("claim_status_history"),
-    ArchivedTable("claim_note"),
+    ArchivedTable("claim_status_history", owner_moves=True),
+    ArchivedTable("claim_note", owner_moves=True),
     ArchivedTable("claim_document"),
     ArchivedTable("claim_payment"),
     ArchivedTable("claim", key="id"),
@@ -293,7 +295,7 @@ def archive_batch(
     """Move one batch of settled claims before `cutoff`, with their children, in one
     transaction; returns what moved (0 claims: nothing left)."""
     try:
-        with conn.transaction():
+        with batch_transaction(conn):
             result = _move_batch(conn, run_id, batch_number, cutoff, batch_size, columns)
             if result.claims:
                 crash_point("archive-batch-before-commit")
@@ -343,7 +345,7 @@ def archive_partitions(
         ]
         for number, part in enumerate(months, start=first_batch_number):
             ident = sql.Identifier(part.name)
-            with conn.transaction():
+            with batch_transaction(conn):
                 taken = conn.execute(A.archive_table_exists, {"table": part.name}).fetchone()
                 if taken and taken[0]:
                     raise ArchiveConflictError(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from claims_askes.db.batch import batch_transaction
 from claims_askes.db.connections import service_connection
 from claims_askes.db.frames import copy_csv, copy_out_frame, fetch_frame, key_and_count_dtypes
 from claims_askes.db.sqlfiles import queries
@@ -61,7 +62,7 @@ def post_ledger_entries(entries: bytes, flow_run_id: uuid.UUID) -> PostingResult
     """Post ledger entries (and the reversals of the lines' earlier versions) and their sums
     to the accumulators, exactly once per entry key. `entries`: CSV whose header row names
     POSTING_COLUMNS in order (the claims service's posting queue, as COPY wrote it)."""
-    with service_connection("benefit") as conn, conn.transaction():
+    with service_connection("benefit") as conn, batch_transaction(conn):
         conn.execute(Q.create_posting_table)
         copy_csv(conn, "posting_input", entries, POSTING_COLUMNS)
         conn.execute(Q.analyze_posting_table)

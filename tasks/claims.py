@@ -14,6 +14,7 @@ import psycopg
 
 from claims_askes.core.errors import ClaimsAskesError
 from claims_askes.core.faults import crash_point
+from claims_askes.db.batch import batch_transaction
 from claims_askes.db.connections import service_connection
 from claims_askes.db.frames import (
     CsvRows,
@@ -87,7 +88,7 @@ def lease_claims(
     }
     for attempt in range(1, LEASE_ATTEMPTS + 1):
         try:
-            with service_connection("claims") as conn:
+            with service_connection("claims") as conn, batch_transaction(conn):
                 row = conn.execute(Q.lease_claims, params).fetchone()
             assert row is not None
             return Lease(run_id, int(row[0]), int(row[1]))
@@ -109,7 +110,7 @@ def read_pended_claims(run_started: datetime) -> pd.DataFrame:
 @batch_task(name="release lease")
 def release_lease(run_id: uuid.UUID) -> int:
     """Give the run's leased claims back to the queue unchanged."""
-    with service_connection("claims") as conn:
+    with service_connection("claims") as conn, batch_transaction(conn):
         return conn.execute(Q.release_lease, {"run_id": run_id}).rowcount
 
 
@@ -240,7 +241,7 @@ def write_decisions(
         "changed_by": CHANGED_BY,
         "reason": reason,
     }
-    with service_connection("claims") as conn, conn.transaction():
+    with service_connection("claims") as conn, batch_transaction(conn):
         conn.execute(Q.create_decision_tables)
         copy_frame(conn, "decision_line", line_rows, LINE_DECISION_COLUMNS)
         copy_frame(conn, "decision_claim", claim_rows, CLAIM_DECISION_COLUMNS)
@@ -281,7 +282,7 @@ def read_unposted_lines(limit: int, claim_ids: list[str] | None = None) -> CsvRo
 def mark_lines_posted(lines: pd.DataFrame) -> int:
     """Take these line versions (claim_item_id, adjudication_version) out of the posting
     queue (a line decided again meanwhile stays queued)."""
-    with service_connection("claims") as conn, conn.transaction():
+    with service_connection("claims") as conn, batch_transaction(conn):
         conn.execute(Q.create_posted_table)
         copy_frame(conn, "posted_line", lines, POSTED_COLUMNS)
         return conn.execute(Q.mark_lines_posted).rowcount
@@ -320,7 +321,7 @@ def lease_for_readjudication(
     run_id: uuid.UUID, claim_numbers: list[str], lease_seconds: int
 ) -> Lease:
     """Lease the named decided claims (all their lines posted) for one re-adjudication."""
-    with service_connection("claims") as conn:
+    with service_connection("claims") as conn, batch_transaction(conn):
         row = conn.execute(
             Q.lease_for_readjudication,
             {

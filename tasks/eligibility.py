@@ -17,6 +17,7 @@ import pandas as pd
 from prefect.artifacts import create_markdown_artifact
 
 from claims_askes.core.faults import crash_point
+from claims_askes.db.batch import batch_transaction
 from claims_askes.db.connections import service_connection
 from claims_askes.db.frames import copy_frame, copy_out_frame, fetch_frame
 from claims_askes.db.sqlfiles import queries
@@ -48,7 +49,7 @@ def read_previous_sweep_date(as_of: date) -> date | None:
 @batch_task(name="terminate expired coverages")
 def terminate_expired_coverages(as_of: date) -> int:
     """Active coverages whose termination date is before the as-of date become terminated."""
-    with service_connection("member") as conn:
+    with service_connection("member") as conn, batch_transaction(conn):
         return conn.execute(MQ.terminate_expired_coverages, {"as_of": as_of}).rowcount
 
 
@@ -126,7 +127,7 @@ def write_snapshot(
 ) -> SnapshotWrite:
     """One transaction: COPY the batch's rows into a stage, count the changes against the
     previous sweep date, upsert them into the as-of date's snapshot."""
-    with service_connection("member") as conn, conn.transaction():
+    with service_connection("member") as conn, batch_transaction(conn):
         conn.execute(MQ.create_snapshot_stage)
         copy_frame(conn, "eligibility_stage", snapshot, SNAPSHOT_COLUMNS)
         conn.execute(MQ.analyze_snapshot_stage)

@@ -15,6 +15,7 @@ import psycopg
 from psycopg import sql
 
 from claims_askes.core.errors import ClaimsAskesError
+from claims_askes.db.batch import batch_transaction
 from claims_askes.db.connections import admin_connection
 from claims_askes.db.sqlfiles import queries
 from claims_askes.operations.common import (
@@ -223,7 +224,7 @@ def maintain_partitions(
             if month in in_default and not move_default_rows:
                 blocked.append(f"{month:%Y-%m}")
                 continue
-            with conn.transaction():
+            with batch_transaction(conn):
                 if month in in_default:
                     name, rows = _move_month(conn, default, month, columns)
                     moved += rows

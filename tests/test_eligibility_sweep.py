@@ -346,6 +346,35 @@ def test_snapshot_equals_check_eligibility_for_every_member(world: World) -> Non
     assert s.eligibility_changes == 0
 
 
+def test_snapshots_are_audited_per_statement(world: World) -> None:
+    """Issue 14: the sweep's snapshot inserts are statement records of its flow run (ids
+    expanded: exactly the snapshot rows), not one audit_log row each; the coverages it
+    terminates stay row-audited."""
+    with world.db.admin() as conn:
+        ids = {str(r[0]) for r in conn.execute("SELECT id FROM member_service.member_eligibility")}
+        logged = conn.execute(
+            "SELECT row_id, flow_name FROM audit.statement_log_rows "
+            "WHERE table_name = 'member_eligibility' AND operation = 'INSERT'"
+        ).fetchall()
+        assert {r[0] for r in logged} == ids
+        assert {r[1] for r in logged} == {"eligibility-sweep"}
+        assert (
+            scalar(
+                conn,
+                "SELECT count(*) FROM audit.audit_log "
+                "WHERE table_name = 'member_eligibility' AND operation = 'INSERT'",
+            )
+            == 0
+        )
+        terminated = scalar(
+            conn,
+            "SELECT count(*) FROM audit.audit_log "
+            "WHERE table_name = 'member_coverage' AND operation = 'UPDATE' "
+            "AND user_name = 'member_service_user'",
+        )
+        assert terminated == world.summary.coverages_terminated > 0
+
+
 def test_each_case_gets_its_reason_and_coverage(world: World) -> None:
     with world.db.admin() as conn:
         rows = snapshot_rows(conn, AS_OF).set_index("member_id")

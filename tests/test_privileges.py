@@ -19,6 +19,10 @@ APPEND_ONLY = {
     ("benefit_service", "accumulator_posting"),
     ("benefit_service", "accumulator_opening"),
     ("claims_service", "claim_item_decision"),
+    # history and notes: insert-only (claims_service 0013, issue 14); archiving moves them
+    # through the owner's archive_claim_records (tests/security/test_db_trace.py)
+    ("claims_service", "claim_status_history"),
+    ("claims_service", "claim_note"),
     # the records of payments (issue 16): what happened, never rewritten
     ("payment_service", "payment_event"),
     ("payment_service", "batch_approval"),
@@ -26,6 +30,7 @@ APPEND_ONLY = {
     ("payment_service", "bank_response_file"),
     ("payment_service", "bank_response_error"),
     ("payment_service", "payment_offset"),
+    ("payment_service", "payment_retry"),  # operators' retries (payment_service 0003)
 }
 #: the service changes these but never deletes them (members; reviewers' decisions and
 #: readjustments are records)
@@ -49,12 +54,9 @@ REPORTING_COLUMNS_ONLY = {
     ("member_service", "member_bank_account"),
     ("provider_service", "provider_bank_account"),
 }
-#: history the service adds to and never rewrites (a delete is the archiving's move, checked
-#: at commit against the archive: tests/security/test_db_trace.py)
-NO_UPDATE = {
-    ("claims_service", "claim_status_history"),
-    ("claims_service", "claim_note"),
-}
+#: tables the service changes but never updates (none left since claims_service 0013 made
+#: history and notes insert-only)
+NO_UPDATE: set[tuple[str, str]] = set()
 
 
 def expected_privilege(role: str, schema: str, table: str, op: str) -> bool:

@@ -97,7 +97,8 @@ SELECT {columns}, %(run_id)s FROM moved
 
 -- name: move_records
 -- Moves the batch's rows of a record table the service may not delete itself
--- (claim_item_decision, claim_item_override, claim_readjustment) through the owner's
+-- (claim_item_decision, claim_item_override, claim_readjustment, claim_status_history,
+-- claim_note) through the owner's
 -- archive_claim_records, which refuses unsettled claims. Parameters: %(table)s, %(run_id)s.
 WITH batch AS (
     SELECT array_agg(b.claim_id) AS claim_ids FROM archive_batch AS b

@@ -87,12 +87,14 @@ superseded AS (
         (claim_item_id, adjudication_version, status, reason_code, allowed_amount,
          deductible_amount, copay_amount, coinsurance_amount, network_reduction_amount,
          limit_amount, approved_amount, member_responsibility, oop_amount, covered_days,
-         visits, adjudicated_at, superseded_by_run)
+         visits, adjudicated_at, in_network, coverage_id, plan_id, benefit_year,
+         superseded_by_run)
     SELECT ci.id, ci.adjudication_version, ci.status, ci.reason_code, ci.allowed_amount,
            ci.deductible_amount, ci.copay_amount, ci.coinsurance_amount,
            ci.network_reduction_amount, ci.limit_amount, ci.approved_amount,
            ci.member_responsibility, ci.oop_amount, ci.covered_days, ci.visits,
-           ci.adjudicated_at, %(flow_run_id)s
+           ci.adjudicated_at, ci.in_network, ci.coverage_id, ci.plan_id, ci.benefit_year,
+           %(flow_run_id)s
     FROM claims_service.claim_item AS ci
     JOIN decision_line AS d ON d.line_id = ci.id
     WHERE ci.adjudication_version > 0

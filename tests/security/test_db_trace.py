@@ -162,8 +162,10 @@ def test_claims_role_cannot_rewrite_notes_or_history(db: TestDatabase) -> None:
 
 
 def test_claims_role_cannot_delete_history_or_notes_of_a_live_claim(db: TestDatabase) -> None:
-    """A delete is refused when the transaction commits unless the rows went to the archive
-    with their claim (as the archiving flow moves them)."""
+    """A delete is refused: the claims role has no DELETE on them since claims_service 0013
+    (issue 14, they are the versioned records of statement audit); archiving moves them
+    through the owner's archive_claim_records, whose delete is still checked at commit
+    against the archive (the claim must have gone there too)."""
     with db.admin() as conn:
         build_claims(conn, claims=5)
         counts = conn.execute(
@@ -172,7 +174,7 @@ def test_claims_role_cannot_delete_history_or_notes_of_a_live_claim(db: TestData
         ).fetchone()
     with db.as_role(CLAIMS_ROLE) as conn:
         for table in ("claim_status_history", "claim_note"):
-            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="only archived"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
                 conn.execute(
                     sql.SQL("DELETE FROM {} WHERE true").format(
                         sql.Identifier("claims_service", table)
@@ -188,7 +190,7 @@ def test_claims_role_cannot_delete_history_or_notes_of_a_live_claim(db: TestData
                         )
                     )
         # Copying into the archive first is not enough: the claim stays live.
-        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="only archived"):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
             with conn.transaction():
                 conn.execute(
                     "INSERT INTO archive.claim_note (id, claim_id, note_type, note_text, "
