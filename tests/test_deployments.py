@@ -151,7 +151,7 @@ def test_the_daily_posting_run_reconciles_every_member() -> None:
     assert _daily_at(5, 0)(next_dates(daily))
 
 
-def test_every_deployment_is_on_the_pool_and_only_adjudication_and_payments_run_in_parallel() -> None:
+def test_every_deployment_is_on_the_pool_and_only_leased_work_runs_in_parallel() -> None:
     assert {e.work_pool for e in ENTRIES} == {WORK_POOL}
     assert {e.work_queue for e in ENTRIES} <= {q.name for q in QUEUES}
     unlimited = {e.name for e in ENTRIES if e.concurrency_limit is None}
