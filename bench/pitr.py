@@ -16,7 +16,13 @@ and measures on this machine:
 4. RPO: a steady load of one-row transactions (each acknowledged commit recorded by the
    client), the server killed (`pg_ctl stop -m immediate`) at a random moment and its data
    directory deleted (the disk is gone), recovered `--latest` into its place: the
-   acknowledged commits missing after recovery, and how many seconds of commits they are.
+   acknowledged commits missing after recovery, and how many seconds of commits they are;
+   once with archiving alone, then again with `claims-askes db wal-stream` (pg_receivewal
+   --synchronous through a slot) streaming into the same repository (goal: at most 1 s of
+   commits with streaming, at most archive_timeout with archiving).
+
+With --streaming-throughput, step 1 also runs adjudication with archiving and streaming
+(first and last: stream, on, off, off, on, stream) and prints its ratio against off.
 
 Not a test: figures depend on the machine and its load.
 """
@@ -27,11 +33,13 @@ import argparse
 import os
 import random
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -53,6 +61,7 @@ from claims_askes.db.localserver import (
     embedded_bin_dir,
     free_port,
 )
+from claims_askes.db.sqlfiles import queries
 from claims_askes.operations import pitr
 from schemas.ops import RecoveryTarget
 
@@ -113,9 +122,40 @@ def kill(server: LocalServer) -> None:
         raise RuntimeError(f"pg_ctl stop -m immediate failed: {stopped.stderr.strip()}")
 
 
-def seed(claims: int) -> None:
-    import subprocess
+@contextmanager
+def streaming() -> Iterator[subprocess.Popen[bytes]]:
+    """`claims-askes db wal-stream` as an operator runs it, until the block ends (SIGTERM:
+    it stops pg_receivewal and seals what it received)."""
+    receiver = subprocess.Popen([CLI, "db", "wal-stream"], env=dict(os.environ))
+    try:
+        deadline = time.monotonic() + 60
+        while not (pitr.archiving_status().get("stream") or {}).get("active"):
+            if receiver.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("claims-askes db wal-stream did not start streaming")
+            time.sleep(0.1)
+        yield receiver
+    finally:
+        stop_receiver(receiver)
+        drop_slot()
 
+
+def drop_slot() -> None:
+    """Drop the streaming slot, so that later runs without a receiver do not keep WAL for
+    it (nothing when the server is down: killed for the RPO, its slot is gone with it)."""
+    try:
+        with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+            conn.execute(queries("common").drop_stream_slot, {"slot": pitr.STREAM_SLOT})
+    except psycopg.OperationalError:
+        pass
+
+
+def stop_receiver(receiver: subprocess.Popen[bytes]) -> None:
+    if receiver.poll() is None:
+        receiver.send_signal(signal.SIGTERM)
+        receiver.wait(timeout=60)
+
+
+def seed(claims: int) -> None:
     members = max(1, claims // 10)
     subprocess.run(
         [CLI, "seed", "--members", str(members), "--claims", str(claims), "--seed", "42"],
@@ -126,8 +166,6 @@ def seed(claims: int) -> None:
 
 def adjudicate(database: str, base: str) -> float:
     """Seconds of one `claims-askes run claim-adjudication` over the whole backlog."""
-    import subprocess
-
     env = dict(os.environ, DATABASE_URL=with_database(base, database))
     started = time.perf_counter()
     subprocess.run(
@@ -137,6 +175,13 @@ def adjudicate(database: str, base: str) -> float:
         stdout=subprocess.DEVNULL,
     )
     return time.perf_counter() - started
+
+
+def wal_position(base: str) -> int:
+    with psycopg.connect(base, autocommit=True) as conn:
+        row = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()
+    assert row is not None
+    return pitr.lsn_value(str(row[0]))
 
 
 def clone(base: str, source: str, target: str) -> None:
@@ -158,11 +203,22 @@ def clone(base: str, source: str, target: str) -> None:
         migrate.grant_database_access(conn)
 
 
-def rpo(server: LocalServer, rng: random.Random) -> tuple[int, int, float, float]:
-    """(acknowledged commits, missing after recovery, seconds of commits lost, recovery s)."""
+def rpo(server: LocalServer, rng: random.Random, stream: bool) -> tuple[int, int, float, float]:
+    """(acknowledged commits, missing after recovery, seconds of commits lost, recovery s),
+    with archiving alone or with WAL streaming too."""
+    if stream:
+        with streaming() as receiver:
+            return _rpo(server, rng, lambda: stop_receiver(receiver))
+    return _rpo(server, rng, lambda: None)
+
+
+def _rpo(
+    server: LocalServer, rng: random.Random, after_kill: Callable[[], None]
+) -> tuple[int, int, float, float]:
     url = server.url()
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS public.rpo_probe (id bigint PRIMARY KEY)")
+        conn.execute("TRUNCATE public.rpo_probe")  # a second measure counts from 1 again
     acknowledged: list[tuple[int, float]] = []
     stop = threading.Event()
 
@@ -175,7 +231,7 @@ def rpo(server: LocalServer, rng: random.Random) -> tuple[int, int, float, float
                     conn.execute("INSERT INTO public.rpo_probe VALUES (%s)", (i,))
                     acknowledged.append((i, time.time()))
                     time.sleep(0.002)
-        except psycopg.Error:
+        except psycopg.OperationalError:
             return  # the server died under us: the kill
 
     writer = threading.Thread(target=load)
@@ -185,6 +241,9 @@ def rpo(server: LocalServer, rng: random.Random) -> tuple[int, int, float, float
     kill(server)
     stop.set()
     writer.join()
+    if not acknowledged:
+        raise RuntimeError("the load committed nothing before the kill (see its error above)")
+    after_kill()  # the streamer, if any, stops: what it received stays in the repository
     shutil.rmtree(server.data_dir)  # the disk is gone
     found: set[int] = set()
 
@@ -206,6 +265,11 @@ def main() -> None:
     parser.add_argument("--archive-timeout", type=int, default=10, help="seconds")
     parser.add_argument("--seed", type=int, default=7, help="of the kill moment")
     parser.add_argument("--skip-throughput", action="store_true", help="skip step 1")
+    parser.add_argument(
+        "--streaming-throughput",
+        action="store_true",
+        help="step 1 also with streaming (6 adjudication runs instead of 4)",
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
     rows: list[tuple[str, str]] = []
@@ -225,24 +289,47 @@ def main() -> None:
         if not args.skip_throughput:
             from bench.chaos import prefect_api
 
-            clones = [f"{CLONE}_{n}" for n in (1, 2, 3)]
+            clones = [f"{CLONE}_{n}" for n in range(1, 6 if args.streaming_throughput else 4)]
             for name in clones:
                 clone(base, DATABASE, name)
+            pending = [DATABASE, *clones]
+            streamed: list[float] = []
             with prefect_api():
-                on = [adjudicate(DATABASE, base)]
+                if args.streaming_throughput:
+                    with streaming():
+                        streamed.append(adjudicate(pending.pop(0), base))
+                before = wal_position(base)
+                on = [adjudicate(pending.pop(0), base)]
+                wal_written = wal_position(base) - before
                 restart(server, archive=False)
-                off = [adjudicate(clones[0], base), adjudicate(clones[1], base)]
+                off = [adjudicate(pending.pop(0), base), adjudicate(pending.pop(0), base)]
                 restart(server, archive=True)
-                on.append(adjudicate(clones[2], base))
-            for label, runs in (("on", on), ("off", off)):
+                on.append(adjudicate(pending.pop(0), base))
+                if args.streaming_throughput:
+                    with streaming():
+                        streamed.append(adjudicate(pending.pop(0), base))
+            runs_of = [("archiving on", on), ("archiving off", off)]
+            if streamed:
+                runs_of.append(("archiving on + streaming", streamed))
+            for label, runs in runs_of:
                 rows.append(
                     (
-                        f"adjudication, archiving {label} (2 runs)",
+                        f"adjudication, {label} (2 runs)",
                         ", ".join(f"{t:.1f} s" for t in runs)
                         + f" ({2 * lines / sum(runs):,.0f} lines/s)",
                     )
                 )
             rows.append(("archiving cost: time on / off", f"{sum(on) / sum(off):.2f}x"))
+            rows.append(
+                (
+                    "WAL written by one adjudication run",
+                    f"{wal_written / 2**20:,.0f} MiB (what a stopped receiver's slot keeps)",
+                )
+            )
+            if streamed:
+                rows.append(
+                    ("archiving + streaming cost: time / off", f"{sum(streamed) / sum(off):.2f}x")
+                )
             with psycopg.connect(with_database(base, "postgres"), autocommit=True) as conn:
                 for name in clones:
                     conn.execute(
@@ -267,15 +354,18 @@ def main() -> None:
                 f"{'checks passed' if not report.problems else '; '.join(report.problems)})",
             )
         )
-        acknowledged, missing, lost, seconds = rpo(server, rng)
-        rows.append(
-            (
-                f"RPO: kill -m immediate + data directory deleted (archive_timeout "
-                f"{args.archive_timeout} s)",
-                f"{missing:,} of {acknowledged:,} acknowledged commits missing = "
-                f"{lost:.1f} s of commits (recovery {seconds:.1f} s)",
+        for stream, what, goal in (
+            (False, "archiving only", f"goal <= archive_timeout {args.archive_timeout} s"),
+            (True, "archiving + streaming", "goal <= 1 s"),
+        ):
+            acknowledged, missing, lost, seconds = rpo(server, rng, stream)
+            rows.append(
+                (
+                    f"RPO, {what}: kill -m immediate + data directory deleted ({goal})",
+                    f"{missing:,} of {acknowledged:,} acknowledged commits missing = "
+                    f"{lost:.1f} s of commits (recovery {seconds:.1f} s)",
+                )
             )
-        )
     table = Table("measure", "value", title=f"point-in-time recovery, {args.claims:,} claims")
     for name, value in rows:
         table.add_row(name, value)

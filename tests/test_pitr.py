@@ -1,6 +1,8 @@
 """Point-in-time recovery on a real server that archives its WAL: base backups verified,
 recovery to a moment before a bad UPDATE, recovery of everything archived after an
-immediate stop, the drill, refusals, retention, and the archiving alerts.
+immediate stop, the drill, refusals, retention, and the archiving alerts; and on a server
+that streams its WAL (`claims-askes db wal-stream`), recovery of commits in no completed
+segment yet, and no flushed commit lost to an immediate kill.
 
 One server for the module (archive_timeout 1 s, so a commit is archived within about a
 second), its own repository and home; each recovery starts a second server on a free port.
@@ -10,9 +12,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,7 +33,7 @@ from claims_askes.db.localserver import (
     embedded_bin_dir,
     free_port,
 )
-from claims_askes.operations import pitr
+from claims_askes.operations import pitr, walstream
 from claims_askes.operations.pitr import PitrError
 from claims_askes.operations.walarchive import SUMS, push
 from schemas.ops import BaseBackup, RecoveryTarget, RestoreParameters
@@ -327,3 +332,193 @@ def test_restore_parameters_take_one_recovery_target_with_its_zone() -> None:
     ]:
         with pytest.raises(ValueError, match=words):
             RestoreParameters(**bad)  # type: ignore[arg-type]
+
+
+# --- streaming (pg_receivewal) ----------------------------------------------------------
+
+
+@dataclass
+class StreamingServer(PitrServer):
+    receiver: subprocess.Popen[str]
+
+    def stop_receiver(self) -> None:
+        """SIGTERM `claims-askes db wal-stream`: it stops pg_receivewal and seals what it has."""
+        if self.receiver.poll() is None:
+            self.receiver.terminate()
+            self.receiver.wait(timeout=30)
+
+    def insert(self, first: int, last: int) -> str:
+        """Rows first..last, one transaction each; the WAL insert position after the last."""
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            for n in range(first, last + 1):
+                conn.execute("INSERT INTO public.pitr_probe VALUES (%s, %s)", (n, n * 10))
+            row = conn.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()
+        assert row is not None
+        return str(row[0])
+
+
+def stream_status() -> dict[str, object] | None:
+    stream = pitr.archiving_status()["stream"]
+    assert stream is None or isinstance(stream, dict)
+    return stream
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not {what} in {timeout:.0f} s"
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def streaming_server(test_env: dict[str, str]) -> Iterator[StreamingServer]:
+    """A server whose archive_timeout is an hour (archiving alone would lose every commit
+    since the last full segment), streaming into its repository with `claims-askes db
+    wal-stream` run as the operator runs it."""
+    home = Path(tempfile.mkdtemp(prefix="claims-askes-stream-"))
+    bin_dir = Path(os.environ.get("CLAIMS_ASKES_PG_BIN_DIR") or embedded_bin_dir())
+    repository = home / "repository"
+    server = LocalServer(
+        home=home,
+        bin_dir=bin_dir,
+        port=free_port(),
+        database="claims_askes_stream",
+        wal_archive=repository,
+        archive_timeout=3600,
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        try:
+            server.start()
+            url = server.url()
+            patch.setenv("DATABASE_URL", url)
+            patch.setenv("CLAIMS_ASKES_WAL_ARCHIVE", str(repository))
+            patch.setenv("CLAIMS_ASKES_HOME", str(home))
+            reset_settings()
+            migrate.upgrade(url)
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("CREATE TABLE public.pitr_probe (id int PRIMARY KEY, amount bigint)")
+            receiver = subprocess.Popen(
+                [sys.executable, "-m", "claims_askes.cli", "db", "wal-stream"],
+                env=dict(os.environ),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            streaming = StreamingServer(
+                server=server, url=url, repository=repository, receiver=receiver
+            )
+            try:
+                wait_for(lambda: bool((stream_status() or {}).get("active")), "streaming")
+                yield streaming
+            finally:
+                streaming.stop_receiver()
+        finally:
+            reset_settings()
+            server.destroy()
+            shutil.rmtree(home, ignore_errors=True)
+    reset_settings()
+
+
+def test_latest_and_a_moment_recover_commits_streamed_but_in_no_completed_segment(
+    streaming_server: StreamingServer,
+) -> None:
+    backup = pitr.take_base_backup("full")
+    assert backup.verified, backup.problems
+    streaming_server.insert(1, 50)
+    time.sleep(1.1)
+    between = datetime.now(UTC)
+    time.sleep(1.1)
+    lsn = streaming_server.insert(51, 100)
+    walstream.wait_streamed(streaming_server.url, lsn)
+    segment = streaming_server.execute("SELECT pg_walfile_name(%s::pg_lsn)", (lsn,))[0][0]
+    repository = streaming_server.repository
+    assert not (repository / "wal" / str(segment)).exists()  # not archived: archive_timeout 1 h
+    assert (repository / "stream" / f"{segment}.partial").exists()
+    checks = pitr.archive_checks(pitr.archiving_status(), None)
+    assert ("wal_streaming", "healthy") in [(c.check_name, c.status) for c in checks]
+
+    seen: list[list[tuple[object, ...]]] = []
+
+    def look(url: str) -> list[str]:
+        seen.append(probe(url))
+        return []
+
+    pitr.recover(RecoveryTarget(latest=True), inspect=look, timeout=120)
+    pitr.recover(RecoveryTarget(to_time=between), inspect=look, timeout=120)
+    assert seen == [
+        [(n, n * 10) for n in range(1, 101)],  # --latest: the streamed commits too
+        [(n, n * 10) for n in range(1, 51)],  # to the moment, inside the partial segment
+    ]
+    # completed segments are sealed into the archive with their sha256, like archived ones
+    streaming_server.execute("SELECT pg_switch_wal()")
+    sums = repository / "wal" / SUMS
+    wait_for(lambda: sums.exists() and f"  {segment}" in sums.read_text(), "sealed")
+
+    streaming_server.stop_receiver()
+    assert streaming_server.receiver.returncode == 0
+    assert streaming_server.receiver.communicate() == ("", "")  # quiet on success
+    wait_for(lambda: not (stream_status() or {}).get("active"), "the receiver gone")
+    checks = pitr.archive_checks(pitr.archiving_status(), None)
+    absent = next(c for c in checks if c.check_name == "wal_streaming")
+    assert absent.status == "warning" and "no WAL receiver" in absent.details
+    lost = pitr.stream_check({"wal_status": "lost", "active": False, "retained_bytes": 0})
+    assert [c.status for c in lost] == ["critical"]
+
+
+def test_an_immediate_kill_loses_no_commit_the_receiver_had_flushed(
+    streaming_server: StreamingServer,
+) -> None:
+    """Commits go on while the server is killed (`pg_ctl stop -m immediate`) and its data
+    directory deleted; every commit whose WAL the receiver had flushed before the kill is
+    there after `--latest`. The archive alone (the stream hidden) has none of them."""
+    assert pitr.take_base_backup("full").verified
+    committed: list[tuple[int, str]] = []
+    attempted: set[int] = set()  # sent; maybe committed, unacknowledged when killed
+    stop = threading.Event()
+
+    def write() -> None:
+        try:
+            with psycopg.connect(streaming_server.url, autocommit=True) as conn:
+                n = 1000
+                while not stop.is_set():
+                    n += 1
+                    attempted.add(n)
+                    conn.execute("INSERT INTO public.pitr_probe VALUES (%s, 1)", (n,))
+                    row = conn.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()
+                    assert row is not None
+                    committed.append((n, str(row[0])))
+        except psycopg.OperationalError:
+            return  # the kill
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    wait_for(lambda: len(committed) >= 200, "200 commits")
+    status = stream_status()
+    assert status is not None and status["flush_lsn"] is not None
+    flushed = pitr.lsn_value(str(status["flush_lsn"]))  # the receiver's, read just before
+    server = streaming_server.server
+    _run_as_server_user(
+        [str(server.bin_dir / "pg_ctl"), "-D", str(server.data_dir), "-m", "immediate", "stop"]
+    )
+    stop.set()
+    writer.join()
+    streaming_server.stop_receiver()
+    shutil.rmtree(server.data_dir)  # the disk is gone
+    safe = {n for n, lsn in committed if pitr.lsn_value(lsn) <= flushed}
+    assert len(safe) >= 200
+
+    def rows(url: str) -> list[str]:
+        found.append({int(str(r[0])) for r in probe(url)})
+        return []
+
+    found: list[set[int]] = []
+    stream = streaming_server.repository / "stream"
+    stream.rename(stream.with_name("stream.hidden"))
+    try:
+        pitr.recover(RecoveryTarget(latest=True), inspect=rows, timeout=120)
+    finally:
+        stream.with_name("stream.hidden").rename(stream)
+    assert not found[0] & safe  # archiving alone: none of them (archive_timeout 1 h)
+    pitr.recover(RecoveryTarget(latest=True), server.data_dir, keep=True, inspect=rows)
+    assert safe <= found[1], sorted(safe - found[1])[:10]
+    assert found[1] <= attempted  # and nothing that was never written

@@ -1,9 +1,9 @@
 """Commands of the ops flows, registered on the main CLI by `register`.
 
 `claims-askes run partition-maintenance | claim-archiving | database-backup |
-database-restore | database-maintenance | database-monitoring`, and `claims-askes backup
-list | verify ID`. Parameters are validated by the flows' pydantic models before anything
-runs, so a bad value is one line naming the option (exit 2).
+database-restore | database-maintenance | database-monitoring`, `claims-askes backup
+list | verify ID`, and `claims-askes db wal-stream`. Parameters are validated by the flows'
+pydantic models before anything runs, so a bad value is one line naming the option (exit 2).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from rich.table import Table
 
 from claims_askes.cli.common import (
     console,
+    err_console,
+    error_line,
     flow_progress,
     option,
     parameters,
@@ -359,6 +361,36 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
         for check in report.checks:
             table.add_row(shown(check.check_name), shown(check.status), shown(check.details))
         console.print(table)
+
+    db_app = next(g.typer_instance for g in app.registered_groups if g.name == "db")
+    assert db_app is not None
+
+    @command(db_app, "wal-stream")
+    def db_wal_stream(
+        synchronous: Annotated[
+            bool,
+            typer.Option(
+                "--synchronous/--no-synchronous",
+                help="Flush each WAL write to disk and tell the server at once "
+                "(pg_receivewal --synchronous).",
+            ),
+        ] = True,
+    ) -> None:
+        """Stream WAL into the recovery repository with pg_receivewal, through a replication
+        slot, until stopped (Ctrl-C, SIGTERM); prints only errors. See docs/operations.md."""
+        import signal
+        import threading
+
+        from claims_askes.operations.walstream import receive
+
+        stop = threading.Event()
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, lambda *_: stop.set())
+
+        def report(message: str) -> None:
+            err_console.print(error_line(message), highlight=False)
+
+        receive(stop, report, synchronous=synchronous)
 
     @command(backup_app, "list")
     def backup_list() -> None:

@@ -96,6 +96,9 @@ def archiving_conf(repository: Path | None, archive_timeout: int, major: int) ->
         "archive_mode = on",
         f"archive_command = {conf_string(archive_command(repository))}",
         f"archive_timeout = {int(archive_timeout)}",
+        # A WAL receiver's slot (claims-askes db wal-stream) that stops being read keeps WAL
+        # on this disk; past this much it is given up (the archive still has every segment).
+        "max_slot_wal_keep_size = 8GB",
     ]
     if major >= 17:  # incremental base backups (pg_basebackup --incremental) need summaries
         lines.append("summarize_wal = on")

@@ -5,6 +5,8 @@ The repository (CLAIMS_ASKES_WAL_ARCHIVE, default HOME/wal-archive) holds
 
     wal/<segment>          every WAL segment the server archived (walarchive.py), with
     wal/SHA256SUMS         the sha256 of each
+    stream/                WAL streamed by pg_receivewal (walstream.py), when it runs: the
+                           segment being received, `<segment>.partial`, read by recovery
     base/<id>/             a base backup: pg_basebackup's plain output and backup_manifest
     base/<id>.json         what it is (BaseBackup), written last: no json, no backup
 
@@ -71,6 +73,12 @@ WAL_SEGMENT_BYTES = 16 * 1024 * 1024
 #: the repository's disk use (fraction) before each.
 READY_WARNING, READY_CRITICAL = 4, 32
 DISK_WARNING, DISK_CRITICAL = 0.90, 0.97
+#: Monitoring of WAL streaming: the receiver's flush behind the server's WAL, and the WAL its
+#: slot makes the server keep while no receiver runs, before a warning / a critical alert.
+STREAM_LAG_WARNING, STREAM_LAG_CRITICAL = WAL_SEGMENT_BYTES, 64 * WAL_SEGMENT_BYTES
+SLOT_KEEPS_CRITICAL = 1024**3
+#: The slot pg_receivewal streams through (walstream.py).
+STREAM_SLOT = "claims_askes_stream"
 
 
 class PitrError(ClaimsAskesError):
@@ -751,9 +759,11 @@ def drill(timeout: float = 1800.0) -> tuple[RecoveryReport, list[str]]:
 
 def archive_checks(status: dict[str, Any], disk: tuple[int, int] | None) -> list[HealthCheck]:
     """wal_archiving (failing, or segments waiting) and wal_repository_space, from
-    pg_stat_archiver and the repository's disk; nothing when the server does not archive."""
+    pg_stat_archiver and the repository's disk, when the server archives; wal_streaming
+    when the streaming slot exists."""
+    streaming = stream_check(status.get("stream"))
     if status.get("archive_mode") not in ("on", "always"):
-        return []
+        return streaming
     failed, archived = status.get("last_failed_time"), status.get("last_archived_time")
     ready = status.get("ready")
     if failed is not None and (archived is None or failed > archived):
@@ -796,7 +806,44 @@ def archive_checks(status: dict[str, Any], disk: tuple[int, int] | None) -> list
                 f"{total / 2**30:,.1f} GiB)",
             )
         )
-    return checks
+    return checks + streaming
+
+
+def stream_check(stream: dict[str, Any] | None) -> list[HealthCheck]:
+    """wal_streaming, from the slot and its receiver: critical when the slot lost WAL, or no
+    receiver runs while the slot keeps SLOT_KEEPS_CRITICAL of WAL on the server, or the
+    receiver is STREAM_LAG_CRITICAL behind; a warning for a receiver absent (commits are
+    then only as safe as archive_timeout) or STREAM_LAG_WARNING behind."""
+    if stream is None:
+        return []
+    keeps, lag = stream.get("retained_bytes") or 0, stream.get("lag_bytes")
+    held = f"the slot keeps {keeps / 2**20:,.0f} MiB of WAL on the server"
+    if stream.get("wal_status") == "lost":
+        status, details = (
+            "critical",
+            f"slot {STREAM_SLOT} lost WAL its receiver had not fetched "
+            "(max_slot_wal_keep_size): the stream has a gap, the archive covers it; restart "
+            "`claims-askes db wal-stream` to make the slot again",
+        )
+    elif not stream.get("active") or lag is None:
+        status = "critical" if keeps >= SLOT_KEEPS_CRITICAL else "warning"
+        details = (
+            f"no WAL receiver on slot {STREAM_SLOT} (`claims-askes db wal-stream` is not "
+            f"running): a lost disk loses up to archive_timeout of commits; {held}"
+        )
+    else:
+        status = (
+            "critical"
+            if lag >= STREAM_LAG_CRITICAL
+            else "warning"
+            if lag >= STREAM_LAG_WARNING
+            else "healthy"
+        )
+        details = (
+            f"receiver flushed to {stream.get('flush_lsn')}, {lag:,} bytes behind the server "
+            f"(reply at {stream.get('reply_time')}); {held}"
+        )
+    return [HealthCheck(check_name="wal_streaming", status=status, details=details)]
 
 
 def repository_disk() -> tuple[int, int] | None:
@@ -809,7 +856,7 @@ def repository_disk() -> tuple[int, int] | None:
 
 def archiving_status() -> dict[str, Any]:
     """pg_stat_archiver and archive_mode, with the segments waiting (None when this login
-    may not read pg_wal)."""
+    may not read pg_wal), and the streaming slot's status under "stream" (None: no slot)."""
     q = queries("common")
     with psycopg.connect(admin_url(), autocommit=True) as conn:
         cursor = conn.execute(q.archive_status)
@@ -821,4 +868,11 @@ def archiving_status() -> dict[str, Any]:
             status["ready"] = int(ready[0]) if ready else None
         except psycopg.errors.InsufficientPrivilege:
             status["ready"] = None
+        cursor = conn.execute(q.stream_status, {"slot": STREAM_SLOT})
+        row = cursor.fetchone()
+        status["stream"] = (
+            None
+            if row is None
+            else dict(zip([d.name for d in cursor.description or []], row, strict=True))
+        )
     return status

@@ -6,15 +6,20 @@ library only, and starts in a few milliseconds):
     archive_command = 'python3 -I .../walarchive.py push %p %f /repo/wal'
     restore_command = 'python3 -I .../walarchive.py fetch %f %p /repo/wal'
 
-`push` copies the segment under a temporary name, fsyncs it, renames it into place, fsyncs
+`push` copies the segment under a temporary name, fsyncs it, links it into place, fsyncs
 the directory and appends its sha256 to `SHA256SUMS` (fsynced too). A segment already in the
 archive with the same content is success (the server retries after a crash between our copy
 and its own bookkeeping); one with different content is a failure, never overwritten. Any
 failure exits non-zero, so the server keeps the segment and retries.
 
 `fetch` copies a segment (or a timeline history file) out for recovery, after checking its
-sha256 against `SHA256SUMS`. A missing file exits 1: the end of the archive, which is how
-recovery learns where to stop.
+sha256 against `SHA256SUMS`. A segment not archived yet is taken from the streamed WAL
+beside the archive (`../stream`, written by `pg_receivewal`: see walstream.py): a completed
+one, or the segment being streamed (`<name>.partial`, zero-filled after its last record),
+so that recovery replays commits streamed but not yet in a completed, archived segment.
+Those have no sha256 yet (the partial one changes while it streams); each WAL record
+carries its own CRC, and recovery stops at the first record that does not check out.
+A file found nowhere exits 1: the end of the WAL, which is how recovery learns where to stop.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ import sys
 from pathlib import Path
 
 SUMS = "SHA256SUMS"
+#: pg_receivewal's directory, beside the archive's `wal` (walstream.py).
+STREAM = "stream"
+PARTIAL = ".partial"
 BLOCK = 1024 * 1024
 
 
@@ -69,19 +77,30 @@ def push(source: Path, name: str, archive: Path) -> None:
     archive.mkdir(mode=0o700, parents=True, exist_ok=True)
     target = archive / name
     digest = sha256_of(source)
-    if target.exists():
-        if sha256_of(target) == digest:
-            return  # archived before a crash: same content, nothing to do
+    linked = False
+    if not target.exists():
+        # A temporary name of our own, linked into place: the archiver and the stream's
+        # sealer (walstream.py) may push the same segment at the same moment, and a link,
+        # unlike a rename, never replaces what the other put there first.
+        partial = archive / f".{name}.{os.getpid()}.partial"
+        try:
+            with source.open("rb") as src, partial.open("wb") as dst:
+                while block := src.read(BLOCK):
+                    dst.write(block)
+                dst.flush()
+                os.fsync(dst.fileno())
+            os.chmod(partial, 0o600)
+            os.link(partial, target)
+            linked = True
+        except FileExistsError:
+            pass
+        finally:
+            partial.unlink(missing_ok=True)
+        _fsync_dir(archive)
+    if not linked and sha256_of(target) != digest:
         raise FileExistsError(f"{target} exists with different content: not overwritten")
-    partial = archive / f".{name}.partial"
-    with source.open("rb") as src, partial.open("wb") as dst:
-        while block := src.read(BLOCK):
-            dst.write(block)
-        dst.flush()
-        os.fsync(dst.fileno())
-    os.chmod(partial, 0o600)
-    os.rename(partial, target)
-    _fsync_dir(archive)
+    if checksums(archive).get(name) == digest:
+        return  # archived before (a retry after a crash, or the other pusher): nothing to do
     fd = os.open(archive / SUMS, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         os.write(fd, f"{digest}  {name}\n".encode())
@@ -96,7 +115,7 @@ def fetch(name: str, destination: Path, archive: Path) -> bool:
     _safe_name(name)
     source = archive / name
     if not source.exists():
-        return False
+        return _fetch_streamed(name, destination, archive.parent / STREAM)
     expected = checksums(archive).get(name)
     partial = destination.with_name(f".{destination.name}.partial")
     digest = hashlib.sha256()
@@ -109,6 +128,23 @@ def fetch(name: str, destination: Path, archive: Path) -> bool:
         raise ValueError(f"{source}: sha256 differs from {SUMS}: the archive is damaged")
     os.rename(partial, destination)
     return True
+
+
+def _fetch_streamed(name: str, destination: Path, stream: Path) -> bool:
+    """`name` from the streamed WAL: completed but not yet sealed into the archive, or the
+    segment being streamed; False when neither is there."""
+    for source in (stream / name, stream / f"{name}{PARTIAL}"):
+        try:
+            src = source.open("rb")
+        except FileNotFoundError:
+            continue
+        partial = destination.with_name(f".{destination.name}.partial")
+        with src, partial.open("wb") as dst:
+            while block := src.read(BLOCK):
+                dst.write(block)
+        os.rename(partial, destination)
+        return True
+    return False
 
 
 def main(argv: list[str]) -> int:

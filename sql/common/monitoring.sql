@@ -65,3 +65,23 @@ FROM pg_stat_archiver AS s
 SELECT count(*)::int AS ready
 FROM pg_ls_archive_statusdir() AS f
 WHERE right(f.name, 6) = '.ready'
+
+-- name: stream_status
+-- WAL streaming as the server sees it: the replication slot of pg_receivewal, its receiver
+-- (pg_stat_replication, joined by the slot's active pid), how far the receiver has flushed
+-- behind the server's WAL, and how much WAL the slot makes the server keep. No row: the
+-- slot does not exist (streaming is not set up). Needs pg_monitor or superuser for the
+-- receiver's positions. Parameters: %(slot)s.
+WITH slot AS (
+    SELECT s.slot_name, s.active, s.active_pid, s.restart_lsn,
+           coalesce(s.wal_status, 'reserved') AS wal_status
+    FROM pg_replication_slots AS s
+    WHERE s.slot_name = %(slot)s
+)
+SELECT slot.active, slot.wal_status,
+       pg_wal_lsn_diff(pg_current_wal_lsn(), slot.restart_lsn)::bigint AS retained_bytes,
+       r.flush_lsn::text AS flush_lsn,
+       pg_wal_lsn_diff(pg_current_wal_lsn(), r.flush_lsn)::bigint AS lag_bytes,
+       r.reply_time
+FROM slot
+LEFT JOIN pg_stat_replication AS r ON r.pid = slot.active_pid
