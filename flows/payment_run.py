@@ -10,10 +10,11 @@
    payment they take whole is paid by offset), offsets with nothing due listed for recovery,
    draft batches by payment method, payee type and value date, checked (totals, bank
    details, amounts, no claim paid twice) before the commit. The overpayments settle.
-4. Approval: a batch at or under the threshold is approved by the run; above it a person
-   decides (the Prefect UI's resume form, or `claims-askes payments approve|reject`).
-5. Every approved batch (this run's or an earlier one's) becomes a pain.001 XML and a CSV in
-   the outbox (0600, hashes recorded): batch and payments sent.
+4. Approval: a batch at or under the threshold is approved by the run, and every approved
+   batch (this run's or an earlier one's) becomes a pain.001 XML and a CSV in the outbox
+   (0600, hashes recorded): batch and payments sent.
+5. Above the threshold a person decides (the Prefect UI's resume form, or `claims-askes
+   payments approve|reject`, which resumes the waiting run); what is approved then is sent.
 
 Killed anywhere and run again: nothing is paid twice, nothing is lost (see
 tests/payments/test_payment_kills.py). A run waiting for approval holds no lock a later run
@@ -37,6 +38,7 @@ from claims_askes.operations.common import business_today
 from claims_askes.payments.batches import payments_to_stage, released_payees
 from claims_askes.payments.settlement import settlements
 from flows.steps.payments import (
+    approve_under_threshold,
     decide_batches,
     outbox_dir,
     read_payees,
@@ -122,10 +124,14 @@ def payment_run(params: PaymentRunParameters) -> PaymentRunReport:
         )
         report.readjustments_settled = no_change + report.supplementary_payments + settled
 
+    outbox = outbox_dir(params.outbox)
+    approve_under_threshold(run_id)
+    sent = send_approved_batches(outbox)  # before anyone is asked: a wait delays none of them
     report.awaiting_approval = decide_batches(
         run_id, params.approval_wait_seconds, params.approval_threshold
     )
-    report.files_written = [str(p) for p in send_approved_batches(outbox_dir(params.outbox))]
+    sent += send_approved_batches(outbox)
+    report.files_written = [str(p) for p in sent]
     report.synced += sync_claim_payments()
     batches = list_batches(200)
     report.batches = [

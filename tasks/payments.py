@@ -37,6 +37,7 @@ from claims_askes.payments.bank_details import (
     decrypt_accounts,
     encrypt_accounts,
 )
+from claims_askes.payments.retries import RetryOutcome, retry_outcomes, split_references
 from claims_askes.payments.settlement import OFFSET_STAGE_COLUMNS, offsets_to_stage
 from tasks.base import batch_task
 
@@ -310,6 +311,7 @@ def prepare_batches(
         ).fetchone()
         if row:
             result.batches, result.payments = int(row[0]), int(row[1])
+        conn.execute(P.no_nested_loops_for_the_check)
         checked = fetch_frame(conn, P.batch_check_rows, {"flow_run_id": flow_run_id})
         payment_batches.check_batches(checked)
         crash_point("payment-batch-before-commit")
@@ -363,6 +365,13 @@ def record_decision(
     if row is None:
         return None, False
     return row[0], bool(row[1])
+
+
+def batch_flow_run(batch_number: str) -> str | None:
+    """The flow run that made a batch (and may be waiting for its decision)."""
+    with service_connection("payment") as conn:
+        row = conn.execute(P.batch_flow_run, {"batch_number": batch_number}).fetchone()
+    return str(row[0]) if row and row[0] else None
 
 
 @batch_task(name="list batches")
@@ -423,6 +432,37 @@ def record_batch_sent(batch_number: str, files: dict[str, tuple[Path, str, int]]
             },
         ).fetchone()
     return int(row[1]) if row else 0
+
+
+# Operators' actions ------------------------------------------------------------------------
+
+
+@batch_task(name="read payments by status")
+def read_payments_by_status(status: str, limit: int) -> pd.DataFrame:
+    """Held or exception payments for an operator, masked (payments_by_status)."""
+    with service_connection("payment") as conn:
+        return fetch_frame(conn, P.payments_by_status, {"status": status, "limit": limit})
+
+
+def retry_payments(references: list[str], retried_by: str, reason: str) -> list[RetryOutcome]:
+    """An operator's retry of the payments named (payment or end-to-end ids): those on the
+    exception list or held by a rejected batch go back to pending for the next run, recorded
+    once per payment and attempt; what became of each reference."""
+    ids, end_to_end = split_references(references)
+    with service_connection("payment") as conn:
+        found = fetch_frame(
+            conn, P.payments_for_retry, {"payment_ids": ids, "end_to_end_ids": end_to_end}
+        )
+        moved = fetch_frame(
+            conn,
+            P.retry_payments,
+            {
+                "payment_ids": sorted(set(found["payment_id"])),
+                "retried_by": retried_by,
+                "reason": reason,
+            },
+        )
+    return retry_outcomes(references, found, moved)
 
 
 # Bank responses ---------------------------------------------------------------------------

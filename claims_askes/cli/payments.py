@@ -1,7 +1,9 @@
 """Commands of the payment flows, registered on the main CLI by `register`.
 
 `claims-askes run payment-run | bank-response-import FILE...`, `claims-askes payments
-approve|reject BATCH --by NAME [--comment TEXT]`, `claims-askes payments list`, and
+approve|reject BATCH --by NAME [--comment TEXT]` (resuming the run that waits for it),
+`claims-askes payments list [--status held|exception]`, `claims-askes payments retry
+PAYMENT... --by NAME --reason TEXT` (the exception list back for the next run), and
 `claims-askes bank simulate BATCH` (plays the bank: answers a sent batch's file with a
 pain.002 and a camt.054 in the inbox, most paid, a few failed or returned).
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -51,12 +54,71 @@ def decide(batch: str, decision: str, by: str, comment: str | None) -> None:
             f"batch {batch} is {status}: it was decided before (the first decision stands)"
         )
     console.print(f"batch {shown(batch)} {status} by {shown(checked.approver)}")
+    from flows.steps.payments import resume_waiting_run
+    from tasks.payments import batch_flow_run
+
+    if resume_waiting_run(batch_flow_run(batch), batch, checked):
+        console.print("the payment run waiting for this decision goes on")
+
+
+class PaymentStatus(StrEnum):
+    held = "held"
+    exception = "exception"
+
+
+def retry_payments(references: list[str], by: str, reason: str) -> None:
+    from claims_askes.payments.retries import RETRIED, RETRIED_BEFORE
+    from tasks.payments import retry_payments as retry
+
+    if not by.strip() or not reason.strip():
+        raise ClaimsAskesError("--by and --reason are recorded with the retry: give both")
+    outcomes = retry(references, by.strip()[:100], reason.strip()[:500])
+    for o in outcomes:
+        console.print(f"{shown(o.reference)}: {o.outcome}, {shown(o.message)}")
+    refused = [o.reference for o in outcomes if o.outcome not in (RETRIED, RETRIED_BEFORE)]
+    if refused:
+        raise ClaimsAskesError(f"not retried: {', '.join(refused)}")
+
+
+def list_payments(status: str, limit: int) -> None:
+    from tasks.payments import read_payments_by_status
+
+    table = Table(
+        "payment",
+        "claim",
+        "payee",
+        "bank",
+        "account",
+        "amount",
+        "attempt",
+        "reason",
+        "last batch",
+        title=f"payments {status}",
+    )
+    rows = read_payments_by_status.fn(status, limit)
+    for p in rows.to_dict("records"):
+        table.add_row(
+            shown(p["payment_id"]),
+            shown(p["claim_number"]),
+            shown(f"{p['payee_type']} {p['payee_name']}"),
+            shown(p["bank_code"] if isinstance(p["bank_code"], str) else "-"),
+            shown(p["bank_account_masked"] if isinstance(p["bank_account_masked"], str) else "-"),
+            _rupiah(int(p["net_cents"])),
+            str(p["attempt"]),
+            shown(p["reason"] if isinstance(p["reason"], str) else "-"),
+            shown(p["batch_number"] if isinstance(p["batch_number"], str) else "-"),
+        )
+    console.print(table)
+    console.print(
+        f"{len(rows):,} payments {status}" + (" (limit reached)" if len(rows) == limit else "")
+    )
 
 
 def register(app: typer.Typer, run_app: typer.Typer) -> None:
     """Add this module's commands to `claims-askes` and `claims-askes run`."""
     payments_app = typer.Typer(
-        help="Payment batches: list them, approve or reject one.", no_args_is_help=True
+        help="Payment batches and payments: list, approve or reject a batch, retry payments.",
+        no_args_is_help=True,
     )
     app.add_typer(payments_app, name="payments")
     bank_app = typer.Typer(help="Play the bank (demo and tests).", no_args_is_help=True)
@@ -157,13 +219,40 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
         """Reject a draft batch: its payments are held with the reason."""
         decide(batch, "reject", by, comment)
 
+    @command(payments_app, "retry")
+    def retry(
+        payments: Annotated[
+            list[str],
+            typer.Argument(
+                metavar="PAYMENT",
+                help="Payment ids or end-to-end ids (see `payments list --status`)",
+            ),
+        ],
+        by: Annotated[str, typer.Option("--by", help="Your name (recorded)")],
+        reason: Annotated[str, typer.Option("--reason", help="Why (recorded)")],
+    ) -> None:
+        """Put payments on the exception list, or held by a rejected batch, back for the
+        next payment run (recorded once; running it again changes nothing)."""
+        retry_payments(payments, by, reason)
+
     @command(payments_app, "list")
     def list_batches(
         limit: Annotated[int, typer.Option("--limit", min=1, help="Newest batches shown")] = 20,
+        status: Annotated[
+            PaymentStatus | None,
+            typer.Option(
+                "--status",
+                help="List the payments held back or on the exception list instead of batches",
+            ),
+        ] = None,
     ) -> None:
-        """The newest payment batches with their status and decision."""
+        """The newest payment batches with their status and decision; with --status, the
+        payments held back or on the exception list (accounts masked)."""
         from tasks.payments import list_batches as read
 
+        if status is not None:
+            list_payments(status.value, limit)
+            return
         table = Table("batch", "payee", "value date", "status", "payments", "total", "decided by")
         for b in read.fn(limit).to_dict("records"):
             table.add_row(

@@ -74,7 +74,7 @@ def ask_approver(batch: pd.Series, wait_seconds: int) -> ApprovalInput | None:
     form = ApprovalInput.with_initial_data(
         description=batch_summary(batch, read_largest_payments(batch["batch_number"]))
     )
-    key = f"approve-{str(batch['batch_number']).lower()}"  # Prefect: lowercase, digits, dashes
+    key = approval_key(str(batch["batch_number"]))
     if _in_deployment():
         return suspend_flow_run(wait_for_input=form, key=key)
     if wait_seconds <= 0:
@@ -87,25 +87,73 @@ def ask_approver(batch: pd.Series, wait_seconds: int) -> ApprovalInput | None:
         return None
 
 
+def approval_key(batch_number: str) -> str:
+    """The pause key of a batch's approval (Prefect: lowercase, digits, dashes)."""
+    return f"approve-{batch_number.lower()}"
+
+
+def resume_waiting_run(flow_run_id: str | None, batch_number: str, answer: ApprovalInput) -> bool:
+    """After a decision given from a shell: resume the run suspended (or paused) for this
+    batch's approval with the same typed input, as the Prefect UI would, so that it goes on
+    and sends what is approved now. The run finds the batch decided and records nothing
+    again. False when no run waits for it (or no Prefect API is configured)."""
+    from prefect.settings import PREFECT_API_URL
+
+    if not flow_run_id or not PREFECT_API_URL.value():
+        return False
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+    from prefect.flow_runs import resume_flow_run
+
+    try:
+        with get_client(sync_client=True) as client:
+            run = client.read_flow_run(uuid.UUID(flow_run_id))
+    except ObjectNotFound:
+        return False
+    state = run.state
+    if not (
+        state and state.is_paused() and state.state_details.pause_key == approval_key(batch_number)
+    ):
+        return False
+    resume_flow_run(run.id, run_input=answer.model_dump(mode="json"))
+    return True
+
+
+def approve_under_threshold(run_id: uuid.UUID) -> int:
+    """Approve the run's draft batches at or under the threshold (recorded as `auto`), before
+    anyone is asked about the others: they are sent even while the run waits."""
+    approved = 0
+    for _, batch in read_draft_batches(run_id).iterrows():
+        if not batch["approval_required"]:
+            _, decided = record_decision(
+                str(batch["batch_number"]), "approve", AUTO_APPROVER, None, "auto", run_id
+            )
+            approved += decided
+    return approved
+
+
 def decide_batches(run_id: uuid.UUID, wait_seconds: int, threshold: Decimal) -> list[str]:
-    """Approve the run's draft batches at or under the threshold; ask a person for the
-    others. Returns the batches still awaiting a decision."""
+    """Ask a person about each of the run's draft batches above the threshold (one decided
+    meanwhile from a shell is no longer a draft, and not asked about). Returns the batches
+    still awaiting a decision."""
     logger = get_run_logger()
     waiting: list[str] = []
     for _, batch in read_draft_batches(run_id).iterrows():
         number = str(batch["batch_number"])
         if not batch["approval_required"]:
-            record_decision(number, "approve", AUTO_APPROVER, None, "auto", run_id)
             continue
         answer = ask_approver(batch, wait_seconds)
         if answer is None:
             logger.info("batch %s awaits approval (above %s)", number, threshold)
             waiting.append(number)
             continue
-        status, _ = record_decision(
+        status, decided = record_decision(
             number, answer.decision, answer.approver, answer.comment, "ui", run_id
         )
-        logger.info("batch %s %s by %s", number, status, answer.approver)
+        if decided:
+            logger.info("batch %s %s by %s", number, status, answer.approver)
+        else:
+            logger.info("batch %s was %s before: the first decision stands", number, status)
     return waiting
 
 

@@ -75,3 +75,10 @@ FROM payment_service.payment_batch AS b
 LEFT JOIN payment_service.batch_approval AS a ON a.batch_id = b.id
 ORDER BY b.created_at DESC, b.batch_number DESC
 LIMIT %(limit)s
+
+-- name: batch_flow_run
+-- The flow run that made a batch: the run a shell's decision resumes if it waits for one.
+-- Parameters: %(batch_number)s.
+SELECT b.flow_run_id::text AS flow_run_id
+FROM payment_service.payment_batch AS b
+WHERE b.batch_number = %(batch_number)s
