@@ -3,17 +3,16 @@ message of the command line, not in prefect.yaml."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from claims_askes.db.connections import with_credentials
 from flows.claim_adjudication import claim_adjudication
 from tests.conftest import TestDatabase
+from tests.run_records import run_logs_and_artifacts
 from tests.scenario import Line, Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,32 +24,6 @@ def secrets_of(db: TestDatabase) -> list[str]:
 
     admin_password = urlsplit(db.url).password or ""
     return [p for p in [admin_password, *db.cluster.passwords.values()] if len(p) >= 8]
-
-
-def run_logs_and_artifacts(flow_run_id: str) -> str:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import (
-        ArtifactFilter,
-        ArtifactFilterFlowRunId,
-        LogFilter,
-        LogFilterFlowRunId,
-    )
-
-    async def read() -> tuple[list[Any], list[Any]]:
-        async with get_client() as client:
-            logs = await client.read_logs(
-                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id]))
-            )
-            artifacts = await client.read_artifacts(
-                artifact_filter=ArtifactFilter(
-                    flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])
-                )
-            )
-            return logs, artifacts
-
-    logs, artifacts = asyncio.run(read())
-    assert logs and artifacts
-    return "\n".join([*(log.message for log in logs), *(str(a.data) for a in artifacts)])
 
 
 def test_no_secret_in_logs_artifacts_errors_or_deployments(

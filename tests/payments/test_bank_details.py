@@ -4,10 +4,6 @@ an error message or anything reporting_user can read."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from typing import Any
-
 import pandas as pd
 import psycopg
 import pytest
@@ -23,6 +19,7 @@ from claims_askes.payments.bank_details import (
 )
 from tests.payments.conftest import Paid
 from tests.payments.helpers import ACCOUNTS, KEY, connect
+from tests.run_records import run_logs_and_artifacts
 
 
 def test_an_account_is_masked_to_its_last_four_digits() -> None:
@@ -90,39 +87,9 @@ def test_stored_accounts_are_ciphertext_and_reporting_reads_only_the_mask(paid: 
     assert all(number not in readable[0] for number in ACCOUNTS.values())
 
 
-def logs_and_artifacts(flow_run_id: str) -> str:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import (
-        ArtifactFilter,
-        ArtifactFilterFlowRunId,
-        LogFilter,
-        LogFilterFlowRunId,
-    )
-
-    async def read() -> tuple[list[Any], list[Any]]:
-        async with get_client() as client:
-            logs = await client.read_logs(
-                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id]))
-            )
-            artifacts = await client.read_artifacts(
-                artifact_filter=ArtifactFilter(
-                    flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])
-                )
-            )
-            return logs, artifacts
-
-    deadline = time.monotonic() + 30  # logs reach the API in batches, a moment later
-    logs, artifacts = asyncio.run(read())
-    while not (logs and artifacts) and time.monotonic() < deadline:
-        time.sleep(0.5)
-        logs, artifacts = asyncio.run(read())
-    assert logs and artifacts
-    return "\n".join([*(log.message for log in logs), *(str(a.data) for a in artifacts)])
-
-
 def test_no_unmasked_account_in_the_runs_logs_or_artifacts(paid: Paid) -> None:
     _, _, _, first, second = paid
     for report in (first, second):
-        text = logs_and_artifacts(report.run_id)
+        text = run_logs_and_artifacts(report.run_id)
         assert all(number not in text for number in ACCOUNTS.values())
         assert all(number not in report.model_dump_json() for number in ACCOUNTS.values())
