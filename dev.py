@@ -116,8 +116,8 @@ def ensure_chromium() -> None:
 
 
 def tests(extra: list[str]) -> int:
-    """The static checks, then the whole suite: on the embedded server, then on Debian's
-    PostgreSQL 15 if present."""
+    """The static checks, then the whole suite on the embedded server, then its database
+    tests but the slow end-to-end ones on Debian's PostgreSQL 15 if present."""
     ensure_environment()
     code = static_checks()
     if code != 0:
@@ -133,9 +133,11 @@ def tests(extra: list[str]) -> int:
         and "CLAIMS_ASKES_PG_BIN_DIR" not in os.environ
         and "TEST_DATABASE_URL" not in os.environ
     ):
+        # The slow end-to-end tests (process kills, the local server's life cycle, Prefect
+        # servers and workers) prove our processes, not the server's version: once is enough.
         say(f"database tests again on PostgreSQL 15 ({DEBIAN_PG15})")
         env = dict(os.environ, CLAIMS_ASKES_PG_BIN_DIR=str(DEBIAN_PG15))
-        code = run([*pytest, "-m", "not embedded_only and not no_server"], env=env)
+        code = run([*pytest, "-m", "not embedded_only and not no_server and not slow"], env=env)
     return code
 
 
