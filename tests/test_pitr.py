@@ -28,6 +28,7 @@ import pytest
 from claims_askes.core.settings import reset_settings
 from claims_askes.db import migrate
 from claims_askes.db.localserver import (
+    WAL_ARCHIVER,
     LocalServer,
     _run_as_server_user,
     embedded_bin_dir,
@@ -114,6 +115,34 @@ def test_the_archiver_never_overwrites_a_segment_with_other_content(tmp_path: Pa
     with pytest.raises(FileExistsError):
         push(second, "000000010000000000000001", archive)
     assert (archive / "000000010000000000000001").read_bytes() == b"one" * 100
+
+
+def test_fetch_tells_recovery_a_missing_file_from_one_it_could_not_give(tmp_path: Path) -> None:
+    """restore_command's exit status, as the server runs it: 1 only for a file in neither the
+    archive nor the stream (the end of the WAL); above 125 for a damaged segment or a failed
+    copy, which PostgreSQL takes as a reason to abort the recovery, not to end it there."""
+    archive, stream, into = tmp_path / "wal", tmp_path / "stream", tmp_path / "pg_wal"
+    into.mkdir()
+    stream.mkdir()
+    source = tmp_path / "segment"
+    source.write_bytes(b"wal" * 1000)
+    push(source, "000000010000000000000001", archive)
+    (stream / "000000010000000000000002.partial").write_bytes(b"streamed" * 100)
+
+    def fetch(name: str, destination: Path) -> int:
+        args = [sys.executable, "-I", str(WAL_ARCHIVER), "fetch", name, str(destination)]
+        return subprocess.run([*args, str(archive)], capture_output=True, check=False).returncode
+
+    assert fetch("000000010000000000000001", into / "RECOVERYXLOG") == 0
+    assert (into / "RECOVERYXLOG").read_bytes() == b"wal" * 1000
+    assert fetch("000000010000000000000002", into / "RECOVERYXLOG") == 0  # the partial one
+    assert (into / "RECOVERYXLOG").read_bytes() == b"streamed" * 100
+    assert fetch("000000010000000000000003", into / "RECOVERYXLOG") == 1  # the end of the WAL
+    assert fetch("00000002.history", into / "RECOVERYHISTORY") == 1
+    # a copy that cannot be written (as on a full disk), and a damaged archived segment
+    assert fetch("000000010000000000000002", tmp_path / "gone" / "RECOVERYXLOG") > 125
+    (archive / "000000010000000000000001").write_bytes(b"bad" * 1000)
+    assert fetch("000000010000000000000001", into / "RECOVERYXLOG") > 125
 
 
 def test_recovery_to_a_moment_between_good_rows_and_a_bad_update_has_the_good_rows_only(
@@ -470,7 +499,8 @@ def test_an_immediate_kill_loses_no_commit_the_receiver_had_flushed(
 ) -> None:
     """Commits go on while the server is killed (`pg_ctl stop -m immediate`) and its data
     directory deleted; every commit whose WAL the receiver had flushed before the kill is
-    there after `--latest`. The archive alone (the stream hidden) has none of them."""
+    there after `--latest`. The archive alone (the stream hidden) has none of them; with the
+    segment holding them unreadable, the recovery fails instead of promoting without them."""
     assert pitr.take_base_backup("full").verified
     committed: list[tuple[int, str]] = []
     attempted: set[int] = set()  # sent; maybe committed, unacknowledged when killed
@@ -513,12 +543,34 @@ def test_an_immediate_kill_loses_no_commit_the_receiver_had_flushed(
 
     found: list[set[int]] = []
     stream = streaming_server.repository / "stream"
+    wal = streaming_server.repository / "wal"
     stream.rename(stream.with_name("stream.hidden"))
     try:
         pitr.recover(RecoveryTarget(latest=True), inspect=rows, timeout=120)
     finally:
         stream.with_name("stream.hidden").rename(stream)
     assert not found[0] & safe  # archiving alone: none of them (archive_timeout 1 h)
+    # The segment holding the flushed commits, unreadable (as a full disk, a permission or an
+    # I/O error makes it): the recovery stops with an error. It must not take the failure
+    # for the end of the WAL and promote without those commits, as it did when the
+    # restore_command's failure exit status (2) was one PostgreSQL reads as "not archived".
+    last = flushed - 1  # the last flushed byte (a flush position may be a segment's end)
+    held = pitr.segment_of(f"{last >> 32:X}/{last & 0xFFFFFFFF:X}", 1)
+    places = [
+        p
+        for p in (wal / held, stream / held, stream / f"{held}.partial")
+        if p.exists()  # fetch reads the first; whichever it is, none may be read
+    ]
+    modes = {p: p.stat().st_mode for p in places}
+    for path in places:
+        path.chmod(0)
+    try:
+        with pytest.raises(PitrError, match=f"could not restore file .{held}"):
+            pitr.recover(RecoveryTarget(latest=True), inspect=rows, timeout=120)
+    finally:
+        for path, mode in modes.items():
+            path.chmod(mode)
+    assert len(found) == 1  # it stopped before anything read a recovered server
     pitr.recover(RecoveryTarget(latest=True), server.data_dir, keep=True, inspect=rows)
     assert safe <= found[1], sorted(safe - found[1])[:10]
     assert found[1] <= attempted  # and nothing that was never written

@@ -20,6 +20,10 @@ so that recovery replays commits streamed but not yet in a completed, archived s
 Those have no sha256 yet (the partial one changes while it streams); each WAL record
 carries its own CRC, and recovery stops at the first record that does not check out.
 A file found nowhere exits 1: the end of the WAL, which is how recovery learns where to stop.
+Any other failure of `fetch` (a damaged segment, a full disk, an unreadable file) exits
+RECOVERY_ABORT: PostgreSQL takes every exit status up to 125 as "not archived", ends the
+recovery there and promotes without the rest of the WAL, losing the commits after it
+silently; above 125 it stops the recovery with an error instead.
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ SUMS = "SHA256SUMS"
 STREAM = "stream"
 PARTIAL = ".partial"
 BLOCK = 1024 * 1024
+#: `fetch`'s exit status for a failure (not a missing file): above 125, so that PostgreSQL
+#: aborts the recovery rather than take the failure for the end of the WAL.
+RECOVERY_ABORT = 255
 
 
 def sha256_of(path: Path) -> str:
@@ -148,6 +155,8 @@ def _fetch_streamed(name: str, destination: Path, stream: Path) -> bool:
 
 
 def main(argv: list[str]) -> int:
+    """0 done; push: 2 on failure (the server keeps the segment and retries); fetch: 1 when
+    the file is in neither the archive nor the stream, RECOVERY_ABORT on any failure."""
     try:
         if len(argv) == 4 and argv[0] == "push":
             push(Path(argv[1]), argv[2], Path(argv[3]))
@@ -155,8 +164,8 @@ def main(argv: list[str]) -> int:
         if len(argv) == 4 and argv[0] == "fetch":
             return 0 if fetch(argv[1], Path(argv[2]), Path(argv[3])) else 1
     except (OSError, ValueError) as exc:
-        print(f"walarchive: {exc}", file=sys.stderr)
-        return 2
+        print(f"walarchive: {argv[0]} {argv[1]}: {exc}", file=sys.stderr)
+        return RECOVERY_ABORT if argv[0] == "fetch" else 2
     print("usage: walarchive.py push PATH NAME ARCHIVE | fetch NAME PATH ARCHIVE", file=sys.stderr)
     return 2
 
