@@ -63,7 +63,7 @@ CREATE INDEX idx_statement_log_table ON audit.statement_log (schema_name, table_
 CREATE INDEX idx_statement_log_logged_brin ON audit.statement_log USING BRIN (logged_at);
 
 -- Rows expanded: one row per (statement, changed row id as text).
-CREATE VIEW audit.statement_log_rows AS
+CREATE VIEW audit.statement_log_rows WITH (security_invoker = true) AS
 SELECT s.id AS statement_id, s.batch_run_id, r.flow_run_id, r.flow_name, r.login,
        r.xact_id, s.schema_name, s.table_name, s.operation, s.logged_at, ids.row_id
 FROM audit.statement_log AS s
