@@ -95,6 +95,8 @@ def list_payments(status: str, limit: int) -> None:
         "last batch",
         title=f"payments {status}",
     )
+    for column in table.columns:  # a narrow terminal wraps the reason, never cuts it off
+        column.overflow = "fold"
     rows = read_payments_by_status.fn(status, limit)
     for p in rows.to_dict("records"):
         table.add_row(
