@@ -74,43 +74,60 @@ def retry_payments(references: list[str], by: str, reason: str) -> None:
         raise ClaimsAskesError("--by and --reason are recorded with the retry: give both")
     outcomes = retry(references, by.strip()[:100], reason.strip()[:500])
     for o in outcomes:
-        console.print(f"{shown(o.reference)}: {o.outcome}, {shown(o.message)}")
+        console.print(f"{shown(o.reference)}: {o.outcome}, {shown(o.message)}", soft_wrap=True)
     refused = [o.reference for o in outcomes if o.outcome not in (RETRIED, RETRIED_BEFORE)]
     if refused:
         raise ClaimsAskesError(f"not retried: {', '.join(refused)}")
 
 
+PAYMENT_COLUMNS = (
+    "payment",
+    "claim",
+    "payee",
+    "bank",
+    "account",
+    "amount",
+    "attempt",
+    "reason",
+    "last batch",
+)
+WIDE_ENOUGH_FOR_A_TABLE = 160  # the nine columns with a whole payment id and claim number
+
+
+def _payment_row(p: dict[str, Any]) -> list[str]:
+    def text(value: object) -> str:
+        return shown(value if isinstance(value, str) else "-")
+
+    return [
+        shown(p["payment_id"]),
+        shown(p["claim_number"]),
+        shown(f"{p['payee_type']} {p['payee_name']}"),
+        text(p["bank_code"]),
+        text(p["bank_account_masked"]),
+        _rupiah(int(p["net_cents"])),
+        str(p["attempt"]),
+        text(p["reason"]),
+        text(p["batch_number"]),
+    ]
+
+
 def list_payments(status: str, limit: int) -> None:
+    """A table on a wide terminal; on a narrow one, one block per payment (as `psql \\x`),
+    so that ids and claim numbers stay whole for copying into `payments retry`."""
     from tasks.payments import read_payments_by_status
 
-    table = Table(
-        "payment",
-        "claim",
-        "payee",
-        "bank",
-        "account",
-        "amount",
-        "attempt",
-        "reason",
-        "last batch",
-        title=f"payments {status}",
-    )
-    for column in table.columns:  # a narrow terminal wraps the reason, never cuts it off
-        column.overflow = "fold"
-    rows = read_payments_by_status.fn(status, limit)
-    for p in rows.to_dict("records"):
-        table.add_row(
-            shown(p["payment_id"]),
-            shown(p["claim_number"]),
-            shown(f"{p['payee_type']} {p['payee_name']}"),
-            shown(p["bank_code"] if isinstance(p["bank_code"], str) else "-"),
-            shown(p["bank_account_masked"] if isinstance(p["bank_account_masked"], str) else "-"),
-            _rupiah(int(p["net_cents"])),
-            str(p["attempt"]),
-            shown(p["reason"] if isinstance(p["reason"], str) else "-"),
-            shown(p["batch_number"] if isinstance(p["batch_number"], str) else "-"),
-        )
-    console.print(table)
+    rows = [_payment_row(p) for p in read_payments_by_status.fn(status, limit).to_dict("records")]
+    if console.width >= WIDE_ENOUGH_FOR_A_TABLE:
+        table = Table(*PAYMENT_COLUMNS, title=f"payments {status}")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+    else:
+        label = max(len(c) for c in PAYMENT_COLUMNS)
+        for number, row in enumerate(rows, start=1):
+            console.print(f"[bold]-- payment {number} --[/bold]", highlight=False)
+            for column, value in zip(PAYMENT_COLUMNS, row, strict=True):
+                console.print(f"{column:<{label}}  {value}", highlight=False)  # values escaped
     console.print(
         f"{len(rows):,} payments {status}" + (" (limit reached)" if len(rows) == limit else "")
     )
