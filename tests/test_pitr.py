@@ -285,7 +285,20 @@ def test_a_failing_archive_command_is_a_critical_alert(archiving_server: PitrSer
         ("wal_repository_space", "healthy"),
     ]
     assert "archiving fails" in checks[0].details
-    archiving_server.wait_archived()  # the server retried with the good command
+    # The server retries the very segment that failed, now with the good command.
+    failed = str(archiving_server.execute("SELECT last_failed_wal FROM pg_stat_archiver")[0][0])
+    wait_for(
+        lambda: (
+            str(
+                archiving_server.execute(
+                    "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver"
+                )[0][0]
+            )
+            >= failed
+        ),
+        f"{failed} archived after the failure",
+        timeout=120,
+    )
     healthy = pitr.archive_checks(pitr.archiving_status(), (95, 100))
     assert [(c.check_name, c.status) for c in healthy] == [
         ("wal_archiving", "healthy"),
