@@ -587,3 +587,34 @@ def test_an_immediate_kill_loses_no_commit_the_receiver_had_flushed(
     pitr.recover(RecoveryTarget(latest=True), server.data_dir, keep=True, inspect=rows)
     assert safe <= found[1], sorted(safe - found[1])[:10]
     assert found[1] <= attempted  # and nothing that was never written
+
+
+def test_a_failing_archive_disk_stops_neither_the_stream_nor_the_receiver(
+    streaming_server: StreamingServer,
+) -> None:
+    """The archive's `wal` directory unusable (a file where it should be: every push fails,
+    as on a full or failed disk): the receiver goes on streaming, says so once, and seals
+    the completed segment once the archive is back."""
+    repository = streaming_server.repository
+    wal = repository / "wal"
+    wal.rename(repository / "wal.away")
+    wal.write_text("not a directory: every push into the archive fails\n")
+    try:
+        lsn = streaming_server.insert(1, 20)
+        segment = str(streaming_server.execute("SELECT pg_walfile_name(%s::pg_lsn)", (lsn,))[0][0])
+        streaming_server.execute("SELECT pg_switch_wal()")
+        stream = repository / "stream"
+        wait_for(lambda: (stream / segment).exists(), "the segment streamed whole")
+        later = streaming_server.insert(21, 40)
+        walstream.wait_streamed(streaming_server.url, later)  # streaming goes on
+        assert streaming_server.receiver.poll() is None
+        assert (stream / segment).exists()  # kept until sealed
+    finally:
+        wal.unlink()
+        (repository / "wal.away").rename(wal)
+    sums = wal / SUMS
+    wait_for(lambda: sums.exists() and f"  {segment}" in sums.read_text(), "sealed afterwards")
+    streaming_server.stop_receiver()
+    assert streaming_server.receiver.returncode == 0
+    _, err = streaming_server.receiver.communicate()
+    assert err.count("sealing streamed WAL into the archive failed") == 1, err

@@ -172,21 +172,44 @@ def receive(
             if ensure_slot(url):
                 retire_stream(directory)
             reason = _run_receiver(
-                receiver_command(bin_dir, directory, synchronous), env, directory, stop
+                receiver_command(bin_dir, directory, synchronous), env, directory, stop, report
             )
         except (psycopg.Error, OSError, ValueError, PitrError) as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-        seal(directory)
+            reason = _first_line(exc)
+        sealing = seal_or_say_why(directory)
         if stop.is_set():
+            if sealing:
+                report(sealing)
             return
+        reason = reason or sealing
         if reason and reason != last_reason:
             report(f"WAL streaming stopped: {reason}; starting again every {retry_after:.0f} s")
         last_reason = reason
         stop.wait(retry_after)
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else repr(exc)
+
+
+def seal_or_say_why(directory: Path) -> str:
+    """`seal`, and why it could not ('' when it did). A full or failing archive disk must
+    not stop the receiver: what is streamed stays in the stream directory, which recovery
+    reads too, and is sealed once the archive takes it again."""
+    try:
+        seal(directory)
+    except (OSError, ValueError) as exc:
+        return f"sealing streamed WAL into the archive failed: {_first_line(exc)}"
+    return ""
+
+
 def _run_receiver(
-    args: list[str], env: dict[str, str], directory: Path, stop: threading.Event
+    args: list[str],
+    env: dict[str, str],
+    directory: Path,
+    stop: threading.Event,
+    report: Callable[[str], None],
 ) -> str:
     """Run one pg_receivewal until it exits or `stop`; why it exited ('' when stopped)."""
     as_server_user: dict[str, object] = {}
@@ -203,8 +226,12 @@ def _run_receiver(
             **as_server_user,
         )
         try:
+            said = ""
             while process.poll() is None and not stop.wait(SEAL_EVERY):
-                seal(directory)
+                sealing = seal_or_say_why(directory)
+                if sealing and sealing != said:
+                    report(f"{sealing}; streaming goes on, sealing is tried again")
+                said = sealing
         finally:
             if process.poll() is None:
                 process.send_signal(signal.SIGINT)  # pg_receivewal's clean stop
