@@ -94,7 +94,7 @@ PAYMENT_COLUMNS = (
 WIDE_ENOUGH_FOR_A_TABLE = 160  # the nine columns with a whole payment id and claim number
 
 
-def _payment_row(p: dict[str, Any]) -> list[str]:
+def _payment_row(p: dict[Any, Any]) -> list[str]:
     def text(value: object) -> str:
         return shown(value if isinstance(value, str) else "-")
 
