@@ -78,12 +78,12 @@ def _by_line(name: str, row_key: tuple[str, ...] = ("id",)) -> ArchivedTable:
 TABLES: tuple[ArchivedTable, ...] = (
     _by_line("claim_item_decision", ("claim_item_id", "adjudication_version")),
     _by_line("claim_item_override"),
+    ArchivedTable("claim_payment"),  # before its readjustment (fk_claim_payment_readjustment)
     ArchivedTable("claim_readjustment", owner_moves=True),
     ArchivedTable("claim_item"),
     ArchivedTable("claim_status_history", owner_moves=True),
     ArchivedTable("claim_note", owner_moves=True),
     ArchivedTable("claim_document"),
-    ArchivedTable("claim_payment"),
     ArchivedTable("claim", key="id"),
 )
 ARCHIVE_ONLY = {"archived_at", "archive_run_id"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from claims_askes.cli import (
+    audit,
     claims,
     database,
     demo,
@@ -55,6 +56,7 @@ operations.register(app, run_app)
 payments.register(app, run_app)
 app.command("override")(claims.override)
 app.command("eob")(claims.eob)
+audit.register(app)
 
 deploy.register(app)
 app.command("report")(report.report)
