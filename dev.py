@@ -123,7 +123,10 @@ def tests(extra: list[str]) -> int:
     if code != 0:
         return code
     ensure_chromium()
-    pytest = [str(BIN / "python"), "-m", "pytest", "-n", "2", "-p", "no:cacheprovider", *extra]
+    # loadfile: a module's tests run on one worker, in order, so a module-scoped server is
+    # built once, and tests that build on each other's state (tests/test_pitr.py) hold.
+    pytest = [str(BIN / "python"), "-m", "pytest", "-n", "2", "--dist", "loadfile"]
+    pytest += ["-p", "no:cacheprovider", *extra]
     say("test suite on the embedded PostgreSQL server")
     code = run(pytest)
     if code != 0:

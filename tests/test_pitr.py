@@ -39,6 +39,9 @@ from claims_askes.operations.pitr import PitrError
 from claims_askes.operations.walarchive import SUMS, push
 from schemas.ops import BaseBackup, RecoveryTarget, RestoreParameters
 
+# The archiving server's tests build on each other (a base backup, then a recovery onto a
+# new timeline, then the drill): `dev.py test` runs a module on one worker, in order.
+
 
 @dataclass
 class PitrServer:

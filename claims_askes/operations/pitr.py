@@ -371,42 +371,26 @@ def default_data_directory() -> Path:
     return get_settings().resolved_home / "restores" / f"pitr-{stamp}" / "pgdata"
 
 
-def server_runs_in(data_dir: Path, bin_dir: Path) -> bool:
-    if not (data_dir / "postmaster.pid").exists():
+def server_runs_in(data_dir: Path) -> bool:
+    """Whether a live postmaster owns `data_dir`: its postmaster.pid names a running process
+    (pg_ctl status's own test, with no need to know the server's version first)."""
+    try:
+        pid = int((data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
         return False
-    result = _run_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data_dir), "status"])
-    return result.returncode == 0
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, another user's: the server's
+    return True
 
 
-def prepare_target(data_dir: Path, force: bool, bin_dir: Path) -> Path | None:
-    """Refuse a data directory in use or holding data without `force`; with it, move the
-    old one aside (returned) — never under a running server."""
-    if server_runs_in(data_dir, bin_dir):
-        raise PitrError(
-            f"a server runs in {data_dir}: never recovered over, even with --force; stop it "
-            "first (`claims-askes db stop`), or recover into a new --data-directory"
-        )
-    if not data_dir.exists() or not any(data_dir.iterdir()):
-        return None
-    if not force:
-        raise PitrError(
-            f"{data_dir} is not empty: pass --force to recover over it (the old one is moved "
-            "aside), or choose a new --data-directory"
-        )
-    aside = data_dir.with_name(f"{data_dir.name}.replaced-{datetime.now(UTC):%Y%m%dT%H%M%SZ}")
-    os.rename(data_dir, aside)
-    return aside
-
-
-def preflight(target: RecoveryTarget, data_directory: Path | None, force: bool) -> None:
-    """The refusals of `recover`, checked before a run starts (the command line's one-line
-    errors): no base backup for the target, a running server's directory, a full one
-    without `force`. Nothing is changed."""
-    chain = choose_base_backups(list_base_backups(), target)
-    if data_directory is None:
-        return
-    data_dir = data_directory.resolve()
-    if server_runs_in(data_dir, _bin_dir(int(chain[-1].server_version.split(".")[0]), "pg_ctl")):
+def refuse_target(data_dir: Path, force: bool) -> None:
+    """Never over a running server; over a directory holding data only with `force`. Checked
+    before anything else, so that this refusal never waits behind another."""
+    if server_runs_in(data_dir):
         raise PitrError(
             f"a server runs in {data_dir}: never recovered over, even with --force; stop it "
             "first (`claims-askes db stop`), or recover into a new --data-directory"
@@ -416,6 +400,26 @@ def preflight(target: RecoveryTarget, data_directory: Path | None, force: bool) 
             f"{data_dir} is not empty: pass --force to recover over it (the old one is moved "
             "aside), or choose a new --data-directory"
         )
+
+
+def prepare_target(data_dir: Path, force: bool) -> Path | None:
+    """Refuse a data directory in use or holding data without `force`; with it, move the
+    old one aside (returned) — never under a running server."""
+    refuse_target(data_dir, force)
+    if not data_dir.exists() or not any(data_dir.iterdir()):
+        return None
+    aside = data_dir.with_name(f"{data_dir.name}.replaced-{datetime.now(UTC):%Y%m%dT%H%M%SZ}")
+    os.rename(data_dir, aside)
+    return aside
+
+
+def preflight(target: RecoveryTarget, data_directory: Path | None, force: bool) -> None:
+    """The refusals of `recover`, checked before a run starts (the command line's one-line
+    errors): a running server's directory, a full one without `force`, no base backup for
+    the target. Nothing is changed."""
+    if data_directory is not None:
+        refuse_target(data_directory.resolve(), force)
+    choose_base_backups(list_base_backups(), target)
 
 
 def materialise(chain: list[BaseBackup], data_dir: Path, bin_dir: Path) -> None:
@@ -599,12 +603,13 @@ def recover(
     directory, with `force`). `inspect(url)` runs against the recovered server before it
     stops (the drill's comparison)."""
     began = time.monotonic()
+    data_dir = (data_directory or default_data_directory()).resolve()
+    refuse_target(data_dir, force)
     backups = list_base_backups()
     chain = choose_base_backups(backups, target)
     major = int(chain[-1].server_version.split(".")[0])
     bin_dir = _bin_dir(major, "pg_ctl")
-    data_dir = (data_directory or default_data_directory()).resolve()
-    aside = prepare_target(data_dir, force, bin_dir)
+    aside = prepare_target(data_dir, force)
     keep = keep or aside is not None
     port = free_port()
     try:
