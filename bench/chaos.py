@@ -32,6 +32,16 @@ go on, undisturbed, to completion, and the invariants are checked:
   base backup and the archive; decided claims must be exactly once and as in a clean run
   after the next runs (`chaos_pitr`).
 
+With --split (instead of the flows): adjudication and posting with the services on two
+servers, the configured one (A: claims, payment, document, notification) and a second local
+server the benchmark starts (B: member, provider, benefit, policy, authorization), configured
+as docs/deployment.md says. Runs (a slice of the backlog each) are SIGKILLed at random
+moments; every second disruption holds a run between the claims-side and the benefit-side
+commits (a lock on the table its next write needs) and stops server A or B immediately
+there, each boundary and server in turn; then undisturbed runs. Against an undisturbed run
+on the same two servers: every claim decided once with the same amounts, every line posted
+once, accumulators equal.
+
 Moments are drawn with --seed relative to the measured times of an undisturbed run: one
 in ten during start-up (imports, Prefect, connections), the others measured from the
 flow's first line, as start-up time varies with the machine's load (up to 15 s on a busy
@@ -49,6 +59,7 @@ The flows' output goes to log files (their directory is printed and kept). Not a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import re
@@ -74,9 +85,21 @@ from rich.table import Table
 from bench.adjudication import seed_in_child
 from bench.seed import drop_database, fresh_database
 from claims_askes.core.runtime import patient_local_api
+from claims_askes.core.services import SERVICES
 from claims_askes.core.settings import get_settings, reset_settings
-from claims_askes.db.connections import admin_url, local_server, uses_local_server, with_database
-from claims_askes.db.localserver import _run_as_server_user
+from claims_askes.db.connections import (
+    admin_url,
+    local_server,
+    uses_local_server,
+    with_credentials,
+    with_database,
+)
+from claims_askes.db.localserver import (
+    LocalServer,
+    _run_as_server_user,
+    embedded_bin_dir,
+    free_port,
+)
 
 CLI = str(Path(sys.executable).parent / "claims-askes")
 LEASE_SECONDS = 5
@@ -240,11 +263,11 @@ def disrupt(run: Run, moment: Moment, restart: bool, tally: Tally) -> None:
     finish(run)
 
 
-def restart_server() -> None:
-    """Stop the local server hard (as a crash would) and start it again. pg_ctl refuses to
-    run as root, so it runs as the server's own user (as the product starts it); a stop
-    that does not happen is an error, never a silent no-op."""
-    server = local_server(get_settings(), start=False)
+def restart_server(server: LocalServer | None = None) -> None:
+    """Stop the local server (or `server`) hard, as a crash would, and start it again.
+    pg_ctl refuses to run as root, so it runs as the server's own user (as the product
+    starts it); a stop that does not happen is an error, never a silent no-op."""
+    server = server or local_server(get_settings(), start=False)
     stopped = _run_as_server_user(
         [
             str(Path(server.bin_dir) / "pg_ctl"),
@@ -314,10 +337,14 @@ def backlog() -> int:
     return int(row[0]) if row else 0
 
 
-def outcome() -> Outcome:
+def outcome(claims_url: str | None = None, benefit_url: str | None = None) -> Outcome:
     """What adjudication and posting decided, keyed by stable keys (the seed is
-    deterministic, ids included)."""
-    with psycopg.connect(admin_url()) as conn:
+    deterministic, ids included): the claims side read on `claims_url`, the benefit side on
+    `benefit_url` (both the admin URL by default; two servers with --split)."""
+    with (
+        psycopg.connect(claims_url or admin_url()) as conn,
+        psycopg.connect(benefit_url or admin_url()) as benefit,
+    ):
         claims: Rows = {
             (r[0],): tuple(r[1:])
             for r in conn.execute(
@@ -338,7 +365,7 @@ def outcome() -> Outcome:
         }
         accumulators: Rows = {
             (r[0], r[1], r[2]): tuple(r[3:])
-            for r in conn.execute(
+            for r in benefit.execute(
                 "SELECT member_id::text, benefit_code, year, amount_used, deductible_used, "
                 "oop_used, visits_used, days_used FROM benefit_service.accumulator"
             )
@@ -354,7 +381,7 @@ def outcome() -> Outcome:
         # a line with more than one ledger entry (nothing here is re-adjudicated)
         ledger: Rows = {
             (r[0],): (r[1],)
-            for r in conn.execute(
+            for r in benefit.execute(
                 "SELECT claim_item_id::text, count(*) FROM benefit_service.accumulator_posting "
                 "GROUP BY 1"
             )
@@ -1060,6 +1087,190 @@ def chaos_payments(bench: Bench) -> Tally:
     return tally
 
 
+# --- services on two servers (--split) -------------------------------------------------------
+
+SPLIT_DATABASES = ("claims_askes_chaos_split_reference", "claims_askes_chaos_split")
+# Server B's services (docs/deployment.md, "Scaling the database past one server"); the
+# others stay on the configured server, A.
+SERVER_B_SERVICES = ("member", "provider", "benefit", "policy", "authorization")
+SPLIT_VARIABLES = ("DATABASE_URL", "OTHER_DATABASE_URLS", *(s.url_variable for s in SERVICES))
+# Where a stop lands: the table locked to hold a run there, on which server, and the
+# statement the run must be waiting in (None: any).
+BOUNDARIES = {
+    "claims committed, ledger not": ("b", "benefit_service.accumulator_posting", None),
+    "ledger committed, claims not marked": ("a", "claims_service.posting_outbox", "mark_lines"),
+}
+
+
+@dataclass
+class Split:
+    """Server B (a throwaway server of the benchmark's) beside the configured server A."""
+
+    base_a: str
+    local_a: bool  # A is the local server: the roles' passwords are its generated ones
+    server_b: LocalServer
+
+    @property
+    def base_b(self) -> str:
+        return self.server_b.url(database="postgres")
+
+    def urls(self, name: str) -> tuple[str, str]:
+        return with_database(self.base_a, name), with_database(self.base_b, name)
+
+
+def start_server_b(base_a: str, local_a: bool) -> Split:
+    """A second local server on a free port, with the binaries of the first."""
+    settings = get_settings()
+    home = Path(tempfile.mkdtemp(prefix="claims-askes-chaos-b-"))
+    server = LocalServer(
+        home=home,
+        bin_dir=(settings.pg_bin_dir or embedded_bin_dir()).resolve(),
+        port=free_port(),
+        database="postgres",
+    )
+    server.start()
+    return Split(base_a=base_a, local_a=local_a, server_b=server)
+
+
+def use_split(split: Split, name: str) -> None:
+    """Database `name` on both servers, migrated as the split; this process and the runs it
+    starts configured with it (`OTHER_DATABASE_URLS` and each service's own URL)."""
+    from claims_askes.db import migrate
+
+    url_a, url_b = split.urls(name)
+    for base in (split.base_a, split.base_b):
+        drop_database(base, name)
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    os.environ["DATABASE_URL"] = url_a
+    os.environ["OTHER_DATABASE_URLS"] = url_b
+    reset_settings()
+    secrets = local_server(get_settings(), start=False).secrets() if split.local_a else {}
+    for svc in SERVICES:
+        password = os.environ.get(svc.password_variable) or secrets.get(svc.role)
+        if not password:
+            raise RuntimeError(f"--split needs {svc.password_variable} (A is not local)")
+        os.environ[svc.password_variable] = password
+        home = url_b if svc.key in SERVER_B_SERVICES else url_a
+        os.environ[svc.url_variable] = with_credentials(home, svc.role, password)
+    reset_settings()
+    migrate.upgrade()  # each server: common, audit and its services; the roles' passwords
+
+
+def leave_split(saved: dict[str, str | None]) -> None:
+    for var, value in saved.items():
+        if value is None:
+            os.environ.pop(var, None)
+        else:
+            os.environ[var] = value
+    reset_settings()
+
+
+def waiting_run(conn: psycopg.Connection, marker: str | None) -> bool | None:
+    """Whether a run's session on this server waits for a lock in the statement `marker`
+    names (True), in another (False), or none waits (None)."""
+    rows = conn.execute(
+        "SELECT query FROM pg_stat_activity WHERE datname = current_database()"
+        " AND wait_event_type = 'Lock' AND application_name LIKE 'claims-askes:%'"
+    ).fetchall()
+    if not rows:
+        return None
+    return any(marker is None or marker in str(r[0]) for r in rows)
+
+
+def stop_between_commits(
+    split: Split, name: str, run: Run, boundary: str, stop_b: bool, tally: Tally
+) -> bool:
+    """Hold `run` at `boundary` (an EXCLUSIVE lock on the table its next write needs, so
+    only reads pass), then stop server A or B immediately and start it again. False when
+    the run ended before it got there."""
+    side, table, marker = BOUNDARIES[boundary]
+    url = split.urls(name)[0 if side == "a" else 1]
+    deadline = time.perf_counter() + RUN_TIMEOUT
+    with psycopg.connect(url, autocommit=True) as watcher:
+        while run.process.poll() is None and time.perf_counter() < deadline:
+            holder = psycopg.connect(url)
+            holder.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(sql.SQL(table)))
+            waits: bool | None = None
+            for _ in range(100):  # up to 10 s for the run to reach the lock
+                waits = waiting_run(watcher, marker)
+                if waits is not None or run.process.poll() is not None:
+                    break
+                time.sleep(0.1)
+            if waits:
+                restart_server(split.server_b if stop_b else None)
+                tally.restarts += 1
+                with contextlib.suppress(psycopg.Error):
+                    holder.close()  # its server may be the one stopped
+                finish(run)
+                return True
+            holder.rollback()  # another statement waits (or none): let it through
+            holder.close()
+            time.sleep(0.3)
+    finish(run)
+    return False
+
+
+def chaos_split(bench: Bench) -> Tally:
+    """Adjudication and posting with the services on two servers: SIGKILLed runs, and every
+    second disruption server A (claims) or B (benefit) stopped immediately while a run is
+    between the claims-side and the benefit-side commits; then undisturbed runs. Compared
+    with an undisturbed run on the same two servers: nothing lost, nothing posted twice,
+    accumulators equal."""
+    tally = Tally("adjudication + posting, two servers", "all survived; 0, 0, 0 (as a clean run)")
+    rng = random.Random(f"{bench.seed}:split")
+    saved = {var: os.environ.get(var) for var in SPLIT_VARIABLES}
+    split = start_server_b(bench.base, bench.local)
+    stops = [(b, s) for b in BOUNDARIES for s in (False, True)]  # each boundary, each server
+    try:
+        reference_db, chaos_db = SPLIT_DATABASES
+        use_split(split, reference_db)
+        seed_in_child(bench.members, bench.claims, bench.seed)
+        code, startup, work = measure(adjudicate(bench))
+        if code != 0:
+            raise RuntimeError(f"the reference run failed (log {bench.last_log()})")
+        reference = outcome(*split.urls(reference_db))
+
+        use_split(split, chaos_db)
+        seed_in_child(bench.members, bench.claims, bench.seed)
+        # A slice of the backlog per run (one chunk), so that the backlog lasts for every
+        # disruption and each stop finds a chunk to hold between its commits.
+        limit = ["--max-claims", str(max(50, bench.claims // bench.kills))]
+        for attempt in range(1, bench.kills + 1):
+            run = adjudicate(bench, limit)
+            boundary, stop_b = stops[(attempt // 2 - 1) % len(stops)]
+            if attempt % 2 == 0 and (stop_b or bench.local):  # A restarts if it is local
+                what = f"server {'B' if stop_b else 'A'} stopped, {boundary}"
+                if not stop_between_commits(split, chaos_db, run, boundary, stop_b, tally):
+                    tally.ended_before += 1
+                    what += " (the run ended first)"
+            else:
+                moment = pick_moment(rng, startup, 2 * work / bench.kills)
+                disrupt(run, moment, False, tally)
+                what = f"SIGKILL at {moment}"
+            left = backlog()
+            console.print(f"split disruption {attempt}/{bench.kills}, {what}: backlog {left:,}")
+            if left == 0:
+                break
+        run_to_completion(bench)
+        if finish(bench.start("run", "accumulator-posting", "--full-reconciliation")) != 0:
+            tally.final_ok = False
+            tally.details.append(f"the final posting run failed: {bench.last_log()}")
+        tally.lost, tally.duplicated, tally.different = compare(
+            reference, outcome(*split.urls(chaos_db))
+        )
+        tally.details.append(
+            f"clean run on two servers: start-up {startup:.1f} s, work {work:.1f} s; "
+            f"{len(reference['claims']):,} claims, {len(reference['lines']):,} lines, "
+            f"{len(reference['accumulators']):,} accumulators compared"
+        )
+    finally:
+        leave_split(saved)
+        split.server_b.destroy()
+        shutil.rmtree(split.server_b.home, ignore_errors=True)
+    return tally
+
+
 def report(tallies: list[Tally], bench: Bench) -> None:
     table = Table(
         "flow",
@@ -1114,6 +1325,13 @@ def main() -> None:
         action="store_true",
         help="keep the benchmark databases and backups (run logs are always kept)",
     )
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="adjudication and posting with the services on two servers (a second one is "
+        "started), SIGKILLs and either server stopped between the two sides' commits; "
+        "instead of --flows",
+    )
     args = parser.parse_args()
     flows = [f.strip() for f in args.flows.split(",") if f.strip()]
     unknown = [f for f in flows if f not in FLOWS]
@@ -1136,6 +1354,16 @@ def main() -> None:
         "payments": (PAYMENT_DATABASE,),
     }
     tallies: list[Tally] = []
+    if args.split:
+        try:
+            with prefect_api():
+                tallies.append(chaos_split(bench))
+        finally:
+            if not args.keep:
+                for name in SPLIT_DATABASES:
+                    drop_database(bench.base, name)
+        report(tallies, bench)
+        return
     try:
         with prefect_api():
             for flow in FLOWS:

@@ -16,6 +16,10 @@ Beside the dump, for point-in-time recovery (claims_askes.operations.pitr): a ph
 backup (full, or incremental on PostgreSQL 17+), verified with pg_verifybackup, retention
 of base backups and of the WAL they need, and with the restore drill a recovery of the
 newest base backup and its WAL to a restore point, compared with the live database there.
+
+With services on several servers (`OTHER_DATABASE_URLS`), every server is backed up the same
+way, one after the other, each dump's manifest naming its server; a failure on one does not
+stop the others, and the run fails naming each. Base backups are the first server's only.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from claims_askes.core.parameters import takes
+from claims_askes.db.connections import Server, on_server, server_of, servers
 from claims_askes.operations import backup as b
 from claims_askes.operations.backup import drill_due
 from claims_askes.operations.common import HealthCheckFailed
@@ -43,9 +48,9 @@ from tasks.backups import (
 )
 
 
-def publish(report: BackupReport, tables: list[dict[str, object]]) -> None:
+def publish(report: BackupReport, tables: list[dict[str, object]], key: str) -> None:
     create_table_artifact(
-        key="database-backup-tables",
+        key=f"{key}-tables",
         table=tables,
         description=f"Row counts in backup {report.backup_id}",
     )
@@ -59,10 +64,11 @@ def publish(report: BackupReport, tables: list[dict[str, object]]) -> None:
         if v.drill_ok is None
         else f"{'passed' if v.drill_ok else 'FAILED'} at {v.drill_at}: {v.drill_detail}"
     )
+    title = f"{report.backup_id} of {report.server}" if report.server else report.backup_id
     create_markdown_artifact(
-        key="database-backup",
+        key=key,
         markdown=(
-            f"# Backup {report.backup_id}\n\n{report.size_bytes:,} bytes; dump "
+            f"# Backup {title}\n\n{report.size_bytes:,} bytes; dump "
             f"{report.seconds_dump:.1f} s, verification {report.seconds_verify:.1f} s.\n\n"
             f"Verification: {'passed' if v.ok else 'FAILED: ' + '; '.join(v.problems)}\n\n"
             f"Restore drill: {drill}\n\nDeleted by retention: "
@@ -120,6 +126,27 @@ def pitr_failures(pitr: PitrBackupReport) -> None:
 @flow(name="database-backup")
 @takes(BackupParameters)
 def database_backup(params: BackupParameters) -> BackupReport:
+    """Back up every server in use (one schema: its server only); the first server's report,
+    with each further server's in `other_servers`. Fails naming every server that failed."""
+    every = servers()
+    targets = [server_of(params.schema_name)] if params.schema_name else every
+    reports: list[BackupReport] = []
+    failures: list[str] = []
+    for number, server in enumerate(targets):
+        key = "database-backup" if number == 0 else f"database-backup-server-{number + 1}"
+        with on_server(server):
+            try:
+                reports.append(back_up(params, server, key, physical=server == every[0]))
+            except HealthCheckFailed as exc:
+                failures.append(f"{server.name}: {exc}" if len(targets) > 1 else str(exc))
+    if failures:
+        raise HealthCheckFailed("; ".join(failures))
+    first, *others = reports
+    first.other_servers = others
+    return first
+
+
+def back_up(params: BackupParameters, server: Server, key: str, physical: bool) -> BackupReport:
     """Verify what killed runs left unverified, back up, drop killed runs' drill databases,
     verify, drill when due, prune; fails on a bad backup or a stale newest one."""
     logger = get_run_logger()
@@ -154,14 +181,15 @@ def database_backup(params: BackupParameters) -> BackupReport:
         verification=verification,
         earlier_verified=earlier,
         drills_dropped=dropped,
+        server=server.name,
     )
     if verification.ok:
         report.deleted = prune(params.retention)
-    if params.base_backup != "never" and params.scope == "full":
+    if physical and params.base_backup != "never" and params.scope == "full":
         report.pitr = physical_backup(params, do_drill)
     newest = b.newest_verified(b.list_backups(), params.scope_key)
     report.newest_verified_at = newest.manifest.started_at if newest else None
-    publish(report, [{"table": t.qualified, "rows": t.rows} for t in manifest.tables])
+    publish(report, [{"table": t.qualified, "rows": t.rows} for t in manifest.tables], key)
     if not verification.ok:
         raise HealthCheckFailed(
             f"backup {manifest.backup_id} failed verification: " + "; ".join(verification.problems)

@@ -3,7 +3,9 @@ sizes, connections against max_connections, slow statements (pg_stat_statements)
 common.health_check() with partition runway, default-partition rows, backup freshness and
 archive backlog, and WAL archiving (failing, lagging, its repository's disk filling up)
 when the server archives. Results are a table and a markdown artifact; a critical check fails the
-run, naming it.
+run, naming it. With services on several servers (`OTHER_DATABASE_URLS`), every server is
+measured and checked: sizes and connections are the sums, a further server's checks carry
+its name.
 """
 
 from __future__ import annotations
@@ -12,11 +14,41 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from claims_askes.core.parameters import takes
+from claims_askes.db.connections import on_server, servers
 from claims_askes.operations import backup as b
 from claims_askes.operations.common import HealthCheckFailed, business_today
 from schemas.ops import MonitoringParameters, MonitoringReport, age_as_interval
 from tasks.backups import wal_archive_checks
 from tasks.monitoring import health_checks, sizes_and_connections, slow_statements
+
+
+def measure(params: MonitoringParameters) -> MonitoringReport:
+    """Sizes, connections, slow statements and health checks of the current server, its
+    backup freshness from its own backups."""
+    report = sizes_and_connections()
+    report.slow_statements, report.slow_statements_note = slow_statements(params.slow_ms)
+    newest = b.newest_verified(b.list_backups())
+    report.checks = health_checks(
+        newest.manifest.started_at if newest else None,
+        params.backup_max_age_hours,
+        params.min_runway_months,
+        age_as_interval(params.archive_older_than),
+        params.as_of or business_today(),
+    )
+    return report
+
+
+def add_server(report: MonitoringReport, other: MonitoringReport, server: str) -> None:
+    """A further server's figures added to the report: sizes and connections summed, its
+    tables, statements and checks listed with its name."""
+    report.database_size_bytes += other.database_size_bytes
+    report.connections += other.connections
+    report.max_connections += other.max_connections
+    report.tables += [{**t, "server": server} for t in other.tables]
+    report.slow_statements += [{**s, "server": server} for s in other.slow_statements]
+    report.checks += [
+        c.model_copy(update={"check_name": f"{c.check_name} ({server})"}) for c in other.checks
+    ]
 
 
 def markdown(report: MonitoringReport) -> str:
@@ -49,18 +81,15 @@ def summary_line(report: MonitoringReport) -> str:
 @flow(name="database-monitoring")
 @takes(MonitoringParameters)
 def database_monitoring(params: MonitoringParameters) -> MonitoringReport:
-    """Measure and check the database; fails when any check is critical."""
-    report = sizes_and_connections()
-    report.slow_statements, report.slow_statements_note = slow_statements(params.slow_ms)
-    newest = b.newest_verified(b.list_backups())
-    report.checks = health_checks(
-        newest.manifest.started_at if newest else None,
-        params.backup_max_age_hours,
-        params.min_runway_months,
-        age_as_interval(params.archive_older_than),
-        params.as_of or business_today(),
-    )
+    """Measure and check the database (every server in use); fails when any check is
+    critical."""
+    first, *others = servers()
+    with on_server(first):
+        report = measure(params)
     report.checks += wal_archive_checks()
+    for server in others:  # a split: each further server's sizes, sessions and checks too
+        with on_server(server):
+            add_server(report, measure(params), server.name)
     create_table_artifact(
         key="database-health",
         table=[c.model_dump() for c in report.checks],

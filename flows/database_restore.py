@@ -11,7 +11,8 @@ databases, `postgres` and the templates (`template*`, or any marked as a templat
 refused even with `force`. With `force`, what is replaced is kept until the restore checks
 out: a database is restored into a staging database and swapped in, a schema's old version
 is renamed aside and dropped only after. Every restored table's row count must equal the
-manifest's (a data-quality checkpoint), or the run fails naming them.
+manifest's (a data-quality checkpoint), or the run fails naming them. With services on
+several servers, a backup is restored on the server its manifest came from.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from claims_askes.core.errors import ClaimsAskesError
 from claims_askes.core.parameters import takes
+from claims_askes.db.connections import on_server
 from claims_askes.operations import backup as b
 from schemas.ops import RecoveryTarget, RestoreParameters, RestoreReport
 from tasks.backups import (
@@ -119,6 +121,14 @@ def database_restore(params: RestoreParameters) -> RestoreReport:
     recover to a moment (returns the recovery and its checks)."""
     if params.given:
         return recover(params)
+    assert params.backup_id is not None
+    # With services on several servers, a backup is restored on the server it came from.
+    with on_server(b.server_of_backup(params.backup_id)):
+        return restore_backup(params)
+
+
+def restore_backup(params: RestoreParameters) -> RestoreReport:
+    """Restore `backup_id` into `target_database` on the current server, checked."""
     assert params.backup_id is not None and params.target_database is not None
     logger = get_run_logger()
     started = time.monotonic()

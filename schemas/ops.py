@@ -448,6 +448,9 @@ class BackupManifest(BaseModel):
     scope: str
     schema_name: str | None = None
     database: str
+    server: str | None = Field(
+        None, description="host:port/database the dump came from (None: an older manifest)"
+    )
     file: str
     size_bytes: int
     sha256: str
@@ -500,6 +503,11 @@ class BackupReport(BaseModel):
     )
     pitr: PitrBackupReport | None = Field(
         None, description="the physical base backup for point-in-time recovery"
+    )
+    server: str | None = Field(None, description="host:port/database backed up")
+    other_servers: list[BackupReport] = Field(
+        default_factory=list,
+        description="with services on several servers: the backup of each further server",
     )
 
     @property

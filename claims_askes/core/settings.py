@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = _url_field(
         "DATABASE_URL", "Admin/owner URL of a server of yours; unset = the embedded local server."
     )
+    other_database_urls: SecretStr | None = _url_field(
+        "OTHER_DATABASE_URLS",
+        "Admin/owner URLs of further servers, separated by spaces: each holds the services "
+        "whose <SERVICE>_DATABASE_URL names its host, port and database.",
+    )
     claims_database_url: SecretStr | None = _url_field("CLAIMS_DATABASE_URL", "claims_service")
     member_database_url: SecretStr | None = _url_field("MEMBER_DATABASE_URL", "member_service")
     provider_database_url: SecretStr | None = _url_field(
@@ -172,6 +177,13 @@ class Settings(BaseSettings):
             raise ValueError("must be a postgresql:// URL")
         return value
 
+    @field_validator("other_database_urls")
+    @classmethod
+    def _postgres_urls(cls, value: SecretStr | None) -> SecretStr | None:
+        for url in value.get_secret_value().split() if value else []:
+            cls._postgres_url(SecretStr(url))
+        return value
+
     @property
     def resolved_home(self) -> Path:
         return self.home.expanduser().resolve()
@@ -204,6 +216,7 @@ def secret_variables() -> list[str]:
     passwords, the reporting ones."""
     return [
         "DATABASE_URL",
+        "OTHER_DATABASE_URLS",
         "REPORTING_DATABASE_URL",
         "REPORTING_DB_PASSWORD",
         *(v for s in SERVICES for v in (s.url_variable, s.password_variable)),

@@ -13,17 +13,33 @@ Resolution for service S (e.g. `claims`):
    (which must exist: only `claims-askes db start` creates it, see `local_server`).
 
 The admin connection (migrations, partitions, backups) is `DATABASE_URL` or the local superuser.
+
+Servers (`servers()`): with `OTHER_DATABASE_URLS` set, the services live on more than one
+server. Each further admin URL holds the services whose `S_DATABASE_URL` names its host,
+port and database; `DATABASE_URL` holds every other service. Each server also holds `common`
+and `audit`, which every service needs; `DATABASE_URL`'s must hold the claims service
+(partitions and archiving use the admin connection). Without `OTHER_DATABASE_URLS` there is
+one server, `DATABASE_URL` (or the local server), holding every schema, as always.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 
-from claims_askes.core.services import REPORTING_ROLE, service
+from claims_askes.core.errors import ConfigError
+from claims_askes.core.services import (
+    MIGRATION_ORDER,
+    REPORTING_ROLE,
+    SERVICES,
+    SHARED_SCHEMAS,
+    service,
+)
 from claims_askes.core.settings import Settings, get_settings
 from claims_askes.db.localserver import LocalServer
 
@@ -81,10 +97,107 @@ def database_of(url: str) -> str:
 
 
 def admin_url(settings: Settings | None = None) -> str:
+    """`DATABASE_URL` (or the local server's superuser URL); inside `on_server(s)`, the
+    admin URL of server `s`, so that one operation (a backup, a health check) covers it."""
+    chosen = _chosen_server.get()
+    if chosen is not None:
+        return chosen.admin_url
+    return _configured_admin_url(settings)
+
+
+def _configured_admin_url(settings: Settings | None = None) -> str:
     settings = settings or get_settings()
     if settings.database_url is not None:
         return settings.database_url.get_secret_value()
     return local_server(settings).url()
+
+
+@dataclass(frozen=True)
+class Server:
+    """One PostgreSQL database of the deployment: its admin URL and the schemas it holds
+    (`common` and `audit` on every one), in migration order."""
+
+    admin_url: str
+    schemas: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        """host:port/database, for reports and backup sets (never the credentials)."""
+        host, port, database = location(self.admin_url)
+        return f"{host}:{port}/{database}"
+
+    @property
+    def services(self) -> tuple[str, ...]:
+        """The keys of the services whose schema is here."""
+        return tuple(s.key for s in SERVICES if s.schema in self.schemas)
+
+
+def location(url: str) -> tuple[str, int, str]:
+    """(host, port, database) of a URL: which server and database it names."""
+    parts = urlsplit(url)
+    return ((parts.hostname or "localhost").lower(), parts.port or 5432, database_of(url))
+
+
+def servers(settings: Settings | None = None) -> list[Server]:
+    """Every server in use, `DATABASE_URL`'s (the local server's) first. A service whose
+    own URL names the location of an `OTHER_DATABASE_URLS` entry is on that server; every
+    other service stays on the first, as in the one-server configuration."""
+    settings = settings or get_settings()
+    first = _configured_admin_url(settings)
+    others = settings.other_database_urls
+    extra = others.get_secret_value().split() if others else []
+    by_location = {location(url): url for url in extra}
+    if len(by_location) < len(extra) or location(first) in by_location:
+        raise ConfigError("OTHER_DATABASE_URLS: each server must be named once")
+    placed: dict[str, set[str]] = {url: set(SHARED_SCHEMAS) for url in [first, *extra]}
+    for svc in SERVICES:
+        own = settings.service_url(svc.key)
+        home = by_location.get(location(own)) if own else None
+        placed[home or first].add(svc.schema)
+    if "claims_service" not in placed[first]:
+        # Partition maintenance and archiving work on claims_service and archive through
+        # the admin connection: DATABASE_URL.
+        raise ConfigError("DATABASE_URL: must be the claims service's server")
+    out = []
+    for url, schemas in placed.items():
+        if url != first and schemas == set(SHARED_SCHEMAS):
+            raise ConfigError(
+                f"OTHER_DATABASE_URLS: no <SERVICE>_DATABASE_URL names {Server(url, ()).name}"
+            )
+        ordered = [s for s in MIGRATION_ORDER if s in schemas]
+        if "claims_service" in schemas:  # the claims service owns `archive`
+            ordered.append("archive")
+        out.append(Server(url, tuple(ordered)))
+    return out
+
+
+def server_of(schema: str, settings: Settings | None = None) -> Server:
+    """The server holding `schema` (`common` and `audit`: the first, `DATABASE_URL`'s)."""
+    found = [s for s in servers(settings) if schema in s.schemas]
+    return found[0]
+
+
+def is_split(settings: Settings | None = None) -> bool:
+    """Whether the services live on more than one server (`OTHER_DATABASE_URLS` set)."""
+    return (settings or get_settings()).other_database_urls is not None
+
+
+_chosen_server: ContextVar[Server | None] = ContextVar("claims_askes_server", default=None)
+
+
+@contextmanager
+def on_server(server: Server) -> Iterator[Server]:
+    """Admin work inside this block (`admin_url`, `admin_connection`) goes to `server`."""
+    token = _chosen_server.set(server)
+    try:
+        yield server
+    finally:
+        _chosen_server.reset(token)
+
+
+def current_server(settings: Settings | None = None) -> Server:
+    """The server admin work goes to now: `on_server`'s, else the first."""
+    return _chosen_server.get() or servers(settings)[0]
 
 
 def with_options(url: str, options: str) -> str:

@@ -17,7 +17,7 @@ from datetime import timedelta
 from uuid import UUID
 
 from claims_askes.core.settings import Settings
-from claims_askes.db.connections import admin_connection
+from claims_askes.db.connections import admin_connection, on_server, server_of
 
 DEFAULT_TTL = timedelta(minutes=15)
 
@@ -31,7 +31,8 @@ def sign_member_token(key: bytes, member_id: UUID | str, expires_at: int) -> str
 
 def session_key(settings: Settings | None = None) -> bytes:
     """The signing key (admin connection: no service role may read it)."""
-    with admin_connection(settings=settings) as conn:
+    # On the member service's server, wherever the services live (`servers()`).
+    with on_server(server_of("member_service", settings)), admin_connection() as conn:
         row = conn.execute("SELECT key FROM member_service_private.session_key").fetchone()
     if row is None:
         from claims_askes.core.errors import ConfigError

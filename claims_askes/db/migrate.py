@@ -3,6 +3,10 @@
 Each folder `migrations/<schema>/` is its own Alembic environment whose version table
 lives in that schema, so a service can be migrated (and later moved to a server of its
 own) independently. Revision scripts are thin: their SQL is in `migrations/<schema>/sql/`.
+
+Without a URL, `upgrade`, `downgrade` and `current` work on every server in use
+(`claims_askes.db.connections.servers`): each server gets `common`, `audit` and the
+schemas of its own services, and the login roles with their passwords and grants.
 """
 
 from __future__ import annotations
@@ -22,7 +26,13 @@ from claims_askes.core.services import (
     SERVICES,
 )
 from claims_askes.core.settings import Settings, get_settings
-from claims_askes.db.connections import admin_url, sqlalchemy_url, uses_local_server
+from claims_askes.db.connections import (
+    Server,
+    admin_url,
+    servers,
+    sqlalchemy_url,
+    uses_local_server,
+)
 
 if TYPE_CHECKING:  # Alembic is imported where it runs: flows import this module for its grants
     from alembic.config import Config
@@ -55,52 +65,64 @@ def sql_path(revision_file: str, name: str) -> Path:
     return Path(revision_file).resolve().parent.parent / "sql" / name
 
 
+def _targets(url: str | None) -> list[Server]:
+    """The given URL as one server with every schema, else every server in use."""
+    if url:
+        return [Server(url, (*MIGRATION_ORDER, "archive"))]
+    return servers()
+
+
 def upgrade(url: str | None = None, target: str = "head", progress: Progress | None = None) -> None:
-    """Migrate every schema, shared ones first; then set the service roles' passwords."""
+    """Migrate every schema, shared ones first, each on its server; then set the service
+    roles' passwords there."""
     from alembic import command
 
-    url = url or admin_url()
-    for schema in MIGRATION_ORDER:
-        if progress:
-            progress(schema)
-        command.upgrade(alembic_config(schema, url), target)
-    provision_roles(url)
+    for server in _targets(url):
+        for schema in (s for s in server.schemas if s in MIGRATION_ORDER):
+            if progress:
+                progress(schema)
+            command.upgrade(alembic_config(schema, server.admin_url), target)
+        provision_roles(server.admin_url)
 
 
 def downgrade(url: str | None = None, progress: Progress | None = None) -> None:
-    """Undo every migration, last schema first, and drop the emptied schemas.
+    """Undo every migration, last schema first, and drop the emptied schemas, on each server.
 
     Login roles are cluster-wide and may serve other databases, so they are kept.
     """
     from alembic import command
 
-    url = url or admin_url()
-    for schema in reversed(MIGRATION_ORDER):
-        if progress:
-            progress(schema)
-        command.downgrade(alembic_config(schema, url), "base")
-    with psycopg.connect(url, autocommit=True) as conn:
-        for schema in reversed(ALL_SCHEMAS):
-            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+    for server in _targets(url):
+        for schema in reversed([s for s in server.schemas if s in MIGRATION_ORDER]):
+            if progress:
+                progress(schema)
+            command.downgrade(alembic_config(schema, server.admin_url), "base")
+        with psycopg.connect(server.admin_url, autocommit=True) as conn:
+            for schema in reversed([s for s in ALL_SCHEMAS if s in server.schemas]):
+                conn.execute(
+                    sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
+                )
 
 
 def current(url: str | None = None) -> dict[str, str | None]:
-    """The applied revision of each schema (None = not migrated)."""
-    url = url or admin_url()
+    """The applied revision of each schema (None = not migrated), read on its server; on a
+    split, `common` and `audit` are those of the first server (`DATABASE_URL`)."""
     out: dict[str, str | None] = {}
-    with psycopg.connect(url) as conn:
-        for schema in MIGRATION_ORDER:
-            exists = conn.execute(
-                "SELECT to_regclass(%s)", (f"{schema}.alembic_version",)
-            ).fetchone()
-            if not exists or exists[0] is None:
-                out[schema] = None
-                continue
-            row = conn.execute(
-                sql.SQL("SELECT version_num FROM {}.alembic_version").format(sql.Identifier(schema))
-            ).fetchone()
-            out[schema] = row[0] if row else None
-    return out
+    for server in reversed(_targets(url)):  # the first server's shared schemas win
+        with psycopg.connect(server.admin_url) as conn:
+            for schema in (s for s in MIGRATION_ORDER if s in server.schemas):
+                out[schema] = _revision(conn, schema)
+    return {schema: out.get(schema) for schema in MIGRATION_ORDER}
+
+
+def _revision(conn: psycopg.Connection, schema: str) -> str | None:
+    exists = conn.execute("SELECT to_regclass(%s)", (f"{schema}.alembic_version",)).fetchone()
+    if not exists or exists[0] is None:
+        return None
+    row = conn.execute(
+        sql.SQL("SELECT version_num FROM {}.alembic_version").format(sql.Identifier(schema))
+    ).fetchone()
+    return row[0] if row else None
 
 
 def role_passwords(settings: Settings | None = None) -> dict[str, str]:

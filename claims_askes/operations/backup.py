@@ -45,7 +45,15 @@ from claims_askes.core.errors import ClaimsAskesError
 from claims_askes.core.faults import crash_point
 from claims_askes.core.services import known_schema
 from claims_askes.core.settings import get_settings
-from claims_askes.db.connections import admin_url, with_database
+from claims_askes.db.connections import (
+    Server,
+    admin_url,
+    current_server,
+    is_split,
+    on_server,
+    servers,
+    with_database,
+)
 from claims_askes.db.localserver import embedded_bin_dir
 from claims_askes.db.sqlfiles import queries
 from claims_askes.quality import checkpoints as q
@@ -80,13 +88,41 @@ def backup_directory(*, create: bool = False) -> Path:
     be writable by nobody else, or it is refused (one line naming the setting). With
     `create` (a backup), a missing one is made owner-only (0700), with the missing parents;
     the modes set are those of the directories made here. Without (listing, verifying,
-    restoring, pruning), a missing one is returned as is: nothing is in it."""
+    restoring, pruning), a missing one is returned as is: nothing is in it.
+
+    On a split (claims_askes.db.connections.servers), each further server's backups are in
+    a folder of their own inside it (`server_folder`), so that retention, freshness and the
+    drill schedule hold per server; the first server's stay where they always were."""
     path = get_settings().resolved_backup_dir
+    if is_split():  # (one server: no server is asked anything here, as always)
+        first, *_ = servers()
+        chosen = current_server()
+        if chosen.admin_url != first.admin_url:
+            path = path / server_folder(chosen)
     if create:
         _make_private_dirs(path)
     if path.exists():
         check_directory(path)
     return path
+
+
+def server_folder(server: Server) -> str:
+    """The backup folder of a further server: its host, port and database, as a file name."""
+    return "server-" + re.sub(r"[^A-Za-z0-9_.-]", "_", server.name.replace(":", "_"))
+
+
+def server_of_backup(backup_id: str) -> Server:
+    """The server whose backup folder holds `backup_id` (the first when none does: the
+    caller's read then names the missing backup)."""
+    every = servers()
+    if not re.match(BACKUP_ID, backup_id):
+        return every[0]  # refused as such by the read
+    for server in every:
+        with on_server(server):
+            directory = backup_directory()
+            if (directory / f"{backup_id}.json").is_file():
+                return server
+    return every[0]
 
 
 def check_directory(path: Path) -> None:
@@ -382,6 +418,7 @@ def create_backup(
             scope=scope,
             schema_name=schema,
             database=database,
+            server=Server(url, ()).name,  # host:port/database, never credentials
             file=dump_path.name,
             size_bytes=dump_path.stat().st_size,
             sha256=sha256_of(dump_path),
