@@ -41,6 +41,31 @@ def _shard_below_shards(schema: dict[str, Any]) -> None:
             "then": {"properties": {"shard": {"maximum": default - 1}}},
         }
     ]
+    schema["allOf"] += _fan_out_rules()
+
+
+def _fan_out_rules() -> list[dict[str, Any]]:
+    """`shards: 0` (one per worker online) only with `fan_out`, and `fan_out` without
+    `shard` (a fanned-out run starts one child run per bucket itself)."""
+    fan_out = {"properties": {"fan_out": {"const": True}}, "required": ["fan_out"]}
+    return [
+        {
+            "if": {"properties": {"shards": {"const": 0}}, "required": ["shards"]},
+            "then": fan_out,
+        },
+        {"if": fan_out, "then": {"properties": {"shard": {"type": "null"}}}},
+    ]
+
+
+def _shard_of_shards(schema: dict[str, Any]) -> None:
+    """`shard < shards` of a shard run, as in `_shard_below_shards` (both are required)."""
+    schema["allOf"] = [
+        {
+            "if": {"properties": {"shards": {"const": n}}},
+            "then": {"properties": {"shard": {"maximum": n - 1}}},
+        }
+        for n in range(1, MAX_SHARDS)
+    ]
 
 
 class AdjudicationParameters(BaseModel):
@@ -59,7 +84,12 @@ class AdjudicationParameters(BaseModel):
         description="Claims per chunk (whole members; memory stays bounded)",
     )
     lease_seconds: int = Field(**LEASE_SECONDS)
-    shards: int = Field(1, ge=1, le=MAX_SHARDS, description="Member hash buckets")
+    shards: int = Field(
+        1,
+        ge=0,
+        le=MAX_SHARDS,
+        description="Member hash buckets (0: one per worker online in the pool, with fan_out)",
+    )
     shard: int | None = Field(
         None, ge=0, le=MAX_SHARDS - 1, description="Only this bucket, below shards (default: all)"
     )
@@ -71,9 +101,52 @@ class AdjudicationParameters(BaseModel):
         "it waits for (such claims are reported)",
     )
 
+    fan_out: bool = Field(
+        False,
+        description="Run each bucket as a child run of the claim-adjudication-shard "
+        "deployment, so that every worker of the pool takes some (default: threads of this run)",
+    )
+
     @model_validator(mode="after")
     def _shard_in_range(self) -> AdjudicationParameters:
+        if self.shards == 0 and not self.fan_out:
+            raise ValueError("shards 0 (one per worker online) needs fan_out")
+        if self.fan_out and self.shard is not None:
+            raise ValueError("fan_out starts a child run per bucket: give no shard")
         if self.shard is not None and self.shard >= self.shards:
+            raise ValueError(f"shard must be below shards ({self.shards}), got {self.shard}")
+        return self
+
+
+class AdjudicationShardParameters(BaseModel):
+    """Parameters of `claim-adjudication-shard`: one member hash bucket of a fanned-out
+    `claim-adjudication` run, which sets them (its own values, its share of max_claims)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_shard_of_shards)
+
+    shard: int = Field(ge=0, le=MAX_SHARDS - 1, description="The bucket, below shards")
+    shards: int = Field(ge=1, le=MAX_SHARDS, description="Member hash buckets of the run")
+    max_claims: int | None = Field(
+        None, ge=1, le=100_000_000, description="Stop after leasing this many claims"
+    )
+    chunk_size: int = Field(
+        20_000,
+        ge=1,
+        le=1_000_000,
+        description="Claims per chunk (whole members; memory stays bounded)",
+    )
+    lease_seconds: int = Field(**LEASE_SECONDS)
+    pended_review_hours: int = Field(
+        24,
+        ge=1,
+        le=8_760,
+        description="Adjudicate a pended claim again after this many hours without a change "
+        "it waits for (such claims are reported)",
+    )
+
+    @model_validator(mode="after")
+    def _shard_in_range(self) -> AdjudicationShardParameters:
+        if self.shard >= self.shards:
             raise ValueError(f"shard must be below shards ({self.shards}), got {self.shard}")
         return self
 

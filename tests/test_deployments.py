@@ -155,10 +155,10 @@ def test_every_deployment_is_on_the_pool_and_only_leased_work_runs_in_parallel()
     assert {e.work_pool for e in ENTRIES} == {WORK_POOL}
     assert {e.work_queue for e in ENTRIES} <= {q.name for q in QUEUES}
     unlimited = {e.name for e in ENTRIES if e.concurrency_limit is None}
-    # Adjudication shares work through leases; a payment run waiting for an approver is
-    # suspended and must not keep the next day's run from preparing its own batches (the
-    # flow's advisory lock keeps two from working at the same moment).
-    assert unlimited == {"claim-adjudication", "payment-run"}
+    # Adjudication and its shard runs share work through leases; a payment run waiting for
+    # an approver is suspended and must not keep the next day's run from preparing its own
+    # batches (the flow's advisory lock keeps two from working at the same moment).
+    assert unlimited == {"claim-adjudication", "claim-adjudication-shard", "payment-run"}
     assert all(e.concurrency_limit == 1 for e in ENTRIES if e.name not in unlimited)
     # Backups and restores share the queue whose limit is 1: they never overlap.
     together = {e.name for e in ENTRIES if e.work_queue == "backup-restore"}

@@ -49,6 +49,7 @@ app.command("seed")(demo.seed)
 app.command("demo")(demo.demo)
 
 run_app.command("claim-adjudication")(claims.run_claim_adjudication)
+run_app.command("claim-adjudication-shard")(claims.run_claim_adjudication_shard)
 run_app.command("accumulator-posting")(claims.run_accumulator_posting)
 run_app.command("claim-readjudication")(claims.run_claim_readjudication)
 eligibility.register(run_app)

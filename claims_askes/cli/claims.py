@@ -21,6 +21,7 @@ from claims_askes.cli.common import (
 )
 from schemas.parameters import (
     AdjudicationParameters,
+    AdjudicationShardParameters,
     PostingParameters,
     ReadjudicationParameters,
 )
@@ -67,6 +68,7 @@ def run_claim_adjudication(
     shards: int = option(A, "shards"),
     shard: int | None = option(A, "shard"),
     pended_review_hours: int = option(A, "pended_review_hours"),
+    fan_out: bool = option(A, "fan_out", "--fan-out/--no-fan-out"),
     json_output: bool = json_option(),
 ) -> None:
     """Adjudicate every submitted claim, and the pended claims whose authorization, member,
@@ -80,11 +82,46 @@ def run_claim_adjudication(
         shards=shards,
         shard=shard,
         pended_review_hours=pended_review_hours,
+        fan_out=fan_out,
     )
     from flows.claim_adjudication import claim_adjudication
 
     with err_console.status("adjudicating claims"):
         summary = claim_adjudication(**params.model_dump())
+    if json_output:
+        print(summary.model_dump_json())
+        return
+    print_adjudication_summary(summary)
+
+
+S = AdjudicationShardParameters
+
+
+@user_errors
+def run_claim_adjudication_shard(
+    shard: int = typer.Option(..., help=S.model_fields["shard"].description),
+    shards: int = typer.Option(..., help=S.model_fields["shards"].description),
+    max_claims: int | None = option(S, "max_claims"),
+    chunk_size: int = option(S, "chunk_size"),
+    lease_seconds: int = option(S, "lease_seconds"),
+    pended_review_hours: int = option(S, "pended_review_hours"),
+    json_output: bool = json_option(),
+) -> None:
+    """Adjudicate one member hash bucket, as a child run of a fanned-out claim-adjudication
+    run does (by hand: for a bucket that failed)."""
+    params = parameters(
+        S,
+        shard=shard,
+        shards=shards,
+        max_claims=max_claims,
+        chunk_size=chunk_size,
+        lease_seconds=lease_seconds,
+        pended_review_hours=pended_review_hours,
+    )
+    from flows.adjudication_shard import claim_adjudication_shard
+
+    with err_console.status(f"adjudicating shard {shard} of {shards}"):
+        summary = claim_adjudication_shard(**params.model_dump())
     if json_output:
         print(summary.model_dump_json())
         return
