@@ -317,3 +317,51 @@ def test_leases_taken_at_the_same_moment_never_fail_nor_split_a_member(db: TestD
         assert conn.execute(
             "SELECT count(*) FROM claims_service.claim WHERE status = 'in_review'"
         ).fetchone() == (0,)
+
+
+def test_a_claim_arriving_for_a_member_another_run_holds_waits_for_that_run(
+    db: TestDatabase,
+) -> None:
+    """Overlapping scheduled runs under continuous intake: run A holds a member's claims; a
+    new claim of that member arrives. Run B must leave it (decided against accumulators
+    without A's amounts it could pay beyond a limit); the next run after A takes it."""
+    import uuid
+
+    from claims_askes.demo.seed import seed_demo_data
+    from tasks.claims import lease_claims, read_queue_clock, release_lease
+
+    seed_demo_data(members=60, claims=400, seed=7)
+    started = read_queue_clock.fn()
+    run_a, run_b = uuid.uuid4(), uuid.uuid4()
+    assert lease_claims.fn(run_a, started, 400, 900).claims > 0
+    with db.admin() as conn:
+        found = conn.execute(
+            "SELECT member_id, (array_agg(id ORDER BY id))[1] FROM claims_service.claim "
+            "WHERE lease_owner = %s GROUP BY member_id HAVING count(*) >= 2 LIMIT 1",
+            (run_a,),
+        ).fetchone()
+        assert found is not None
+        member, arrived = found
+        conn.execute(  # as if it arrived after A leased: submitted, no lease
+            "UPDATE claims_service.claim SET status = 'submitted', lease_owner = NULL, "
+            "lease_expires_at = NULL, status_before_lease = NULL WHERE id = %s",
+            (arrived,),
+        )
+    lease_claims.fn(run_b, started, 400, 900)
+    with db.admin() as conn:
+        assert conn.execute(
+            "SELECT status, lease_owner FROM claims_service.claim WHERE id = %s", (arrived,)
+        ).fetchone() == ("submitted", None)
+        held_by_b = conn.execute(
+            "SELECT count(*) FROM claims_service.claim WHERE lease_owner = %s AND member_id = %s",
+            (run_b, member),
+        ).fetchone()
+        assert held_by_b == (0,)
+    release_lease.fn(run_a)
+    release_lease.fn(run_b)
+    run_c = uuid.uuid4()
+    lease_claims.fn(run_c, started, 400, 900)
+    with db.admin() as conn:
+        assert conn.execute(
+            "SELECT lease_owner FROM claims_service.claim WHERE id = %s", (arrived,)
+        ).fetchone() == (run_c,)

@@ -6,7 +6,8 @@
 -- in_review, lease_owner = the run, lease_expires_at.
 -- Rows locked by another run are skipped (FOR UPDATE SKIP LOCKED); a member whose rows two
 -- runs both picked goes to the one that wins its advisory lock, so a member's claims never
--- split across chunks. A chunk may exceed max_claims by the rest of its last member.
+-- split across chunks. A member with a live lease of another run is not leased at all.
+-- A chunk may exceed max_claims by the rest of its last member.
 -- A claim pended at or after run_started (by this run or one started with it) waits for
 -- the next run: a run adjudicates each claim at most once.
 -- Parameters: run_id (uuid), run_started (timestamptz), max_claims, lease_seconds, shard,
@@ -28,10 +29,21 @@ candidate_rows AS (
     FOR UPDATE SKIP LOCKED
 ),
 members AS (
-    SELECT member_id
-    FROM candidate_rows
-    GROUP BY member_id
-    HAVING pg_try_advisory_xact_lock(%(lock_space)s, hashtext(member_id::text))
+    -- A member another run still holds (a live lease on any of its claims) waits for that
+    -- run to finish: a claim that arrived meanwhile would otherwise be decided against
+    -- accumulators without the other run's amounts, and pay beyond a limit.
+    SELECT r.member_id
+    FROM candidate_rows AS r
+    GROUP BY r.member_id
+    HAVING NOT EXISTS (
+               SELECT 1
+               FROM claims_service.claim AS held
+               WHERE held.member_id = r.member_id
+                 AND held.status = 'in_review'
+                 AND held.lease_expires_at >= now()
+                 AND held.lease_owner IS DISTINCT FROM %(run_id)s
+           )
+       AND pg_try_advisory_xact_lock(%(lock_space)s, hashtext(r.member_id::text))
 ),
 leased AS (
     UPDATE claims_service.claim AS c
