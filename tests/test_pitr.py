@@ -610,6 +610,7 @@ def test_a_failing_archive_disk_stops_neither_the_stream_nor_the_receiver(
         wait_for(lambda: (stream / segment).exists(), "the segment streamed whole")
         later = streaming_server.insert(21, 40)
         walstream.wait_streamed(streaming_server.url, later)  # streaming goes on
+        time.sleep(walstream.SEAL_EVERY * 4)  # the sealer tries (and fails) a few times
         assert streaming_server.receiver.poll() is None
         assert (stream / segment).exists()  # kept until sealed
     finally:
