@@ -22,6 +22,23 @@ LEASE_SECONDS: dict[str, Any] = dict(
     le=86_400,
     description="How long a lease of claims lasts before another run may take them",
 )
+# One definition each for the fields `claim-adjudication` passes on to its shard runs.
+MAX_CLAIMS: dict[str, Any] = dict(
+    default=None, ge=1, le=100_000_000, description="Stop after leasing this many claims"
+)
+CHUNK_SIZE: dict[str, Any] = dict(
+    default=20_000,
+    ge=1,
+    le=1_000_000,
+    description="Claims per chunk (whole members; memory stays bounded)",
+)
+PENDED_REVIEW_HOURS: dict[str, Any] = dict(
+    default=24,
+    ge=1,
+    le=8_760,
+    description="Adjudicate a pended claim again after this many hours without a change "
+    "it waits for (such claims are reported)",
+)
 
 
 def _shard_below_shards(schema: dict[str, Any]) -> None:
@@ -74,15 +91,8 @@ class AdjudicationParameters(BaseModel):
     # `allOf` holds the rules across fields (claims_askes.core.parameters.cross_field_rules).
     model_config = ConfigDict(extra="forbid", json_schema_extra=_shard_below_shards)
 
-    max_claims: int | None = Field(
-        None, ge=1, le=100_000_000, description="Stop after leasing this many claims"
-    )
-    chunk_size: int = Field(
-        20_000,
-        ge=1,
-        le=1_000_000,
-        description="Claims per chunk (whole members; memory stays bounded)",
-    )
+    max_claims: int | None = Field(**MAX_CLAIMS)
+    chunk_size: int = Field(**CHUNK_SIZE)
     lease_seconds: int = Field(**LEASE_SECONDS)
     shards: int = Field(
         1,
@@ -93,13 +103,7 @@ class AdjudicationParameters(BaseModel):
     shard: int | None = Field(
         None, ge=0, le=MAX_SHARDS - 1, description="Only this bucket, below shards (default: all)"
     )
-    pended_review_hours: int = Field(
-        24,
-        ge=1,
-        le=8_760,
-        description="Adjudicate a pended claim again after this many hours without a change "
-        "it waits for (such claims are reported)",
-    )
+    pended_review_hours: int = Field(**PENDED_REVIEW_HOURS)
 
     fan_out: bool = Field(
         False,
@@ -126,23 +130,10 @@ class AdjudicationShardParameters(BaseModel):
 
     shard: int = Field(ge=0, le=MAX_SHARDS - 1, description="The bucket, below shards")
     shards: int = Field(ge=1, le=MAX_SHARDS, description="Member hash buckets of the run")
-    max_claims: int | None = Field(
-        None, ge=1, le=100_000_000, description="Stop after leasing this many claims"
-    )
-    chunk_size: int = Field(
-        20_000,
-        ge=1,
-        le=1_000_000,
-        description="Claims per chunk (whole members; memory stays bounded)",
-    )
+    max_claims: int | None = Field(**MAX_CLAIMS)
+    chunk_size: int = Field(**CHUNK_SIZE)
     lease_seconds: int = Field(**LEASE_SECONDS)
-    pended_review_hours: int = Field(
-        24,
-        ge=1,
-        le=8_760,
-        description="Adjudicate a pended claim again after this many hours without a change "
-        "it waits for (such claims are reported)",
-    )
+    pended_review_hours: int = Field(**PENDED_REVIEW_HOURS)
 
     @model_validator(mode="after")
     def _shard_in_range(self) -> AdjudicationShardParameters:
