@@ -248,7 +248,57 @@ def test_common_0003_down_restores_0002s_health_check_exactly(db: TestDatabase) 
     assert "ready to archive" in head and "ready to archive" not in down
     command.upgrade(config, "head")
     assert db.scalar(definition) == head
-    assert migrate.current(db.url)["common"] == "common_0003"
+    assert migrate.current(db.url)["common"] == "common_0004"
+
+
+def test_common_0004_bloat_is_dead_space_autovacuum_left_for_an_hour(db: TestDatabase) -> None:
+    """A queue table emptied since its last vacuum minutes ago is healthy (under continuous
+    intake posting_outbox always is); a table no vacuum reached is still critical. The
+    downgrade gives back 0003's function, to the character."""
+    import psycopg
+    from alembic import command
+    from psycopg import sql
+
+    def bloat() -> str:
+        with psycopg.connect(db.url, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT status FROM common.health_check() WHERE check_name = 'table_bloat'"
+            ).fetchone()
+        assert row is not None
+        return str(row[0])
+
+    def empty(table: str, vacuum_first: bool) -> None:
+        name = sql.Identifier("public", table)
+        with psycopg.connect(db.url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("CREATE TABLE {} (id int) WITH (autovacuum_enabled = false)").format(name)
+            )
+            conn.execute(sql.SQL("INSERT INTO {} SELECT generate_series(1, 5000)").format(name))
+            if vacuum_first:
+                conn.execute(sql.SQL("VACUUM {}").format(name))
+            conn.execute(sql.SQL("DELETE FROM {}").format(name))
+            conn.execute("SELECT pg_stat_force_next_flush()")
+
+    assert bloat() == "healthy"
+    empty("queue_probe", vacuum_first=True)  # all dead, vacuumed a moment ago
+    assert bloat() == "healthy"
+    empty("forgotten_probe", vacuum_first=False)  # all dead, never vacuumed
+    assert bloat() == "critical"
+
+    config = migrate.alembic_config("common", db.url)
+    definition = (
+        "SELECT pg_get_functiondef('common.health_check(timestamptz, interval, "
+        "integer, interval, date)'::regprocedure)"
+    )
+    head = str(db.scalar(definition))
+    command.downgrade(config, "common_0003")
+    down = str(db.scalar(definition))
+    assert "last_autovacuum" in head and "last_autovacuum" not in down
+    command.downgrade(config, "common_0002")
+    command.upgrade(config, "common_0003")
+    assert db.scalar(definition) == down
+    command.upgrade(config, "head")
+    assert db.scalar(definition) == head
 
 
 def test_posting_outbox_backfill_and_back(db: TestDatabase) -> None:
