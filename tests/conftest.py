@@ -245,3 +245,11 @@ def backup_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     yield directory
     monkeypatch.delenv("CLAIMS_ASKES_BACKUP_DIR")
     reset_settings()
+
+
+def terminal_width(monkeypatch: pytest.MonkeyPatch, columns: int) -> None:
+    """The CLI's console is made at import, so a COLUMNS given to CliRunner never reaches it:
+    set its width for this test (a table from 160 columns, blocks below)."""
+    from claims_askes.cli.common import console
+
+    monkeypatch.setattr(console, "_width", columns)

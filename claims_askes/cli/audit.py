@@ -8,13 +8,11 @@ import json
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from claims_askes.cli.common import console, shown, user_errors
+from claims_askes.cli.common import console, print_records, shown, user_errors
 from claims_askes.core.errors import ClaimsAskesError
 
 TRAIL_COLUMNS = ("at", "subject", "kind", "version", "who", "through", "what")
-WIDE_ENOUGH_FOR_A_TABLE = 160  # the columns with a whole flow run id and a summary
 
 
 def _who(entry: Any) -> str:
@@ -39,19 +37,7 @@ def print_trail(claim_number: str, entries: list[Any]) -> None:
     """A table on a wide terminal; on a narrow one, one block per version (as `psql \\x`),
     so that run ids and amounts stay whole."""
     rows = [_row(e) for e in entries]
-    title = f"trail of {shown(claim_number)}"
-    if console.width >= WIDE_ENOUGH_FOR_A_TABLE:
-        table = Table(*TRAIL_COLUMNS, title=title)
-        for row in rows:
-            table.add_row(*row)
-        console.print(table)
-    else:
-        console.print(f"[bold]{title}[/bold]", highlight=False)
-        label = max(len(c) for c in TRAIL_COLUMNS)
-        for number, row in enumerate(rows, start=1):
-            console.print(f"[bold]-- version {number} --[/bold]", highlight=False)
-            for column, value in zip(TRAIL_COLUMNS, row, strict=True):
-                console.print(f"{column:<{label}}  {value}", highlight=False, soft_wrap=True)
+    print_records(f"trail of {shown(claim_number)}", TRAIL_COLUMNS, rows, "version")
     console.print(f"{len(rows):,} versions")
 
 

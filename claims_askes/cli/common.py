@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 from rich.text import Text
 
 from claims_askes.core.errors import ClaimsAskesError
@@ -168,3 +169,24 @@ def option(model: type[BaseModel], name: str, *flags: str, **extra: Any) -> Any:
     return typer.Option(
         field.get_default(call_default_factory=True), *flags, help=field.description, **extra
     )
+
+
+#: Below this width a listing of many columns prints one block per record instead.
+WIDE_ENOUGH_FOR_A_TABLE = 160
+
+
+def print_records(title: str, columns: tuple[str, ...], rows: list[list[str]], noun: str) -> None:
+    """Rows (already `shown`) as a table on a wide terminal; on a narrow one, one block per
+    record (as `psql \\x`), so that ids, claim numbers and amounts stay whole for copying."""
+    if console.width >= WIDE_ENOUGH_FOR_A_TABLE:
+        table = Table(*columns, title=title)
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+        return
+    console.print(f"[bold]{title}[/bold]", highlight=False)
+    label = max(len(c) for c in columns)
+    for number, row in enumerate(rows, start=1):
+        console.print(f"[bold]-- {noun} {number} --[/bold]", highlight=False)
+        for column, value in zip(columns, row, strict=True):
+            console.print(f"{column:<{label}}  {value}", highlight=False, soft_wrap=True)

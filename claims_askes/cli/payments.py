@@ -20,7 +20,15 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from claims_askes.cli.common import console, flow_progress, option, parameters, shown, user_errors
+from claims_askes.cli.common import (
+    console,
+    flow_progress,
+    option,
+    parameters,
+    print_records,
+    shown,
+    user_errors,
+)
 from claims_askes.core.errors import ClaimsAskesError
 from schemas.payments import ApprovalInput, BankResponseImportParameters, PaymentRunParameters
 
@@ -91,7 +99,6 @@ PAYMENT_COLUMNS = (
     "reason",
     "last batch",
 )
-WIDE_ENOUGH_FOR_A_TABLE = 160  # the nine columns with a whole payment id and claim number
 
 
 def _payment_row(p: dict[Any, Any]) -> list[str]:
@@ -117,17 +124,7 @@ def list_payments(status: str, limit: int) -> None:
     from tasks.payments import read_payments_by_status
 
     rows = [_payment_row(p) for p in read_payments_by_status.fn(status, limit).to_dict("records")]
-    if console.width >= WIDE_ENOUGH_FOR_A_TABLE:
-        table = Table(*PAYMENT_COLUMNS, title=f"payments {status}")
-        for row in rows:
-            table.add_row(*row)
-        console.print(table)
-    else:
-        label = max(len(c) for c in PAYMENT_COLUMNS)
-        for number, row in enumerate(rows, start=1):
-            console.print(f"[bold]-- payment {number} --[/bold]", highlight=False)
-            for column, value in zip(PAYMENT_COLUMNS, row, strict=True):
-                console.print(f"{column:<{label}}  {value}", highlight=False)  # values escaped
+    print_records(f"payments {status}", PAYMENT_COLUMNS, rows, "payment")
     console.print(
         f"{len(rows):,} payments {status}" + (" (limit reached)" if len(rows) == limit else "")
     )

@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 from claims_askes.audit.trail import Event, contents, masked
 from claims_askes.cli.app import app
 from tests.audit.story import MANUAL_EDIT, Story, archive_story, build_story, run_story
-from tests.conftest import Cluster, TestDatabase, fresh_database
+from tests.conftest import Cluster, TestDatabase, fresh_database, terminal_width
 
 #: values that are the run's own (times, generated ids, runs, bank references): two runs of
 #: one story differ in them, so versions are compared without them
@@ -222,12 +222,14 @@ def test_an_archived_claim_keeps_its_trail(histories: Histories) -> None:
     assert [e for e in histories.archived if e["kind"] != "archiving"] == histories.live
 
 
-def test_line_filters_and_json_matches_the_blocks(histories: Histories) -> None:
+def test_line_filters_and_json_matches_the_blocks(
+    histories: Histories, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terminal_width(monkeypatch, 80)
     number = histories.story.claim_number
     line_2 = trail(number, "--line", "2")
     assert line_2 and line_2 == [e for e in histories.archived if e["line"] == 2]
-    result = CliRunner().invoke(app, ["audit", "trail", number, "--line", "2"],
-                                env={"COLUMNS": "80"})  # fmt: skip
+    result = CliRunner().invoke(app, ["audit", "trail", number, "--line", "2"])
     assert result.exit_code == 0, result.output
     assert result.output.count("-- version ") == len(line_2)
     assert f"{len(line_2)} versions" in result.output
@@ -238,12 +240,14 @@ def test_line_filters_and_json_matches_the_blocks(histories: Histories) -> None:
     assert missing.output.strip() == f"error: claim {number} has no line 3"
 
 
-def test_accounts_stay_masked(histories: Histories) -> None:
+def test_accounts_stay_masked(histories: Histories, monkeypatch: pytest.MonkeyPatch) -> None:
+    terminal_width(monkeypatch, 200)
     number = histories.story.claim_number
     text = json.dumps(histories.archived)
     assert "5123456789012" not in text and "*********9012" in text
-    wide = CliRunner().invoke(app, ["audit", "trail", number], env={"COLUMNS": "200"})
+    wide = CliRunner().invoke(app, ["audit", "trail", number])
     assert wide.exit_code == 0 and "*********9012" in wide.output
+    assert "-- version " not in wide.output  # a table, at 200 columns
     assert "5123456789012" not in wide.output
 
 

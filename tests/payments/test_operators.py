@@ -26,7 +26,7 @@ CLINIC_ACCOUNT = "7001002003004"
 
 
 def invoke(*args: str) -> Any:
-    return CliRunner().invoke(app, list(args), env={"COLUMNS": "300"})  # rows unwrapped
+    return CliRunner().invoke(app, list(args))
 
 
 def payment_of(conn: Any, claim_number: str) -> tuple[Any, ...]:

@@ -19,4 +19,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    run_sql_file(sql_path(__file__, "0004_bloat_autovacuum.down.sql"))
+    # health_check() as common 0003 defined it: that revision's own file, not a copy.
+    run_sql_file(sql_path(__file__, "0003_archive_backlog.up.sql"))
