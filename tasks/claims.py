@@ -74,6 +74,10 @@ def lease_claims(
     rows, which another run locked. PostgreSQL then rolls one statement back whole (nothing
     is leased by it); that run waits a little, at random, and leases again.
 
+    A member another run holds, or whose decided lines wait for posting, is left for later:
+    its accumulators are not settled. The second statement re-checks that with a fresh
+    snapshot, under the advisory locks the first took (see give_back_contested_members).
+
     Pended claims are leased only if named in `pended_due` (the run's due pended claims,
     claims_askes.adjudication.pends): the others are not touched."""
     params = {
@@ -89,7 +93,8 @@ def lease_claims(
     for attempt in range(1, LEASE_ATTEMPTS + 1):
         try:
             with service_connection("claims") as conn, batch_transaction(conn):
-                row = conn.execute(Q.lease_claims, params).fetchone()
+                conn.execute(Q.lease_claims, params)
+                row = conn.execute(Q.give_back_contested_members, {"run_id": run_id}).fetchone()
             assert row is not None
             return Lease(run_id, int(row[0]), int(row[1]))
         except psycopg.errors.DeadlockDetected:

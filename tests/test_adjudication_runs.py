@@ -335,13 +335,7 @@ def test_a_claim_arriving_for_a_member_another_run_holds_waits_for_that_run(
     run_a, run_b = uuid.uuid4(), uuid.uuid4()
     assert lease_claims.fn(run_a, started, 400, 900).claims > 0
     with db.admin() as conn:
-        found = conn.execute(
-            "SELECT member_id, (array_agg(id ORDER BY id))[1] FROM claims_service.claim "
-            "WHERE lease_owner = %s GROUP BY member_id HAVING count(*) >= 2 LIMIT 1",
-            (run_a,),
-        ).fetchone()
-        assert found is not None
-        member, arrived = found
+        member, arrived = a_leased_member(conn, run_a)
         conn.execute(  # as if it arrived after A leased: submitted, no lease
             "UPDATE claims_service.claim SET status = 'submitted', lease_owner = NULL, "
             "lease_expires_at = NULL, status_before_lease = NULL WHERE id = %s",
@@ -365,3 +359,90 @@ def test_a_claim_arriving_for_a_member_another_run_holds_waits_for_that_run(
         assert conn.execute(
             "SELECT lease_owner FROM claims_service.claim WHERE id = %s", (arrived,)
         ).fetchone() == (run_c,)
+
+
+def a_leased_member(conn: psycopg.Connection, run_id: object) -> tuple[str, str]:
+    """A member the run leased with two or more claims, and the first of them."""
+    found = conn.execute(
+        "SELECT member_id::text, (array_agg(id ORDER BY id))[1]::text FROM claims_service.claim "
+        "WHERE lease_owner = %s GROUP BY member_id HAVING count(*) >= 2 LIMIT 1",
+        (run_id,),
+    ).fetchone()
+    assert found is not None
+    return found[0], found[1]
+
+
+def test_a_lease_taken_in_the_window_of_another_runs_commit_is_given_back(
+    db: TestDatabase,
+) -> None:
+    """Run A commits its lease of a member after run B's lease statement took its snapshot
+    but before B's advisory lock: B's first statement cannot see A's rows, and takes the
+    member's newly arrived claim. The lease's second statement (fresh snapshot, same
+    transaction) gives it back. The window is a few microseconds, so the state it would
+    leave is built by hand and the lease run again."""
+    import uuid
+
+    from claims_askes.demo.seed import seed_demo_data
+    from tasks.claims import lease_claims, read_queue_clock, release_lease
+
+    seed_demo_data(members=60, claims=400, seed=7)
+    started = read_queue_clock.fn()
+    run_a, run_b = uuid.uuid4(), uuid.uuid4()
+    lease_claims.fn(run_a, started, 400, 900)
+    with db.admin() as conn:
+        member, arrived = a_leased_member(conn, run_a)
+        conn.execute(  # what B's first statement would have leased in the window
+            "UPDATE claims_service.claim SET lease_owner = %s WHERE id = %s", (run_b, arrived)
+        )
+    lease = lease_claims.fn(run_b, started, 400, 900)
+    with db.admin() as conn:
+        assert conn.execute(
+            "SELECT status, lease_owner FROM claims_service.claim WHERE id = %s", (arrived,)
+        ).fetchone() == ("submitted", None)
+        held = conn.execute(
+            "SELECT count(*), count(DISTINCT member_id) FROM claims_service.claim "
+            "WHERE lease_owner = %s AND status = 'in_review'",
+            (run_b,),
+        ).fetchone()
+    assert held == (lease.claims, lease.members)  # the counts are what B holds
+    release_lease.fn(run_a)
+    release_lease.fn(run_b)
+
+
+def test_a_member_whose_decided_lines_wait_for_posting_is_not_leased(db: TestDatabase) -> None:
+    """A run wrote a member's decisions and has not posted them yet: the accumulators lack
+    those amounts, so a new claim of that member waits until posting took them."""
+    import uuid
+
+    from claims_askes.demo.seed import seed_demo_data
+    from tasks.claims import lease_claims, read_queue_clock, release_lease
+
+    seed_demo_data(members=60, claims=400, seed=7)
+    started = read_queue_clock.fn()
+    run_a = uuid.uuid4()
+    lease_claims.fn(run_a, started, 400, 900)
+    with db.admin() as conn:
+        member, decided = a_leased_member(conn, run_a)
+        conn.execute(  # A's write: one claim decided, its lines queued for posting
+            "INSERT INTO claims_service.posting_outbox (claim_item_id, adjudication_version) "
+            "SELECT id, 1 FROM claims_service.claim_item WHERE claim_id = %s",
+            (decided,),
+        )
+    release_lease.fn(run_a)  # A's other claims of the member: back in the queue
+    run_b = uuid.uuid4()
+    lease_claims.fn(run_b, started, 400, 900)
+    with db.admin() as conn:
+        assert conn.execute(
+            "SELECT count(*) FROM claims_service.claim WHERE member_id = %s AND lease_owner = %s",
+            (member, run_b),
+        ).fetchone() == (0,)
+        conn.execute("DELETE FROM claims_service.posting_outbox")  # posted
+    release_lease.fn(run_b)
+    run_c = uuid.uuid4()
+    lease_claims.fn(run_c, started, 400, 900)
+    with db.admin() as conn:
+        assert conn.execute(
+            "SELECT count(*) > 0 FROM claims_service.claim "
+            "WHERE member_id = %s AND lease_owner = %s",
+            (member, run_c),
+        ).fetchone() == (True,)

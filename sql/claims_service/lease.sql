@@ -6,7 +6,8 @@
 -- in_review, lease_owner = the run, lease_expires_at.
 -- Rows locked by another run are skipped (FOR UPDATE SKIP LOCKED); a member whose rows two
 -- runs both picked goes to the one that wins its advisory lock, so a member's claims never
--- split across chunks. A member with a live lease of another run is not leased at all.
+-- split across chunks. A member with a live lease of another run, or with decided lines
+-- still waiting in posting_outbox, is not leased at all: its accumulators are not settled.
 -- A chunk may exceed max_claims by the rest of its last member.
 -- A claim pended at or after run_started (by this run or one started with it) waits for
 -- the next run: a run adjudicates each claim at most once.
@@ -28,6 +29,14 @@ candidate_rows AS (
     LIMIT %(max_claims)s
     FOR UPDATE SKIP LOCKED
 ),
+unsettled AS (
+    -- Members whose decided lines another run has not posted yet (its write committed,
+    -- its posting not): their accumulators lack those amounts.
+    SELECT DISTINCT c.member_id
+    FROM claims_service.posting_outbox AS o
+    JOIN claims_service.claim_item AS ci ON ci.id = o.claim_item_id
+    JOIN claims_service.claim AS c ON c.id = ci.claim_id
+),
 members AS (
     -- A member another run still holds (a live lease on any of its claims) waits for that
     -- run to finish: a claim that arrived meanwhile would otherwise be decided against
@@ -43,6 +52,7 @@ members AS (
                  AND held.lease_expires_at >= now()
                  AND held.lease_owner IS DISTINCT FROM %(run_id)s
            )
+       AND r.member_id NOT IN (SELECT u.member_id FROM unsettled AS u)
        AND pg_try_advisory_xact_lock(%(lock_space)s, hashtext(r.member_id::text))
 ),
 leased AS (
@@ -62,6 +72,54 @@ leased AS (
 )
 SELECT count(*) AS claims, count(DISTINCT member_id) AS members
 FROM leased;
+
+-- name: give_back_contested_members
+-- Run in the lease's transaction, after lease_claims, with a fresh snapshot: gives back
+-- the claims of members that another run leased, or left unposted, in a transaction that
+-- committed between lease_claims's snapshot and its advisory locks (lease_claims's own
+-- checks cannot see those). The advisory locks this transaction holds keep every other
+-- run from leasing these members until it commits, so after this statement the lease is
+-- sound. Returns what the run holds afterwards. Parameters: run_id.
+WITH mine AS (
+    SELECT c.id, c.member_id
+    FROM claims_service.claim AS c
+    WHERE c.lease_owner = %(run_id)s
+      AND c.status = 'in_review'
+),
+contested AS (
+    SELECT DISTINCT m.member_id
+    FROM mine AS m
+    WHERE EXISTS (
+              SELECT 1
+              FROM claims_service.claim AS held
+              WHERE held.member_id = m.member_id
+                AND held.status = 'in_review'
+                AND held.lease_expires_at >= now()
+                AND held.lease_owner IS DISTINCT FROM %(run_id)s
+          )
+       OR EXISTS (
+              SELECT 1
+              FROM claims_service.claim AS c
+              JOIN claims_service.claim_item AS ci ON ci.claim_id = c.id
+              JOIN claims_service.posting_outbox AS o ON o.claim_item_id = ci.id
+              WHERE c.member_id = m.member_id
+          )
+),
+given_back AS (
+    UPDATE claims_service.claim AS c
+    SET status = coalesce(c.status_before_lease, 'submitted'),
+        status_before_lease = NULL,
+        lease_owner = NULL,
+        lease_expires_at = NULL
+    FROM contested AS x
+    WHERE c.member_id = x.member_id
+      AND c.lease_owner = %(run_id)s
+      AND c.status = 'in_review'
+    RETURNING c.id
+)
+SELECT count(*) AS claims, count(DISTINCT m.member_id) AS members
+FROM mine AS m
+WHERE m.id NOT IN (SELECT g.id FROM given_back AS g);
 
 -- name: release_lease
 -- Gives the claims of a run's lease back to the queue in the status they had before it
