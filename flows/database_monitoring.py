@@ -2,7 +2,8 @@
 sizes, connections against max_connections, slow statements (pg_stat_statements), and
 common.health_check() with partition runway, default-partition rows, backup freshness and
 archive backlog, and WAL archiving (failing, lagging, its repository's disk filling up)
-when the server archives. Results are a table and a markdown artifact; a critical check fails the
+when the server archives; and the audit log's growth per business day by mode (row audit,
+statement audit). Results are a table and a markdown artifact; a critical check fails the
 run, naming it. With services on several servers (`OTHER_DATABASE_URLS`), every server is
 measured and checked: sizes and connections are the sums, a further server's checks carry
 its name.
@@ -19,7 +20,12 @@ from claims_askes.operations import backup as b
 from claims_askes.operations.common import HealthCheckFailed, business_today
 from schemas.ops import MonitoringParameters, MonitoringReport, age_as_interval
 from tasks.backups import wal_archive_checks
-from tasks.monitoring import health_checks, sizes_and_connections, slow_statements
+from tasks.monitoring import (
+    audit_growth,
+    health_checks,
+    sizes_and_connections,
+    slow_statements,
+)
 
 
 def measure(params: MonitoringParameters) -> MonitoringReport:
@@ -35,6 +41,7 @@ def measure(params: MonitoringParameters) -> MonitoringReport:
         age_as_interval(params.archive_older_than),
         params.as_of or business_today(),
     )
+    report.audit_growth = audit_growth(params.as_of or business_today(), params.audit_days)
     return report
 
 
@@ -49,6 +56,7 @@ def add_server(report: MonitoringReport, other: MonitoringReport, server: str) -
     report.checks += [
         c.model_copy(update={"check_name": f"{c.check_name} ({server})"}) for c in other.checks
     ]
+    report.audit_growth += [g.model_copy(update={"server": server}) for g in other.audit_growth]
 
 
 def markdown(report: MonitoringReport) -> str:
@@ -60,12 +68,24 @@ def markdown(report: MonitoringReport) -> str:
         )
         or "| - | - | none |"
     )
+    growth = (
+        "\n".join(
+            f"| {g.day} | {g.mode}{f' ({g.server})' if g.server else ''} | {g.log_rows:,} | "
+            f"{g.log_bytes / 2**20:,.2f} | {g.runs:,} |"
+            for g in report.audit_growth
+        )
+        or "| - | - | 0 | 0 | 0 |"
+    )
     return (
         f"# Database monitoring\n\nSize {report.database_size_bytes / 2**20:,.1f} MiB; "
         f"connections {report.connections}/{report.max_connections}.\n\n"
         f"| check | status | details |\n|---|---|---|\n{checks}\n\n"
         f"## Slow statements\n\n{report.slow_statements_note or ''}\n\n"
-        f"| mean ms | calls | query |\n|---|---|---|\n{slow}\n"
+        f"| mean ms | calls | query |\n|---|---|---|\n{slow}\n\n"
+        f"## Audit log growth per day\n\nRow audit: one entry per changed row, with its "
+        f"content. Statement audit: one entry per statement and table of a registered batch "
+        f"run, whose content is in the versioned records.\n\n"
+        f"| day | mode | entries | MiB | batch runs |\n|---|---|---|---|---|\n{growth}\n"
     )
 
 

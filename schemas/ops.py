@@ -386,6 +386,9 @@ class MonitoringParameters(_Params):
         description="Business date, YYYY-MM-DD (default: today in Jakarta)",
         json_schema_extra=DATE_SCHEMA,
     )
+    audit_days: int = Field(
+        7, ge=1, le=92, description="Days of audit log growth to report, by mode (row, statement)"
+    )
 
     @field_validator("archive_older_than")
     @classmethod
@@ -584,6 +587,19 @@ class MaintenanceReport(BaseModel):
     lock_waits: list[dict[str, object]] = Field(default_factory=list)
 
 
+class AuditGrowth(BaseModel):
+    """What one business day added to the audit log in one mode: `row` (row audit, one
+    entry per changed row with its content) or `statement` (one entry per statement and
+    table of a registered batch run; `runs` counts the registrations)."""
+
+    day: date
+    mode: Literal["row", "statement"]
+    log_rows: int
+    log_bytes: int
+    runs: int = 0
+    server: str | None = None
+
+
 class MonitoringReport(BaseModel):
     database_size_bytes: int
     tables: list[dict[str, object]] = Field(default_factory=list)
@@ -592,6 +608,7 @@ class MonitoringReport(BaseModel):
     slow_statements: list[dict[str, object]] = Field(default_factory=list)
     slow_statements_note: str | None = None
     checks: list[HealthCheck] = Field(default_factory=list)
+    audit_growth: list[AuditGrowth] = Field(default_factory=list)
 
     @property
     def critical(self) -> list[HealthCheck]:

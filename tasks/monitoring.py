@@ -4,17 +4,20 @@ reads them (and only reads)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from claims_askes.core.services import ALL_SCHEMAS
+from claims_askes.core.settings import get_settings
 from claims_askes.db.connections import admin_connection
 from claims_askes.db.sqlfiles import queries
 from claims_askes.operations.common import set_lock_timeout
-from schemas.ops import HealthCheck, MonitoringReport
+from schemas.ops import AuditGrowth, HealthCheck, MonitoringReport
 from tasks.base import batch_task
 from tasks.maintenance import REPORT_LOCK_TIMEOUT_SECONDS, records
 
 Q = queries("common")
+AUDIT = queries("audit")
 NO_VERIFIED_BACKUP = "-infinity"
 
 
@@ -68,3 +71,21 @@ def health_checks(
             },
         ).fetchall()
     return [HealthCheck(check_name=r[0], status=r[1], details=r[2]) for r in rows]
+
+
+@batch_task(name="audit growth")
+def audit_growth(today: date, days: int) -> list[AuditGrowth]:
+    """Rows and bytes the audit log gained on each of the last `days` business days, by mode:
+    how fast row audit and statement audit grow, so that retention and disks can be sized.
+    The admin connection: no service role may read `audit`."""
+    zone = get_settings().timezone
+    first_day = today - timedelta(days=days - 1)
+    since = datetime.combine(first_day, datetime.min.time(), tzinfo=ZoneInfo(zone))
+    with admin_connection() as conn:
+        set_lock_timeout(conn, REPORT_LOCK_TIMEOUT_SECONDS)
+        rows = conn.execute(AUDIT.audit_growth, {"since": since, "timezone": zone}).fetchall()
+    return [
+        AuditGrowth(day=r[0], mode=r[1], log_rows=r[2], log_bytes=r[3], runs=r[4])
+        for r in rows
+        if r[0] <= today
+    ]

@@ -332,25 +332,22 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
         min_runway_months: int = option(MonitoringParameters, "min_runway_months"),
         archive_older_than: str = option(MonitoringParameters, "archive_older_than"),
         as_of: AsOf = None,
+        audit_days: int = option(MonitoringParameters, "audit_days"),
     ) -> None:
-        """Sizes, connections, slow statements and health checks; fails on a critical one."""
+        """Sizes, connections, slow statements, health checks and the audit log's growth;
+        fails on a critical check."""
         from flows.database_monitoring import database_monitoring
 
-        parameters(
-            MonitoringParameters,
+        given = dict(
             slow_ms=slow_ms,
             backup_max_age_hours=backup_max_age_hours,
             min_runway_months=min_runway_months,
             archive_older_than=archive_older_than,
             as_of=_day(as_of),
+            audit_days=audit_days,
         )
-        report = database_monitoring(
-            slow_ms=slow_ms,
-            backup_max_age_hours=backup_max_age_hours,
-            min_runway_months=min_runway_months,
-            archive_older_than=archive_older_than,
-            as_of=_day(as_of),
-        )
+        parameters(MonitoringParameters, **given)
+        report = database_monitoring(**given)
         table = Table(
             "check",
             "status",
@@ -361,6 +358,12 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
         for check in report.checks:
             table.add_row(shown(check.check_name), shown(check.status), shown(check.details))
         console.print(table)
+        growth = Table("day", "mode", "entries", "size", "batch runs", title="audit log growth")
+        for g in report.audit_growth:
+            mode = f"{g.mode} ({g.server})" if g.server else g.mode
+            growth.add_row(str(g.day), mode, f"{g.log_rows:,}", _size(g.log_bytes), f"{g.runs:,}")
+        if report.audit_growth:
+            console.print(growth)
 
     db_app = next(g.typer_instance for g in app.registered_groups if g.name == "db")
     assert db_app is not None
