@@ -4,7 +4,8 @@
     .venv/bin/python bench/soak.py --minutes 3 --rate 40 --keep
 
 Everything runs on its own: a throwaway PostgreSQL server (its own CLAIMS_ASKES_HOME and
-port, no WAL archiving), a `prefect server` on loopback, `claims-askes deploy` against it
+port, no WAL archiving), a `prefect server` on loopback (its database `prefect` on that
+PostgreSQL server, as in production), `claims-askes deploy` against it
 and two `prefect worker start --type process` workers with the server's URL and passwords.
 
 1. The demo data is seeded (--seed-lines); partition maintenance and a first backup run, as
@@ -327,11 +328,23 @@ def database_server(keep: bool) -> Iterator[tuple[Path, LocalServer, dict[str, s
             shutil.rmtree(home, ignore_errors=True)
 
 
-def start_prefect(home: Path, env: dict[str, str]) -> tuple[subprocess.Popen[Any], str]:
+def prefect_database(server: LocalServer) -> str:
+    """Prefect's own database, `prefect` on the soak's PostgreSQL server, as a production
+    server has it: on SQLite the server answered 503 while two workers, their flow runs and
+    the scheduler wrote at once, and a run failed to start (2026-12-05)."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute("CREATE DATABASE prefect")
+    return server.url(database="prefect").replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+def start_prefect(
+    home: Path, env: dict[str, str], server: LocalServer
+) -> tuple[subprocess.Popen[Any], str]:
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     (home / "prefect").mkdir()
     env.update(
+        PREFECT_SERVER_DATABASE_CONNECTION_URL=prefect_database(server),
         PREFECT_HOME=str(home / "prefect"),
         PREFECT_API_URL=api,
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
@@ -974,7 +987,7 @@ def main() -> None:
         os.environ.update(env)
         reset_settings()
         migrate.upgrade(server.url())
-        prefect_server, api = start_prefect(home, env)
+        prefect_server, api = start_prefect(home, env, server)
         stack.callback(stop_group, prefect_server)
         os.environ.update({k: env[k] for k in env if k.startswith(("PREFECT_", "DO_NOT"))})
         soak = Soak(home, env, server, api)

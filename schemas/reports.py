@@ -90,6 +90,12 @@ class ReadjudicationSummary(BaseModel):
     payments: int = 0
     lines_posted: int = 0
     not_found: list[str] = Field(default_factory=list)
+    not_taken: list[str] = Field(
+        default_factory=list,
+        description="requested claims not re-adjudicated: not decided (submitted, in review, "
+        "paid, cancelled), or their member is held by another run or waits for posting "
+        "(ask again later)",
+    )
     statuses: dict[str, str] = Field(
         default_factory=dict, description="status of each requested claim afterwards"
     )

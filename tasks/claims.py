@@ -324,19 +324,22 @@ def read_posted_line_totals(member_ids: list[str] | None) -> pd.DataFrame:
 @batch_task(name="lease claims for re-adjudication")
 def lease_for_readjudication(
     run_id: uuid.UUID, claim_numbers: list[str], lease_seconds: int
-) -> Lease:
-    """Lease the named decided claims (all their lines posted) for one re-adjudication."""
+) -> tuple[Lease, list[str]]:
+    """Lease the named decided claims (all their lines posted) for one re-adjudication, and
+    the numbers of those leased. A claim whose member another run holds, or left unposted,
+    is not taken (as in `lease_claims`), nor one that is not decided."""
+    params = {
+        "run_id": run_id,
+        "claim_numbers": claim_numbers,
+        "lease_seconds": lease_seconds,
+        "lock_space": LEASE_LOCK_SPACE,
+    }
     with service_connection("claims") as conn, batch_transaction(conn):
-        row = conn.execute(
-            Q.lease_for_readjudication,
-            {
-                "run_id": run_id,
-                "claim_numbers": claim_numbers,
-                "lease_seconds": lease_seconds,
-            },
-        ).fetchone()
+        conn.execute(Q.lease_for_readjudication, params)
+        row = conn.execute(Q.give_back_contested_members, {"run_id": run_id}).fetchone()
+        numbers = [r[0] for r in conn.execute(Q.leased_claim_numbers, {"run_id": run_id})]
     assert row is not None
-    return Lease(run_id, int(row[0]), int(row[1]))
+    return Lease(run_id, int(row[0]), int(row[1])), numbers
 
 
 @batch_task(name="read claim statuses")

@@ -98,6 +98,7 @@ def test_posting_twice_posts_once(
         assert outcome(conn) == clean_outcome
 
 
+@pytest.mark.slow  # a process kill: once, on the default server
 def test_crash_between_ledger_and_mark_then_rerun(
     db: TestDatabase,
     prefect_api: str,

@@ -663,6 +663,7 @@ def sweep_command() -> list[str]:
     return [str(Path(sys.executable).parent / "claims-askes")]
 
 
+@pytest.mark.slow  # process kills: once, on the default server
 @pytest.mark.parametrize("point", ["sweep-before-commit", "sweep-after-batch"])
 def test_killed_sweep_is_completed_by_the_next(
     db: TestDatabase, prefect_api: str, point: str

@@ -281,3 +281,39 @@ def test_a_line_decided_again_reenters_the_posting_queue_once(
         assert ledger == [(1, "post", 2), (1, "reverse", 2), (2, "post", 2)]
         assert s.line_row(number, 1)["posted"] and s.line_row(number, 2)["posted"]
         assert accumulator_posting().lines_marked == 0
+
+
+def test_a_claim_whose_member_another_run_holds_waits_and_is_named(
+    db: TestDatabase, prefect_api: str
+) -> None:
+    """Adjudication holds a member (a new claim of theirs, leased); a re-adjudication of the
+    member's decided claim at that moment would decide it against accumulators without the
+    other run's amounts. It is not taken, it is named, and it is taken once the member is
+    free."""
+    import uuid
+
+    from tasks.claims import lease_claims, read_queue_clock, release_lease
+
+    with db.admin() as conn:
+        s = Scenario(conn)
+        plan = s.plan("PLAN-HELD", oop_max=500_000)
+        s.benefit(plan, "LAB", annual_limit=300_000)
+        hospital = s.provider()
+        member = s.member(plan)
+        decided = s.claim(member, hospital, MONTHS[0], [Line("LAB", 200_000)])
+        claim_adjudication()
+        arriving = s.claim(member, hospital, MONTHS[1], [Line("LAB", 200_000)])
+        other_run = uuid.uuid4()
+        assert lease_claims.fn(other_run, read_queue_clock.fn(), 10, 900).claims == 1
+
+        summary = claim_readjudication(claim_numbers=[decided], reason="benefit corrected")
+        assert (summary.claims, summary.not_taken) == (0, [decided])
+        assert s.claim_row(decided)["status"] == "approved"
+        assert s.claim_row(arriving)["status"] == "in_review"
+        result = CliRunner().invoke(app, ["run", "claim-readjudication", decided])
+        assert result.exit_code == 0, result.output
+        assert "1 not re-adjudicated" in result.output and decided in result.output
+
+        release_lease.fn(other_run)
+        summary = claim_readjudication(claim_numbers=[decided], reason="benefit corrected")
+        assert (summary.claims, summary.not_taken) == (1, [])

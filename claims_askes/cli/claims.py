@@ -187,6 +187,12 @@ def run_claim_readjudication(
         console.print(f"  {shown(number)}: {shown(status)}")
     for number in summary.not_found:
         err_console.print(f"[red]no claim {shown(number)}[/]")
+    if summary.not_taken:
+        err_console.print(
+            f"{len(summary.not_taken):,} not re-adjudicated: not decided yet, paid or "
+            "cancelled, or another run holds the member or its lines wait for posting "
+            "(run it again later): " + ", ".join(shown(n) for n in summary.not_taken)
+        )
 
 
 @user_errors

@@ -30,7 +30,7 @@ def readjudicate_claims(
     # Every earlier decision must be through posting first (its reversal depends on it).
     summary.lines_posted += post_all_unposted(flow_run_id).lines_posted
     run_id = uuid.uuid4()
-    lease = lease_for_readjudication(run_id, params.claim_numbers, params.lease_seconds)
+    lease, taken = lease_for_readjudication(run_id, params.claim_numbers, params.lease_seconds)
     if lease.claims:
         outcome = adjudicate_chunk(
             run_id, flow_run_id, read_reason_codes(), Stopwatch(), reason=params.reason
@@ -44,6 +44,7 @@ def readjudicate_claims(
         summary.reversals = posted.reversals
     statuses = read_claim_statuses(params.claim_numbers)
     summary.not_found = sorted(set(params.claim_numbers) - set(statuses))
+    summary.not_taken = sorted(set(statuses) - set(taken))
     summary.statuses = {n: statuses[n] for n in params.claim_numbers if n in statuses}
     summary.seconds = round(time.monotonic() - started, 3)
     logger.info(

@@ -3,10 +3,13 @@
 -- pended, and whose lines are all through posting, for a re-adjudication run: status
 -- in_review, the status kept in status_before_lease. Claims leased by another run are
 -- skipped. (A pended claim is asked for by name: it is decided again now, whatever it
--- waits for.)
--- Parameters: run_id, claim_numbers (text[]), lease_seconds.
+-- waits for.) As in lease_claims, a claim whose member another run holds (a live lease) or
+-- left unposted waits, and the member's advisory lock is taken: decided against
+-- accumulators without the other run's amounts, it could pay beyond a limit. The caller
+-- runs give_back_contested_members in the same transaction.
+-- Parameters: run_id, claim_numbers (text[]), lease_seconds, lock_space (int).
 WITH wanted AS (
-    SELECT c.id
+    SELECT c.id, c.member_id
     FROM claims_service.claim AS c
     WHERE c.claim_number = ANY(%(claim_numbers)s::text[])
       AND c.status IN ('approved', 'partially_approved', 'rejected', 'pended')
@@ -17,6 +20,27 @@ WITH wanted AS (
           WHERE ci.claim_id = c.id)
     FOR UPDATE OF c SKIP LOCKED
 ),
+members AS (
+    SELECT w.member_id
+    FROM wanted AS w
+    GROUP BY w.member_id
+    HAVING NOT EXISTS (
+               SELECT 1
+               FROM claims_service.claim AS held
+               WHERE held.member_id = w.member_id
+                 AND held.status = 'in_review'
+                 AND held.lease_expires_at >= now()
+                 AND held.lease_owner IS DISTINCT FROM %(run_id)s
+           )
+       AND NOT EXISTS (
+               SELECT 1
+               FROM claims_service.claim AS other
+               JOIN claims_service.claim_item AS ci ON ci.claim_id = other.id
+               JOIN claims_service.posting_outbox AS o ON o.claim_item_id = ci.id
+               WHERE other.member_id = w.member_id
+           )
+       AND pg_try_advisory_xact_lock(%(lock_space)s, hashtext(w.member_id::text))
+),
 leased AS (
     UPDATE claims_service.claim AS c
     SET status_before_lease = c.status,
@@ -24,11 +48,20 @@ leased AS (
         lease_owner = %(run_id)s,
         lease_expires_at = now() + make_interval(secs => %(lease_seconds)s)
     FROM wanted AS w
+    JOIN members AS m ON m.member_id = w.member_id
     WHERE c.id = w.id
     RETURNING c.id, c.member_id
 )
 SELECT count(*) AS claims, count(DISTINCT member_id) AS members
 FROM leased;
+
+-- name: leased_claim_numbers
+-- The numbers of the claims a run holds (in_review under its lease). Parameters: run_id.
+SELECT c.claim_number
+FROM claims_service.claim AS c
+WHERE c.lease_owner = %(run_id)s
+  AND c.status = 'in_review'
+ORDER BY c.claim_number;
 
 -- name: claims_by_number
 -- The status of the named claims (to report those that were not re-adjudicated, and why).
