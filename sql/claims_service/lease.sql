@@ -29,30 +29,15 @@ candidate_rows AS (
     LIMIT %(max_claims)s
     FOR UPDATE SKIP LOCKED
 ),
-unsettled AS (
-    -- Members whose decided lines another run has not posted yet (its write committed,
-    -- its posting not): their accumulators lack those amounts.
-    SELECT DISTINCT c.member_id
-    FROM claims_service.posting_outbox AS o
-    JOIN claims_service.claim_item AS ci ON ci.id = o.claim_item_id
-    JOIN claims_service.claim AS c ON c.id = ci.claim_id
-),
 members AS (
-    -- A member another run still holds (a live lease on any of its claims) waits for that
-    -- run to finish: a claim that arrived meanwhile would otherwise be decided against
-    -- accumulators without the other run's amounts, and pay beyond a limit.
+    -- A member whose accumulators are not settled (claims_service.member_unsettled: another
+    -- run holds it, or its decided lines wait for posting) waits for that run: a claim that
+    -- arrived meanwhile would be decided without the other run's amounts, and could pay
+    -- beyond a limit.
     SELECT r.member_id
     FROM candidate_rows AS r
     GROUP BY r.member_id
-    HAVING NOT EXISTS (
-               SELECT 1
-               FROM claims_service.claim AS held
-               WHERE held.member_id = r.member_id
-                 AND held.status = 'in_review'
-                 AND held.lease_expires_at >= now()
-                 AND held.lease_owner IS DISTINCT FROM %(run_id)s
-           )
-       AND r.member_id NOT IN (SELECT u.member_id FROM unsettled AS u)
+    HAVING NOT claims_service.member_unsettled(r.member_id, %(run_id)s)
        AND pg_try_advisory_xact_lock(%(lock_space)s, hashtext(r.member_id::text))
 ),
 leased AS (
@@ -89,21 +74,7 @@ WITH mine AS (
 contested AS (
     SELECT DISTINCT m.member_id
     FROM mine AS m
-    WHERE EXISTS (
-              SELECT 1
-              FROM claims_service.claim AS held
-              WHERE held.member_id = m.member_id
-                AND held.status = 'in_review'
-                AND held.lease_expires_at >= now()
-                AND held.lease_owner IS DISTINCT FROM %(run_id)s
-          )
-       OR EXISTS (
-              SELECT 1
-              FROM claims_service.claim AS c
-              JOIN claims_service.claim_item AS ci ON ci.claim_id = c.id
-              JOIN claims_service.posting_outbox AS o ON o.claim_item_id = ci.id
-              WHERE c.member_id = m.member_id
-          )
+    WHERE claims_service.member_unsettled(m.member_id, %(run_id)s)
 ),
 given_back AS (
     UPDATE claims_service.claim AS c

@@ -24,21 +24,7 @@ members AS (
     SELECT w.member_id
     FROM wanted AS w
     GROUP BY w.member_id
-    HAVING NOT EXISTS (
-               SELECT 1
-               FROM claims_service.claim AS held
-               WHERE held.member_id = w.member_id
-                 AND held.status = 'in_review'
-                 AND held.lease_expires_at >= now()
-                 AND held.lease_owner IS DISTINCT FROM %(run_id)s
-           )
-       AND NOT EXISTS (
-               SELECT 1
-               FROM claims_service.claim AS other
-               JOIN claims_service.claim_item AS ci ON ci.claim_id = other.id
-               JOIN claims_service.posting_outbox AS o ON o.claim_item_id = ci.id
-               WHERE other.member_id = w.member_id
-           )
+    HAVING NOT claims_service.member_unsettled(w.member_id, %(run_id)s)
        AND pg_try_advisory_xact_lock(%(lock_space)s, hashtext(w.member_id::text))
 ),
 leased AS (
