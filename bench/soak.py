@@ -355,13 +355,13 @@ def start_prefect(
         PREFECT_WORKER_QUERY_SECONDS="2",
         PREFECT_WORKER_HEARTBEAT_SECONDS="10",
     )
-    server = spawn(
+    prefect = spawn(
         [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
         env,
         home / "prefect" / "server.log",
     )
     wait_for("prefect server", lambda: httpx.get(f"{api}/health", timeout=2).is_success, 180)
-    return server, api
+    return prefect, api
 
 
 def start_worker(soak: Soak, name: str, rss: RssWatch) -> None:
