@@ -14,6 +14,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import sys
 import tempfile
 import threading
 import uuid
@@ -191,6 +192,18 @@ def module_db(cluster: Cluster, template_db: str) -> Iterator[TestDatabase]:
     """One database shared by a module's tests (a scenario built and run once)."""
     with fresh_database(cluster, template_db) as database:
         yield database
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stops the temporary Prefect API servers that flows run in tests started, while the
+    output is still open: Prefect stops them at exit, after the stream its log handler writes
+    to is closed, and a green run ended with a logging traceback."""
+    if "prefect.server.api.server" not in sys.modules:
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    for server in list(SubprocessASGIServer._instances.values()):
+        server.stop()
 
 
 @pytest.fixture(scope="session")
