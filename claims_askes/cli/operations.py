@@ -397,14 +397,19 @@ def register(app: typer.Typer, run_app: typer.Typer) -> None:
 
     @command(backup_app, "list")
     def backup_list() -> None:
-        """Complete backups, newest first, with their verification."""
-        from claims_askes.operations.backup import list_backups
+        """Complete backups, newest first, with their verification (on several servers:
+        every server's, each naming the server it came from)."""
+        from claims_askes.db.connections import is_split
+        from claims_askes.operations.backup import every_servers_backups
 
-        table = Table("id", "scope", "started (UTC)", "size", "verified", "drill")
-        for entry in list_backups():
+        split = is_split()
+        server = ["server"] if split else []
+        table = Table("id", *server, "scope", "started (UTC)", "size", "verified", "drill")
+        for entry in every_servers_backups():
             m, v = entry.manifest, entry.verification
             table.add_row(
                 shown(m.backup_id),
+                *([shown(m.server or "?")] if split else []),
                 shown(m.scope_key),
                 f"{m.started_at.astimezone(UTC):%F %T}",
                 _size(m.size_bytes),

@@ -278,6 +278,18 @@ def list_backups(directory: Path | None = None) -> list[BackupEntry]:
     return sorted(entries, key=lambda e: e.manifest.started_at, reverse=True)
 
 
+def every_servers_backups() -> list[BackupEntry]:
+    """The complete backups of every server in use, newest first: on a split, each further
+    server's from its own folder (`backup_directory`), so a listing misses none of them."""
+    if not is_split():
+        return list_backups()
+    found: list[BackupEntry] = []
+    for server in servers():
+        with on_server(server):
+            found += list_backups()
+    return sorted(found, key=lambda e: e.manifest.started_at, reverse=True)
+
+
 def newest_verified(entries: list[BackupEntry], scope_key: str = "full") -> BackupEntry | None:
     return next((e for e in entries if e.verified and e.manifest.scope_key == scope_key), None)
 

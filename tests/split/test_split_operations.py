@@ -10,11 +10,13 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+from typer.testing import CliRunner
 
+from claims_askes.cli.app import app
 from claims_askes.db.connections import servers, with_database
 from claims_askes.operations import backup as b
 from claims_askes.operations.common import HealthCheckFailed
-from tests.conftest import drop_database
+from tests.conftest import drop_database, terminal_width
 from tests.split.conftest import SplitDatabase
 
 
@@ -44,7 +46,7 @@ def schemas_in(manifest: dict[str, object]) -> set[str]:
 
 
 def test_a_backup_dumps_every_server_and_names_each(
-    split_db: SplitDatabase, backup_dir: Path, prefect_api: str
+    split_db: SplitDatabase, backup_dir: Path, prefect_api: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from flows.database_backup import database_backup
 
@@ -66,6 +68,13 @@ def test_a_backup_dumps_every_server_and_names_each(
     rows = {f"{t['schema_name']}.{t['table']}": t["rows"] for t in tables}
     assert rows["member_service.member"] == count(split_db.b.url, "member_service.member") == 40
     assert "@" not in json.dumps(on_a) + json.dumps(on_b)  # no credentials recorded
+    # `backup list` shows both, each with its server, although they sit in two folders.
+    terminal_width(monkeypatch, 240)
+    listed = CliRunner().invoke(app, ["backup", "list"])
+    assert listed.exit_code == 0, listed.output
+    for backup_id, server in ((report.backup_id, a), (other.backup_id, b_server)):
+        shown = [line for line in listed.output.splitlines() if backup_id in line]
+        assert len(shown) == 1 and server.name in shown[0], listed.output
 
 
 def test_each_backup_restores_on_the_server_it_came_from(
