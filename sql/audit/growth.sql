@@ -6,41 +6,30 @@
 -- (pg_column_size: compressed content included, indexes and page overhead not). Both
 -- scans use the BRIN index on the log's time. A day without writes has no row.
 -- Parameters: since (timestamptz), timezone (text, e.g. Asia/Jakarta).
-WITH row_audit AS (
-    SELECT (a."timestamp" AT TIME ZONE %(timezone)s)::date AS day,
-           count(*) AS log_rows,
-           sum(pg_column_size(a.*)) AS log_bytes
+WITH logged AS (
+    -- every audit row since `since`: its mode, its time, its size, and whether it is a
+    -- registration (audit.batch_run) rather than a log entry
+    SELECT 'row' AS mode, a."timestamp" AS at, pg_column_size(a.*) AS bytes, false AS is_run
     FROM audit.audit_log AS a
     WHERE a."timestamp" >= %(since)s
-    GROUP BY 1
-),
-statement_audit AS (
-    SELECT (s.logged_at AT TIME ZONE %(timezone)s)::date AS day,
-           count(*) AS log_rows,
-           sum(pg_column_size(s.*)) AS log_bytes
+    UNION ALL
+    SELECT 'statement', s.logged_at, pg_column_size(s.*), false
     FROM audit.statement_log AS s
     WHERE s.logged_at >= %(since)s
-    GROUP BY 1
-),
-registrations AS (
-    SELECT (r.registered_at AT TIME ZONE %(timezone)s)::date AS day,
-           count(*) AS log_rows,
-           sum(pg_column_size(r.*)) AS log_bytes
+    UNION ALL
+    SELECT 'statement', r.registered_at, pg_column_size(r.*), true
     FROM audit.batch_run AS r
     WHERE r.registered_at >= %(since)s
-    GROUP BY 1
 ),
-by_mode AS (
-    SELECT day, 'row' AS mode, log_rows, log_bytes, 0::bigint AS runs
-    FROM row_audit
-    UNION ALL
-    SELECT coalesce(s.day, r.day), 'statement',
-           coalesce(s.log_rows, 0), coalesce(s.log_bytes, 0) + coalesce(r.log_bytes, 0),
-           coalesce(r.log_rows, 0)
-    FROM statement_audit AS s
-    FULL JOIN registrations AS r ON r.day = s.day
+by_day AS (
+    SELECT (l.at AT TIME ZONE %(timezone)s)::date AS day, l.mode, l.bytes, l.is_run
+    FROM logged AS l
 )
-SELECT day, mode, log_rows::bigint AS log_rows, log_bytes::bigint AS log_bytes,
-       runs::bigint AS runs
-FROM by_mode
-ORDER BY day, mode;
+SELECT d.day,
+       d.mode,
+       count(*) FILTER (WHERE NOT d.is_run)::bigint AS log_rows,
+       sum(d.bytes)::bigint AS log_bytes,
+       count(*) FILTER (WHERE d.is_run)::bigint AS runs
+FROM by_day AS d
+GROUP BY d.day, d.mode
+ORDER BY d.day, d.mode;

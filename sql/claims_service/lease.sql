@@ -30,14 +30,15 @@ candidate_rows AS (
     FOR UPDATE SKIP LOCKED
 ),
 members AS (
-    -- A member whose accumulators are not settled (claims_service.member_unsettled: another
+    -- A member whose accumulators are not settled (claims_service.unsettled_members: another
     -- run holds it, or its decided lines wait for posting) waits for that run: a claim that
     -- arrived meanwhile would be decided without the other run's amounts, and could pay
     -- beyond a limit.
     SELECT r.member_id
     FROM candidate_rows AS r
     GROUP BY r.member_id
-    HAVING NOT claims_service.member_unsettled(r.member_id, %(run_id)s)
+    HAVING r.member_id NOT IN (SELECT u.member_id
+                               FROM claims_service.unsettled_members(%(run_id)s) AS u)
        AND pg_try_advisory_xact_lock(%(lock_space)s, hashtext(r.member_id::text))
 ),
 leased AS (
@@ -74,7 +75,8 @@ WITH mine AS (
 contested AS (
     SELECT DISTINCT m.member_id
     FROM mine AS m
-    WHERE claims_service.member_unsettled(m.member_id, %(run_id)s)
+    WHERE m.member_id IN (SELECT u.member_id
+                          FROM claims_service.unsettled_members(%(run_id)s) AS u)
 ),
 given_back AS (
     UPDATE claims_service.claim AS c

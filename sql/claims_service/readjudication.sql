@@ -24,7 +24,8 @@ members AS (
     SELECT w.member_id
     FROM wanted AS w
     GROUP BY w.member_id
-    HAVING NOT claims_service.member_unsettled(w.member_id, %(run_id)s)
+    HAVING w.member_id NOT IN (SELECT u.member_id
+                               FROM claims_service.unsettled_members(%(run_id)s) AS u)
        AND pg_try_advisory_xact_lock(%(lock_space)s, hashtext(w.member_id::text))
 ),
 leased AS (

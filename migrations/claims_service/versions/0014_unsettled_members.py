@@ -1,4 +1,4 @@
-"""One definition of a member whose accumulators are not settled, for every lease.
+"""One definition of the members whose accumulators are not settled, for every lease.
 
 Revision ID: claims_service_0014
 Revises: claims_service_0013
@@ -14,8 +14,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    run_sql_file(sql_path(__file__, "0014_member_settled.up.sql"))
+    run_sql_file(sql_path(__file__, "0014_unsettled_members.up.sql"))
 
 
 def downgrade() -> None:
-    run_sql_file(sql_path(__file__, "0014_member_settled.down.sql"))
+    run_sql_file(sql_path(__file__, "0014_unsettled_members.down.sql"))
