@@ -127,7 +127,7 @@ def tests(extra: list[str]) -> int:
     # built once, and tests that build on each other's state (tests/test_pitr.py) hold.
     # Three workers on two cores: the tests wait on servers and subprocesses much of the
     # time (two workers left 30 % of the CPU idle; three took the suite from 26 to 19.5 min
-    # on 2026-12-05; two sessions side by side, embedded and PostgreSQL 15, took 20.5).
+    # on 2026-12-05, 22 on a busier run; four took 22.7, two sessions side by side 20.5).
     pytest = [str(BIN / "python"), "-m", "pytest", "-n", "3", "--dist", "loadfile"]
     pytest += ["-p", "no:cacheprovider", *extra]
     say("test suite on the embedded PostgreSQL server")
