@@ -3,8 +3,8 @@
 -- audit.audit_log: one row per changed row, with its content) and `statement` (statement
 -- audit of registered batch runs: audit.statement_log, one row per statement and table,
 -- and audit.batch_run, one row per registered transaction). Bytes are the rows' own size
--- (pg_column_size: compressed content included, indexes and page overhead not). Both
--- scans use the BRIN index on the log's time. A day without writes has no row.
+-- (pg_column_size: compressed content included, indexes and page overhead not). The two
+-- logs are read through their BRIN index on time. A day without writes has no row.
 -- Parameters: since (timestamptz), timezone (text, e.g. Asia/Jakarta).
 WITH logged AS (
     -- every audit row since `since`: its mode, its time, its size, and whether it is a
