@@ -65,7 +65,7 @@ LEASE_SECONDS = 5  # the shortest the parameters allow: a lost shard's claims co
 
 class Workers:
     """`prefect worker start --pool claims-askes --type process --limit 1` processes with the
-    test's database, each logging to a file (which names the runs it submits)."""
+    test's database, each logging to a file."""
 
     def __init__(self, server: PrefectServer) -> None:
         self.server = server
@@ -91,10 +91,14 @@ class Workers:
         return (self.dir / f"{name}.log").read_text()
 
     def ran(self, run_id: uuid.UUID) -> str | None:
-        """The worker that submitted the run (its log says so; a worker that lost the race
-        for a run names it too, differently)."""
-        submitted = f"submitting flow run '{run_id}'"
-        return next((n for n in self.processes if submitted in self.log(n)), None)
+        """The worker that runs the run: the one whose name the server gave the run's labels.
+        Its log alone cannot say: a worker that loses the race for a run logs "submitting
+        flow run" for it too, before the server refuses it (CI once took a loser for the
+        winner)."""
+        with self.server.client() as client:
+            labels = client.read_flow_run(run_id).labels
+        name = labels.get("prefect.worker.name")
+        return str(name) if name in self.processes else None
 
     def logs(self) -> str:
         return "\n".join(f"--- {n}\n{self.log(n)[-3000:]}" for n in self.processes)
