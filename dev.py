@@ -128,7 +128,9 @@ def tests(extra: list[str]) -> int:
     # Three workers on two cores: the tests wait on servers and subprocesses much of the
     # time (two workers left 30 % of the CPU idle; three took the suite from 26 to 19.5 min
     # on 2026-12-05, 22 on a busier run; four took 22.7, two sessions side by side 20.5).
+    # --no-loadscope-reorder: modules go in tests/conftest.py's order, the heaviest first.
     pytest = [str(BIN / "python"), "-m", "pytest", "-n", "3", "--dist", "loadfile"]
+    pytest += ["--no-loadscope-reorder"]
     pytest += ["-p", "no:cacheprovider", *extra]
     say("test suite on the embedded PostgreSQL server")
     code = run(pytest)

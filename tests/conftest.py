@@ -18,7 +18,8 @@ import sys
 import tempfile
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+import warnings
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -194,6 +195,28 @@ def module_db(cluster: Cluster, template_db: str) -> Iterator[TestDatabase]:
         yield database
 
 
+def module_of(item: pytest.Item) -> str:
+    return item.nodeid.partition("::")[0]
+
+
+#: A slow test (a process kill, a real Prefect server and workers) against a plain one, in the
+#: weight that orders modules for the workers: about their ratio in time.
+SLOW_WEIGHT = 20
+
+
+@pytest.hookimpl(trylast=True)  # after `-m` has deselected what this pass does not run
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The heaviest modules first (slow tests weigh SLOW_WEIGHT, others 1). With `--dist
+    loadfile` a module runs whole on one worker, in this order (dev.py turns off xdist's
+    own, by test count): a long module taken last kept one worker busy for 80 s after the
+    other two had finished (2026-12-06)."""
+    weight: dict[str, int] = {}
+    for item in items:
+        each = SLOW_WEIGHT if item.get_closest_marker("slow") else 1
+        weight[module_of(item)] = weight.get(module_of(item), 0) + each
+    items.sort(key=lambda item: -weight[module_of(item)])
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Stops the temporary Prefect API servers that flows run in tests started, while the
     output is still open: Prefect stops them at exit, after the stream its log handler writes
@@ -219,6 +242,25 @@ def prefect_api() -> Iterator[str]:
     os.environ.setdefault("PREFECT_CLIENT_MAX_RETRIES", "10")
     with prefect_test_harness(server_startup_timeout=120):
         yield str(PREFECT_API_URL.value())
+        drain_prefect_services(timeout=30)
+
+
+def drain_prefect_services(timeout: float) -> None:
+    """Sends the logs and events Prefect still holds, waiting at most `timeout` for each
+    kind. The harness drains them with no bound, and once (2026-12-06) a drain never
+    ended: its worker held the session at its last test until it was killed. Drained here,
+    they leave the harness nothing to wait for."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for service in (APILogWorker, EventsWorker):
+        waited = service.drain_all(timeout=timeout)
+        assert not isinstance(waited, Coroutine)  # a sync caller waits here
+        if waited[1]:
+            warnings.warn(
+                f"Prefect's {service.__name__} did not drain in {timeout:.0f} s: left",
+                stacklevel=1,
+            )
 
 
 #: The two ways a deployment gives the services their logins (issue 15, item 3): a password
