@@ -45,8 +45,8 @@ from rich.table import Table
 
 from bench.adjudication import seed_in_child
 from bench.chaos import backlog, clone_database, use_database
+from bench.processes import free_port, prefect_env, start, start_prefect_server, stop, wait_for
 from bench.seed import drop_database, fresh_database
-from bench.startup import free_port, start, stop, wait_for
 from claims_askes.db.connections import admin_url
 from claims_askes.demo.seed import generate as generation
 
@@ -73,29 +73,14 @@ class Measure:
 
 def prefect_server(home: Path) -> tuple[subprocess.Popen[Any], dict[str, str]]:
     """A temporary server on loopback (scheduler off: nothing fires by itself)."""
-    import httpx
-
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/api"
-    env = dict(
-        os.environ,
-        PREFECT_HOME=str(home),
-        PREFECT_API_URL=url,
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        DO_NOT_TRACK="1",
-        PREFECT_UI_ENABLED="false",
-        PREFECT_SERVER_UI_ENABLED="false",
+    api = f"http://127.0.0.1:{free_port()}/api"
+    env = prefect_env(
+        home,
+        api,
         PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="false",
-        PREFECT_WORKER_QUERY_SECONDS="1",
         PREFECT_WORKER_HEARTBEAT_SECONDS="5",
     )
-    server = start(
-        [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env,
-        home / "server.log",
-    )
-    wait_for("prefect server", lambda: httpx.get(f"{url}/health").status_code == 200, 180)
-    return server, env
+    return start_prefect_server(env, home / "server.log"), env
 
 
 def workers_online(url: str, names: set[str]) -> bool:

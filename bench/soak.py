@@ -44,7 +44,6 @@ import math
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -61,7 +60,6 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx
 import psutil
 import psycopg
 from psycopg import sql
@@ -70,6 +68,7 @@ from rich.table import Table
 
 from bench.chaos import Outcome, compare
 from bench.chaos import outcome as chaos_outcome
+from bench.processes import prefect_env, start, start_prefect_server, stop, wait_for
 from claims_askes.adjudication.intake import IntakeResult, submit_claims
 from claims_askes.core.services import REPORTING_ROLE, SERVICES
 from claims_askes.core.settings import reset_settings
@@ -199,49 +198,9 @@ def differences(replay: Outcome, soak: Outcome, limit: int = 5) -> list[str]:
 # --- processes ------------------------------------------------------------------------------
 
 
-def stop_group(process: subprocess.Popen[Any], grace: float = 20.0) -> None:
-    """SIGINT, then SIGKILL, to the process group this script started (a worker and the
-    flow-run processes it spawned)."""
-    if process.poll() is not None:
-        return
-    for sig in (signal.SIGINT, signal.SIGKILL):
-        try:
-            os.killpg(process.pid, sig)
-            process.wait(grace)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-        except ProcessLookupError:
-            return
-
-
 def stop_workers(soak: Soak) -> None:
     for worker in reversed(soak.workers):
-        stop_group(worker)
-
-
-def spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[Any]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            command,
-            env=env,
-            cwd=log.parent,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
-def wait_for(what: str, check: Any, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except (httpx.HTTPError, psycopg.Error):
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"{what}: not ready after {timeout:.0f} s")
+        stop(worker)
 
 
 class RssWatch(threading.Thread):
@@ -340,33 +299,26 @@ def prefect_database(server: LocalServer) -> str:
 def start_prefect(
     home: Path, env: dict[str, str], server: LocalServer
 ) -> tuple[subprocess.Popen[Any], str]:
-    port = free_port()
-    api = f"http://127.0.0.1:{port}/api"
+    """Prefect's server with its database on the soak's server; `env` gains its settings."""
+    api = f"http://127.0.0.1:{free_port()}/api"
     (home / "prefect").mkdir()
     env.update(
-        PREFECT_SERVER_DATABASE_CONNECTION_URL=prefect_database(server),
-        PREFECT_HOME=str(home / "prefect"),
-        PREFECT_API_URL=api,
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        DO_NOT_TRACK="1",
-        PREFECT_UI_ENABLED="false",
-        PREFECT_SERVER_UI_ENABLED="false",
-        PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="5",
-        PREFECT_WORKER_QUERY_SECONDS="2",
-        PREFECT_WORKER_HEARTBEAT_SECONDS="10",
+        prefect_env(
+            home / "prefect",
+            api,
+            env,
+            PREFECT_SERVER_DATABASE_CONNECTION_URL=prefect_database(server),
+            PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="5",
+            PREFECT_WORKER_QUERY_SECONDS="2",
+            PREFECT_WORKER_HEARTBEAT_SECONDS="10",
+        )
     )
-    prefect = spawn(
-        [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env,
-        home / "prefect" / "server.log",
-    )
-    wait_for("prefect server", lambda: httpx.get(f"{api}/health", timeout=2).is_success, 180)
-    return prefect, api
+    return start_prefect_server(env, home / "prefect" / "server.log"), api
 
 
 def start_worker(soak: Soak, name: str, rss: RssWatch) -> None:
     log = soak.home / f"{name}.log"
-    worker = spawn(
+    worker = start(
         [
             PREFECT,
             "worker",
@@ -988,7 +940,7 @@ def main() -> None:
         reset_settings()
         migrate.upgrade(server.url())
         prefect_server, api = start_prefect(home, env, server)
-        stack.callback(stop_group, prefect_server)
+        stack.callback(stop, prefect_server)
         os.environ.update({k: env[k] for k in env if k.startswith(("PREFECT_", "DO_NOT"))})
         soak = Soak(home, env, server, api)
         stack.callback(stop_workers, soak)

@@ -40,7 +40,6 @@ import json
 import os
 import resource
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -140,49 +139,6 @@ def flow_modules() -> list[str]:
 # --- run start through a server and workers --------------------------------------------------
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(what: str, check: Any, timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-        except Exception:  # not up yet
-            value = None
-        if value:
-            return value
-        time.sleep(0.3)
-    raise SystemExit(f"startup bench: {what} not ready after {timeout:.0f} s")
-
-
-def stop(process: subprocess.Popen[Any]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[Any]:
-    with log.open("w") as out:
-        return subprocess.Popen(
-            command,
-            env=env,
-            cwd=log.parent,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
 def deploy_probes(client: Any) -> dict[str, Any]:
     """The probe's deployment on each pool (POOLS), with prefect.yaml's pull steps; the
     variable those resolve, `claims_askes_code_dir`, is this checkout."""
@@ -232,6 +188,8 @@ class RunStart:
 def one_run(client: Any, deployment_id: Any, module: str, report: Path) -> RunStart:
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
+    from bench.processes import wait_for
+
     report.unlink(missing_ok=True)
     run = client.create_flow_run_from_deployment(
         deployment_id, parameters={"module": module, "report": str(report)}
@@ -272,33 +230,19 @@ def median_run(runs: list[RunStart]) -> RunStart:
 
 def run_starts(modules: list[str], repeat: int) -> dict[tuple[str, str], RunStart]:
     """The median run start per (launch, module), "" being the empty probe."""
+    # Imported here: this file is also the probe a worker runs, whose start is measured.
     from prefect.client.orchestration import SyncPrefectClient
 
+    from bench.processes import free_port, prefect_env, start, start_prefect_server, stop
+
     home = Path(tempfile.mkdtemp(prefix="claims-askes-startup-"))
-    url = f"http://127.0.0.1:{free_port()}/api"
-    env = dict(
-        os.environ,
-        PREFECT_HOME=str(home),
-        PREFECT_API_URL=url,
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        DO_NOT_TRACK="1",
-        PREFECT_UI_ENABLED="false",
-        PREFECT_SERVER_UI_ENABLED="false",
-        PREFECT_WORKER_QUERY_SECONDS="1",
-    )
-    port = url.split(":")[2].split("/")[0]
+    env = prefect_env(home, f"http://127.0.0.1:{free_port()}/api")
+    url = env["PREFECT_API_URL"]
     prefect = str(BIN / "prefect")
-    server = start(
-        [prefect, "server", "start", "--host", "127.0.0.1", "--port", port],
-        env,
-        home / "server.log",
-    )
+    server = start_prefect_server(env, home / "server.log")
     workers: list[subprocess.Popen[Any]] = []
     report = home / "first-task.json"
     try:
-        import httpx
-
-        wait_for("prefect server", lambda: httpx.get(f"{url}/health").status_code == 200, 120)
         with SyncPrefectClient(url) as client:
             deployments = deploy_probes(client)
             for launch, pool in POOLS.items():
@@ -325,6 +269,7 @@ def run_starts(modules: list[str], repeat: int) -> dict[tuple[str, str], RunStar
 
 
 def main() -> None:
+    sys.path.insert(0, str(ROOT))  # bench.processes, when run as a script
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="Samples per figure")
     parser.add_argument(
