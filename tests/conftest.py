@@ -11,6 +11,7 @@ deployment against a server of the user's would.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 import shutil
@@ -18,8 +19,7 @@ import sys
 import tempfile
 import threading
 import uuid
-import warnings
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -227,6 +227,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
     for server in list(SubprocessASGIServer._instances.values()):
         server.stop()
+    # What Prefect's log and event services still hold (see drain_prefect_services) fails
+    # from here on, and each failure would be a traceback on the closed output.
+    logging.disable(logging.CRITICAL)
 
 
 @pytest.fixture(scope="session")
@@ -242,25 +245,20 @@ def prefect_api() -> Iterator[str]:
     os.environ.setdefault("PREFECT_CLIENT_MAX_RETRIES", "10")
     with prefect_test_harness(server_startup_timeout=120):
         yield str(PREFECT_API_URL.value())
-        drain_prefect_services(timeout=30)
+        drain_prefect_services(timeout=5)
 
 
 def drain_prefect_services(timeout: float) -> None:
-    """Sends the logs and events Prefect still holds, waiting at most `timeout` for each
-    kind. The harness drains them with no bound, and once (2026-12-06) a drain never
-    ended: its worker held the session at its last test until it was killed. Drained here,
-    they leave the harness nothing to wait for."""
+    """Gives the logs and events Prefect still holds at most `timeout` to be sent. The
+    flows under test make them faster than the services send them (an event of a task run
+    waited 7 min in its queue, 4,638 behind it, 2026-12-06), and the harness drains them
+    with no bound: a worker held the session at its last test for minutes. Drained here,
+    they leave the harness nothing to wait for. No test reads them after the last test."""
     from prefect.events.worker import EventsWorker
     from prefect.logging.handlers import APILogWorker
 
     for service in (APILogWorker, EventsWorker):
-        waited = service.drain_all(timeout=timeout)
-        assert not isinstance(waited, Coroutine)  # a sync caller waits here
-        if waited[1]:
-            warnings.warn(
-                f"Prefect's {service.__name__} did not drain in {timeout:.0f} s: left",
-                stacklevel=1,
-            )
+        service.drain_all(timeout=timeout)
 
 
 #: The two ways a deployment gives the services their logins (issue 15, item 3): a password
