@@ -45,9 +45,10 @@ from rich.table import Table
 
 from bench.adjudication import seed_in_child
 from bench.chaos import backlog, clone_database, use_database
-from bench.processes import free_port, prefect_env, start, start_prefect_server, stop, wait_for
+from bench.processes import prefect_env, start, start_prefect_server, stop, wait_for
 from bench.seed import drop_database, fresh_database
 from claims_askes.db.connections import admin_url
+from claims_askes.db.localserver import free_port
 from claims_askes.demo.seed import generate as generation
 
 SOURCE_DB = "claims_askes_scaling_source"

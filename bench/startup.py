@@ -230,10 +230,11 @@ def median_run(runs: list[RunStart]) -> RunStart:
 
 def run_starts(modules: list[str], repeat: int) -> dict[tuple[str, str], RunStart]:
     """The median run start per (launch, module), "" being the empty probe."""
-    # Imported here: this file is also the probe a worker runs, whose start is measured.
     from prefect.client.orchestration import SyncPrefectClient
 
-    from bench.processes import free_port, prefect_env, start, start_prefect_server, stop
+    # Imported here: this file is also the probe a worker runs, whose start is measured.
+    from bench.processes import prefect_env, start, start_prefect_server, stop
+    from claims_askes.db.localserver import free_port
 
     home = Path(tempfile.mkdtemp(prefix="claims-askes-startup-"))
     env = prefect_env(home, f"http://127.0.0.1:{free_port()}/api")
